@@ -1,0 +1,57 @@
+// The on-disk container of model.fb: a fixed 32-byte header, then one zstd frame holding the FlatBuffer.
+//
+// Layout (all numbers little-endian):
+//   offset  size  field
+//        0     8  magic "AUTOREC\x1a" (the 0x1a stops `type` on some terminals and marks a binary file)
+//        8     4  container version (kContainerVersion)
+//       12     4  schema version of the FlatBuffer inside
+//       16     8  size in bytes of the zstd frame that follows (= file size - 32)
+//       24     8  size in bytes of the decompressed FlatBuffer
+//       32     -  one zstd frame, with content size and XXH64 content checksum
+//
+// A reader checks magic, versions and both sizes against the real size and its own ceiling before it
+// decompresses a single byte, then lets zstd verify the checksum.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace autorec {
+
+inline constexpr char kMagic[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', '\x1a'};
+inline constexpr std::uint32_t kContainerVersion = 1;
+inline constexpr std::size_t kHeaderSize = 32;
+// Schema version written by this build and the highest one it reads (schema/autorec.fbs history).
+inline constexpr std::uint32_t kSchemaVersion = 1;
+
+struct ContainerHeader {
+  std::uint32_t container_version = 0;
+  std::uint32_t schema_version = 0;
+  std::uint64_t compressed_size = 0;
+  std::uint64_t content_size = 0;
+};
+
+// Compresses a FlatBuffer into a complete file image (header + zstd frame with checksum).
+std::vector<std::byte> pack_container(std::span<const std::uint8_t> flatbuffer, int zstd_level);
+
+// Reads and checks the header only. `name` is used in error messages.
+ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name);
+
+// Checks the header, decompresses and verifies the checksum. Throws autorec::Error (Corrupt, Unsupported,
+// OutOfMemory) naming `name` and the failing field. The result is 16-byte aligned data.
+struct AlignedBytes {
+  std::vector<std::uint64_t> storage;  // uint64 storage keeps the start 8-byte aligned at least
+  std::size_t size = 0;
+  const std::uint8_t* data() const { return reinterpret_cast<const std::uint8_t*>(storage.data()); }
+};
+AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
+                              std::uint64_t max_content_size);
+
+// Reads a whole file into memory (Io error naming the path on failure).
+std::vector<std::byte> read_file_bytes(const std::string& path);
+
+}  // namespace autorec

@@ -1,0 +1,147 @@
+// libautorec_infer: load an AutoRec model.fb, reconstruct rating columns, predict and rank.
+//
+// Thread safety: a Model is immutable after loading; every const member may be called from many threads at
+// once on one Model. Loading and destruction must not race with use.
+// Errors: every function that can fail throws autorec::Error (autorec/error.hpp) with a message naming the
+// source, the field and the value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autorec/math.hpp"
+
+namespace autorec {
+
+enum class Variant : std::uint8_t { ItemBased = 0, UserBased = 1 };
+enum class Device : std::uint8_t { Auto = 0, Cpu = 1, Cuda = 2 };
+
+const char* variant_name(Variant v) noexcept;
+const char* activation_name(Activation a) noexcept;
+std::optional<Activation> parse_activation(std::string_view name) noexcept;
+
+struct LoadOptions {
+  // Ceiling on the decompressed FlatBuffer; a file that declares more is refused before any allocation.
+  std::uint64_t max_decompressed_bytes = std::uint64_t{8} << 30;
+  // Which backend computes. Auto = CUDA when this build has it and a device is present, else CPU.
+  Device device = Device::Auto;
+};
+
+// One observed rating of a sparse input column: index is a dense row index of the model (a user index for
+// item-based models, an item index for user-based ones).
+struct Entry {
+  std::uint32_t index;
+  float value;
+};
+
+// Where a prediction came from. Anything but Model means the cold-start fallback answered.
+enum class Source : std::uint8_t { Model = 0, UserMean = 1, ItemMean = 2, GlobalMean = 3 };
+const char* source_name(Source s) noexcept;
+
+struct Prediction {
+  float value;
+  Source source;
+};
+
+struct LayerInfo {
+  std::uint32_t in_size, out_size;
+  Activation activation;
+  float dropout;
+};
+
+struct EpochRecord {
+  std::uint32_t epoch;
+  double loss, train_rmse, val_rmse, seconds;  // val_rmse < 0: no validation part
+};
+
+struct ModelInfo {
+  std::string source_name;  // path or buffer name the model came from
+  std::uint32_t schema_version;
+  Variant variant;
+  std::uint32_t num_users, num_items;
+  std::uint64_t num_observations;
+  std::vector<LayerInfo> layers;
+  float rating_min, rating_max, rating_step;
+  bool integral_ratings;
+  float global_mean;
+  std::string cold_start;  // description of the fallback rule
+  std::uint64_t num_parameters;
+  // Training metadata.
+  std::uint32_t epochs_run, best_epoch;
+  std::vector<EpochRecord> history;
+  std::uint64_t data_fingerprint;
+  std::int64_t created_unix;
+  std::string trainer_version, training_source, hyperparameters_json;
+  double test_rmse;  // < 0: none recorded
+  std::string backend;  // the backend serving this Model ("cpu", "cuda")
+};
+
+class Model {
+ public:
+  static Model load_file(const std::string& path, const LoadOptions& options = {});
+  static Model load_buffer(std::span<const std::byte> bytes, std::string_view name = "<memory>",
+                           const LoadOptions& options = {});
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const ModelInfo& info() const;
+
+  // External id -> dense index (nullopt when the id was not in the training data).
+  std::optional<std::uint32_t> user_index(std::string_view id) const;
+  std::optional<std::uint32_t> item_index(std::string_view id) const;
+  std::string user_id(std::uint32_t index) const;
+  std::string item_id(std::uint32_t index) const;
+
+  // Sizes in the model's orientation: a column is one input (an item for item-based models) and has
+  // column_length() rows (users for item-based models).
+  std::uint32_t num_columns() const;
+  std::uint32_t column_length() const;
+
+  // Full reconstruction of one sparse column: out has column_length() entries. With clamp, values are
+  // limited to the rating scale [rating_min, rating_max].
+  void reconstruct(std::span<const Entry> column, std::span<float> out, bool clamp = true) const;
+  // Many columns at once through matrix-matrix products; out is columns.size() x column_length(), row-major.
+  void reconstruct_batch(std::span<const std::span<const Entry>> columns, std::span<float> out,
+                         bool clamp = true) const;
+  // Reconstruction of training column c from its stored observations (uses the cached hidden code).
+  void reconstruct_column(std::uint32_t column, std::span<float> out, bool clamp = true) const;
+
+  // The observations stored for training column c.
+  std::vector<Entry> observations(std::uint32_t column) const;
+
+  // Whether a user / item has stored training observations (what decides a cold start).
+  bool knows_user(std::optional<std::uint32_t> user) const;
+  bool knows_item(std::optional<std::uint32_t> item) const;
+
+  // Rating of (user, item) by dense indices or external ids; unknown or unseen ids use the cold-start rule.
+  Prediction predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item,
+                     bool clamp = true) const;
+  Prediction predict(std::string_view user_id, std::string_view item_id, bool clamp = true) const;
+
+  struct Impl;
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// One rating to score: dense model indices (nullopt = id not seen in training) and the true value.
+struct RatingRef {
+  std::optional<std::uint32_t> user, item;
+  float value;
+};
+// Accuracy of a model on held-out ratings: what autorec-verify and autorec-train --test report.
+struct EvalResult {
+  double rmse = 0, mae = 0;
+  std::uint64_t count = 0, cold_start = 0, cold_user = 0, cold_item = 0;
+};
+EvalResult evaluate(const Model& model, std::span<const RatingRef> ratings, bool clamp = true);
+
+}  // namespace autorec

@@ -1,0 +1,55 @@
+// CPU inference backend: sparse gather for the first layer, Eigen matrix products for the rest.
+#include <Eigen/Core>
+
+#include "network.hpp"
+
+namespace autorec {
+namespace {
+
+void apply_activation(Activation a, float* x, std::size_t n) {
+  if (a == Activation::Identity) return;
+  for (std::size_t i = 0; i < n; ++i) x[i] = activate(a, x[i]);
+}
+
+// Forward through every layer but the last, for one column already past the first layer's gather.
+class CpuBackend final : public Backend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  void encode(const Network& net, std::span<const std::span<const Entry>> columns, float* codes) const override {
+    const DenseLayer& first = net.layers.front();
+    const std::size_t n = columns.size();
+    ColMatrix h(first.out_size, static_cast<Eigen::Index>(n));
+    for (std::size_t c = 0; c < n; ++c) {
+      Eigen::Map<Eigen::VectorXf> z(h.col(static_cast<Eigen::Index>(c)).data(), first.out_size);
+      z = first.bias;
+      for (const Entry& e : columns[c]) z += e.value * first.weight.row(e.index).transpose();
+      apply_activation(first.activation, z.data(), first.out_size);
+    }
+    // Hidden layers between the first and the last are dense: one matrix product for the whole batch.
+    for (std::size_t l = 1; l + 1 < net.layers.size(); ++l) {
+      const DenseLayer& layer = net.layers[l];
+      ColMatrix next = layer.weight * h;
+      next.colwise() += layer.bias;
+      apply_activation(layer.activation, next.data(), static_cast<std::size_t>(next.size()));
+      h.swap(next);
+    }
+    Eigen::Map<ColMatrix>(codes, h.rows(), h.cols()) = h;
+  }
+
+  void decode(const Network& net, const float* codes, std::size_t n, float* out) const override {
+    const DenseLayer& last = net.layers.back();
+    const auto cols = static_cast<Eigen::Index>(n);
+    Eigen::Map<const ColMatrix> in(codes, last.in_size, cols);
+    Eigen::Map<ColMatrix> y(out, last.out_size, cols);
+    y.noalias() = last.weight * in;
+    y.colwise() += last.bias;
+    apply_activation(last.activation, out, static_cast<std::size_t>(y.size()));
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace autorec

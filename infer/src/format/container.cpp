@@ -1,0 +1,129 @@
+// zstd container of model.fb: see autorec/container.hpp for the layout.
+#include "autorec/container.hpp"
+
+#include <zstd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "autorec/error.hpp"
+
+namespace autorec {
+namespace {
+
+void put_u32(std::byte* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
+}
+void put_u64(std::byte* p, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
+}
+std::uint64_t get_le(const std::byte* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+
+[[noreturn]] void corrupt(std::string_view name, const std::string& what) {
+  throw Error(Status::Corrupt, std::string(name) + ": not a valid autorec model: " + what);
+}
+
+}  // namespace
+
+std::vector<std::byte> pack_container(std::span<const std::uint8_t> flatbuffer, int zstd_level) {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  if (!cctx) throw Error(Status::OutOfMemory, "zstd: cannot create a compression context");
+  auto check = [&](std::size_t rc, const char* what) {
+    if (ZSTD_isError(rc)) {
+      ZSTD_freeCCtx(cctx);
+      throw Error(Status::Internal, std::string("zstd ") + what + ": " + ZSTD_getErrorName(rc));
+    }
+  };
+  // The checksum is off by default in zstd; the content size must be recorded so readers can refuse
+  // frames of unknown size.
+  check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level), "level");
+  check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), "checksum flag");
+  check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1), "content size flag");
+  std::vector<std::byte> out(kHeaderSize + ZSTD_compressBound(flatbuffer.size()));
+  std::size_t n = ZSTD_compress2(cctx, out.data() + kHeaderSize, out.size() - kHeaderSize, flatbuffer.data(),
+                                 flatbuffer.size());
+  check(n, "compress");
+  ZSTD_freeCCtx(cctx);
+  out.resize(kHeaderSize + n);
+  std::memcpy(out.data(), kMagic, 8);
+  put_u32(out.data() + 8, kContainerVersion);
+  put_u32(out.data() + 12, kSchemaVersion);
+  put_u64(out.data() + 16, n);
+  put_u64(out.data() + 24, flatbuffer.size());
+  return out;
+}
+
+ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name) {
+  if (file.size() < kHeaderSize)
+    corrupt(name, "file is " + std::to_string(file.size()) + " bytes, shorter than the 32-byte header");
+  if (std::memcmp(file.data(), kMagic, 8) != 0) corrupt(name, "field magic: bytes 0-7 are not \"AUTOREC\\x1a\"");
+  ContainerHeader h;
+  h.container_version = static_cast<std::uint32_t>(get_le(file.data() + 8, 4));
+  h.schema_version = static_cast<std::uint32_t>(get_le(file.data() + 12, 4));
+  h.compressed_size = get_le(file.data() + 16, 8);
+  h.content_size = get_le(file.data() + 24, 8);
+  if (h.container_version == 0 || h.container_version > kContainerVersion)
+    throw Error(Status::Unsupported, std::string(name) + ": field container_version: " +
+                                         std::to_string(h.container_version) + " (this build reads 1.." +
+                                         std::to_string(kContainerVersion) + ")");
+  if (h.schema_version == 0 || h.schema_version > kSchemaVersion)
+    throw Error(Status::Unsupported, std::string(name) + ": field schema_version: " +
+                                         std::to_string(h.schema_version) + " (this build reads 1.." +
+                                         std::to_string(kSchemaVersion) + ")");
+  if (h.compressed_size != file.size() - kHeaderSize)
+    corrupt(name, "field compressed_size: header says " + std::to_string(h.compressed_size) +
+                      " bytes but the file holds " + std::to_string(file.size() - kHeaderSize) +
+                      " after the header (truncated or padded file)");
+  return h;
+}
+
+AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
+                              std::uint64_t max_content_size) {
+  const ContainerHeader h = read_container_header(file, name);
+  if (h.content_size > max_content_size)
+    throw Error(Status::OutOfMemory, std::string(name) + ": field content_size: " +
+                                         std::to_string(h.content_size) + " bytes exceeds the limit of " +
+                                         std::to_string(max_content_size) + " (LoadOptions::max_decompressed_bytes)");
+  const std::byte* frame = file.data() + kHeaderSize;
+  const std::size_t frame_size = static_cast<std::size_t>(h.compressed_size);
+  const unsigned long long declared = ZSTD_getFrameContentSize(frame, frame_size);
+  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt(name, "the zstd frame header is damaged");
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) corrupt(name, "the zstd frame does not record its content size");
+  if (declared != h.content_size)
+    corrupt(name, "field content_size: header says " + std::to_string(h.content_size) + ", zstd frame says " +
+                      std::to_string(declared));
+  const std::size_t frame_len = ZSTD_findFrameCompressedSize(frame, frame_size);
+  if (ZSTD_isError(frame_len) || frame_len != frame_size)
+    corrupt(name, "the zstd frame is truncated or followed by extra bytes");
+
+  AlignedBytes out;
+  out.size = static_cast<std::size_t>(h.content_size);
+  out.storage.resize((out.size + 7) / 8);
+  ZSTD_DCtx* dctx = ZSTD_createDCtx();
+  if (!dctx) throw Error(Status::OutOfMemory, "zstd: cannot create a decompression context");
+  const std::size_t n = ZSTD_decompressDCtx(dctx, out.storage.data(), out.size, frame, frame_size);
+  ZSTD_freeDCtx(dctx);
+  if (ZSTD_isError(n)) corrupt(name, std::string("zstd: ") + ZSTD_getErrorName(n));  // includes checksum errors
+  if (n != out.size) corrupt(name, "decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(out.size));
+  return out;
+}
+
+std::vector<std::byte> read_file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  // A path the caller named that cannot be opened is bad input, not a failure of the machine.
+  if (!in) throw Error(Status::BadInput, path + ": cannot open: " + std::strerror(errno));
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw Error(Status::Io, path + ": cannot read its size");
+  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
+  in.seekg(0);
+  if (!in.read(reinterpret_cast<char*>(bytes.data()), size))
+    throw Error(Status::Io, path + ": read failed after " + std::to_string(in.gcount()) + " bytes");
+  return bytes;
+}
+
+}  // namespace autorec

@@ -1,0 +1,269 @@
+// Reads a decompressed model FlatBuffer: the FlatBuffers verifier first, then semantic checks, and only then
+// copies the data into the layouts the kernels use. Every failure names the source, field and value.
+#include <autorec_generated.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_set>
+
+#include "autorec/container.hpp"
+#include "autorec/error.hpp"
+#include "model_impl.hpp"
+
+namespace autorec {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "model buffers are little-endian");
+
+class Checker {
+ public:
+  explicit Checker(std::string_view name) : name_(name) {}
+  template <class T>
+  void require(bool ok, std::string_view field, const T& value, std::string_view expected) const {
+    if (!ok) {
+      std::string v;
+      if constexpr (std::is_arithmetic_v<T>) v = std::to_string(value);
+      else v = std::string(value);
+      throw Error(Status::Corrupt, std::string(name_) + ": field " + std::string(field) + " = " + v +
+                                       ": expected " + std::string(expected));
+    }
+  }
+  template <class P>
+  const P& present(const P* p, std::string_view field) const {
+    if (!p) throw Error(Status::Corrupt, std::string(name_) + ": field " + std::string(field) + " is missing");
+    return *p;
+  }
+
+ private:
+  std::string_view name_;
+};
+
+// Copies an F32 tensor after checking its shape, buffer and values.
+std::vector<float> read_f32_tensor(const fb::Model& m, std::uint32_t index, std::uint64_t rows,
+                                   std::uint64_t cols, const std::string& field, const Checker& ck) {
+  const auto& tensors = ck.present(m.tensors(), "tensors");
+  ck.require(index < tensors.size(), field, index, "a tensor index below " + std::to_string(tensors.size()));
+  const fb::Tensor* t = tensors.Get(index);
+  const std::string tf = "tensors[" + std::to_string(index) + "]";
+  const auto& shape = ck.present(t->shape(), tf + ".shape");
+  if (cols == 0) {
+    ck.require(shape.size() == 1, tf + ".shape rank", shape.size(), "1");
+    ck.require(shape.Get(0) == rows, tf + ".shape[0]", shape.Get(0), std::to_string(rows));
+  } else {
+    ck.require(shape.size() == 2, tf + ".shape rank", shape.size(), "2");
+    ck.require(shape.Get(0) == rows, tf + ".shape[0]", shape.Get(0), std::to_string(rows));
+    ck.require(shape.Get(1) == cols, tf + ".shape[1]", shape.Get(1), std::to_string(cols));
+  }
+  if (t->dtype() != fb::DType::F32)
+    throw Error(Status::Unsupported, field + ": dtype " + std::to_string(static_cast<int>(t->dtype())) +
+                                         " is not supported by this build (F32 only)");
+  const auto& buffers = ck.present(m.buffers(), "buffers");
+  ck.require(t->buffer() > 0 && t->buffer() < buffers.size(), tf + ".buffer", t->buffer(),
+             "1.." + std::to_string(buffers.size() - 1));
+  const fb::Buffer* b = buffers.Get(t->buffer());
+  const std::string bf = "buffers[" + std::to_string(t->buffer()) + "]";
+  ck.require(b->offset() == 0 && b->size() == 0, bf + ".offset", b->offset(), "0 (external data unsupported)");
+  const auto& data = ck.present(b->data(), bf + ".data");
+  const std::uint64_t count = rows * (cols == 0 ? 1 : cols);
+  ck.require(data.size() == count * sizeof(float), bf + ".data size", data.size(),
+             std::to_string(count * sizeof(float)) + " bytes for " + tf);
+  std::vector<float> out(count);
+  std::memcpy(out.data(), data.data(), data.size());
+  for (std::uint64_t i = 0; i < count; ++i)
+    ck.require(std::isfinite(out[i]), field + "[" + std::to_string(i) + "]", out[i], "a finite number");
+  return out;
+}
+
+void read_ids(const fb::IdMap* map, std::size_t expected, const std::string& field, const Checker& ck,
+              IdIndex& index) {
+  ck.present(map, field);
+  const bool has_int = map->int_ids() != nullptr, has_str = map->str_ids() != nullptr;
+  ck.require(has_int != has_str, field, has_int ? "int_ids and str_ids" : "neither", "exactly one id vector");
+  if (has_int) {
+    ck.require(map->int_ids()->size() == expected, field + ".int_ids size", map->int_ids()->size(),
+               std::to_string(expected));
+    std::vector<std::int64_t> ids(map->int_ids()->begin(), map->int_ids()->end());
+    index.assign_ints(std::move(ids));
+  } else {
+    ck.require(map->str_ids()->size() == expected, field + ".str_ids size", map->str_ids()->size(),
+               std::to_string(expected));
+    std::vector<std::string> ids;
+    ids.reserve(expected);
+    for (const auto* s : *map->str_ids()) ids.emplace_back(ck.present(s, field + ".str_ids[]").str());
+    index.assign_strings(std::move(ids));
+  }
+  ck.require(index.size() == expected, field, "duplicate ids", "unique ids");
+}
+
+void read_observations(const fb::Observations& o, std::uint32_t rows, std::uint32_t cols, const Checker& ck,
+                       SparseColumns& obs) {
+  ck.require(o.num_rows() == rows, "observations.num_rows", o.num_rows(), std::to_string(rows));
+  ck.require(o.num_cols() == cols, "observations.num_cols", o.num_cols(), std::to_string(cols));
+  const auto& start = ck.present(o.col_start(), "observations.col_start");
+  const auto& row = ck.present(o.row(), "observations.row");
+  ck.require(start.size() == std::size_t{cols} + 1, "observations.col_start size", start.size(),
+             std::to_string(std::size_t{cols} + 1));
+  const std::size_t n = row.size();
+  ck.require(start.Get(0) == 0, "observations.col_start[0]", start.Get(0), "0");
+  ck.require(start.Get(cols) == n, "observations.col_start[last]", start.Get(cols), std::to_string(n));
+  const bool coded = o.code() != nullptr;
+  ck.require(coded != (o.value() != nullptr), "observations values", coded ? "code and value" : "neither",
+             "exactly one of code, value");
+  if (coded) {
+    ck.require(o.code()->size() == n, "observations.code size", o.code()->size(), std::to_string(n));
+    ck.require(std::isfinite(o.code_base()) && std::isfinite(o.code_step()), "observations.code_step",
+               o.code_step(), "finite");
+  } else {
+    ck.require(o.value()->size() == n, "observations.value size", o.value()->size(), std::to_string(n));
+  }
+  obs.num_rows = rows;
+  obs.start.assign(start.begin(), start.end());
+  obs.entries.resize(n);
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    const std::uint32_t b = obs.start[c], e = obs.start[c + 1];
+    ck.require(b <= e && e <= n, "observations.col_start[" + std::to_string(c + 1) + "]", e, "non-decreasing");
+    for (std::uint32_t k = b; k < e; ++k) {
+      const std::uint32_t r = row.Get(k);
+      ck.require(r < rows, "observations.row[" + std::to_string(k) + "]", r, "below " + std::to_string(rows));
+      ck.require(k == b || r > obs.entries[k - 1].index, "observations.row[" + std::to_string(k) + "]", r,
+                 "increasing within column " + std::to_string(c));
+      const float v = coded ? o.code_base() + o.code_step() * static_cast<float>(o.code()->Get(k)) : o.value()->Get(k);
+      ck.require(std::isfinite(v), "observations.value[" + std::to_string(k) + "]", v, "a finite number");
+      obs.entries[k] = {r, v};
+    }
+  }
+}
+
+}  // namespace
+
+void read_model(const std::uint8_t* data, std::size_t size, std::string_view name, Model::Impl& impl) {
+  const Checker ck(name);
+  ck.require(size < FLATBUFFERS_MAX_BUFFER_SIZE, "content size", size, "below 2 GiB");
+  ck.require(fb::ModelBufferHasIdentifier(data), "file_identifier", "?", "\"ARC1\"");
+  flatbuffers::Verifier::Options vopts;
+  vopts.max_depth = 16;
+  vopts.max_tables = 1u << 20;
+  flatbuffers::Verifier verifier(data, size, vopts);
+  if (!fb::VerifyModelBuffer(verifier))
+    throw Error(Status::Corrupt, std::string(name) + ": the FlatBuffers verifier rejected the model table");
+  const fb::Model& m = *fb::GetModel(data);
+
+  ModelInfo& info = impl.info;
+  info.source_name = std::string(name);
+  info.schema_version = m.schema_version();
+  ck.require(info.schema_version >= 1 && info.schema_version <= kSchemaVersion, "schema_version",
+             info.schema_version, "1.." + std::to_string(kSchemaVersion));
+  const auto variant = static_cast<std::uint8_t>(m.variant());
+  ck.require(variant <= 1, "variant", variant, "0 (item-based) or 1 (user-based)");
+  info.variant = static_cast<Variant>(variant);
+
+  // Layers: a chain whose first input and last output are the column length.
+  const auto& layers = ck.present(m.layers(), "layers");
+  ck.require(layers.size() >= 2 && layers.size() <= 64, "layers size", layers.size(), "2..64");
+  std::uint64_t params = 0;
+  for (std::uint32_t l = 0; l < layers.size(); ++l) {
+    const fb::Layer* src = layers.Get(l);
+    const std::string lf = "layers[" + std::to_string(l) + "]";
+    DenseLayer layer;
+    layer.in_size = src->in_size();
+    layer.out_size = src->out_size();
+    ck.require(layer.in_size > 0 && layer.in_size <= (1u << 30), lf + ".in_size", layer.in_size, "1..2^30");
+    ck.require(layer.out_size > 0 && layer.out_size <= (1u << 30), lf + ".out_size", layer.out_size, "1..2^30");
+    if (l > 0)
+      ck.require(layer.in_size == impl.net.layers.back().out_size, lf + ".in_size", layer.in_size,
+                 "the previous layer's out_size " + std::to_string(impl.net.layers.back().out_size));
+    const auto act = static_cast<std::uint8_t>(src->activation());
+    ck.require(act <= 5, lf + ".activation", act, "0..5");
+    layer.activation = static_cast<Activation>(act);
+    layer.dropout = src->dropout();
+    ck.require(layer.dropout >= 0 && layer.dropout < 1, lf + ".dropout", layer.dropout, "in [0, 1)");
+    const auto layout = src->weight_layout();
+    ck.require(layout == fb::WeightLayout::OutIn || layout == fb::WeightLayout::InOut, lf + ".weight_layout",
+               static_cast<int>(layout), "0 or 1");
+    const bool in_out = layout == fb::WeightLayout::InOut;
+    const std::uint64_t r = in_out ? layer.in_size : layer.out_size, c = in_out ? layer.out_size : layer.in_size;
+    ck.require(r * c <= (std::uint64_t{1} << 32), lf + " weight elements", r * c, "at most 2^32");
+    std::vector<float> w = read_f32_tensor(m, src->weight(), r, c, lf + ".weight", ck);
+    Eigen::Map<const RowMatrix> wm(w.data(), static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
+    // The first layer is used [in, out] (sparse gathers), the others [out, in].
+    const bool want_in_out = l == 0;
+    layer.weight = in_out == want_in_out ? RowMatrix(wm) : RowMatrix(wm.transpose());
+    std::vector<float> b = read_f32_tensor(m, src->bias(), layer.out_size, 0, lf + ".bias", ck);
+    layer.bias = Eigen::Map<const Eigen::VectorXf>(b.data(), layer.out_size);
+    params += r * c + layer.out_size;
+    info.layers.push_back({layer.in_size, layer.out_size, layer.activation, layer.dropout});
+    impl.net.layers.push_back(std::move(layer));
+  }
+  info.num_parameters = params;
+  const std::uint32_t length = impl.net.layers.front().in_size;
+  ck.require(impl.net.output_size() == length, "layers[last].out_size", impl.net.output_size(),
+             "layers[0].in_size " + std::to_string(length));
+
+  const auto& scale = ck.present(m.scale(), "scale");
+  ck.require(std::isfinite(scale.min()) && std::isfinite(scale.max()) && scale.min() <= scale.max(), "scale.min",
+             scale.min(), "finite and at most scale.max " + std::to_string(scale.max()));
+  info.rating_min = scale.min();
+  info.rating_max = scale.max();
+  info.rating_step = scale.step();
+  info.integral_ratings = scale.integral();
+  ck.require(std::isfinite(m.global_mean()), "global_mean", m.global_mean(), "finite");
+  info.global_mean = m.global_mean();
+  const auto cold = static_cast<std::uint8_t>(m.cold_start());
+  ck.require(cold <= 1, "cold_start", cold, "0 or 1");
+  impl.mean_hierarchy = m.cold_start() == fb::ColdStart::MeanHierarchy;
+  info.cold_start = impl.mean_hierarchy
+                        ? "unseen user: the item's mean; unseen item: the user's mean; both: the global mean"
+                        : "the global mean";
+
+  // Ids and observations: columns are items for item-based models, users for user-based ones.
+  const auto& obs = ck.present(m.observations(), "observations");
+  const bool item_based = info.variant == Variant::ItemBased;
+  const std::uint32_t cols = obs.num_cols();
+  ck.require(cols > 0 && cols <= (1u << 30), "observations.num_cols", cols, "1..2^30");
+  info.num_users = item_based ? length : cols;
+  info.num_items = item_based ? cols : length;
+  read_ids(m.users(), info.num_users, "users", ck, impl.users);
+  read_ids(m.items(), info.num_items, "items", ck, impl.items);
+  read_observations(obs, length, cols, ck, impl.obs);
+  info.num_observations = impl.obs.entries.size();
+
+  if (const fb::TrainingInfo* t = m.training()) {
+    info.epochs_run = t->epochs_run();
+    info.best_epoch = t->best_epoch();
+    if (t->history())
+      for (const fb::EpochRecord* e : *t->history())
+        info.history.push_back({e->epoch(), e->loss(), e->train_rmse(), e->val_rmse(), e->seconds()});
+    info.data_fingerprint = t->data_fingerprint();
+    info.created_unix = t->created_unix();
+    if (t->trainer_version()) info.trainer_version = t->trainer_version()->str();
+    if (t->source()) info.training_source = t->source()->str();
+    info.test_rmse = t->test_rmse();
+    if (const fb::Hyperparameters* h = t->hyper()) {
+      std::string js = "{";
+      auto add = [&](const std::string& k, const std::string& v) { js += (js.size() > 1 ? ", \"" : "\"") + k + "\": " + v; };
+      std::string hidden = "[";
+      if (h->hidden())
+        for (std::uint32_t i = 0; i < h->hidden()->size(); ++i) hidden += (i ? ", " : "") + std::to_string(h->hidden()->Get(i));
+      add("hidden", hidden + "]");
+      add("optimizer", "\"" + (h->optimizer() ? h->optimizer()->str() : std::string()) + "\"");
+      add("learning_rate", std::to_string(h->learning_rate()));
+      add("weight_decay", std::to_string(h->weight_decay()));
+      add("decay_biases", h->decay_biases() ? "true" : "false");
+      add("batch_size", std::to_string(h->batch_size()));
+      add("epochs", std::to_string(h->epochs()));
+      add("seed", std::to_string(h->seed()));
+      add("init_std", std::to_string(h->init_std()));
+      add("val_ratio", std::to_string(h->val_ratio()));
+      add("patience", std::to_string(h->patience()));
+      add("loss_scaling", "\"" + (h->loss_scaling() ? h->loss_scaling()->str() : std::string()) + "\"");
+      add("threads", std::to_string(h->threads()));
+      info.hyperparameters_json = js + "}";
+    }
+  } else {
+    info.test_rmse = -1;
+  }
+}
+
+}  // namespace autorec

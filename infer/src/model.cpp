@@ -1,0 +1,264 @@
+// The public Model API: loading, id lookup, reconstruction, prediction and evaluation.
+#include "autorec/model.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include "autorec/container.hpp"
+#include "autorec/error.hpp"
+#include "model_impl.hpp"
+
+namespace autorec {
+
+const char* status_name(Status s) noexcept {
+  switch (s) {
+    case Status::Ok: return "ok";
+    case Status::BadInput: return "bad input";
+    case Status::Corrupt: return "corrupt model";
+    case Status::Unsupported: return "unsupported";
+    case Status::Io: return "i/o error";
+    case Status::OutOfMemory: return "out of memory";
+    case Status::Internal: return "internal error";
+  }
+  return "unknown status";
+}
+
+const char* variant_name(Variant v) noexcept { return v == Variant::ItemBased ? "item" : "user"; }
+
+namespace {
+constexpr const char* kActivationNames[] = {"identity", "sigmoid", "tanh", "relu", "elu", "selu"};
+}
+
+const char* activation_name(Activation a) noexcept {
+  const auto i = static_cast<std::size_t>(a);
+  return i < std::size(kActivationNames) ? kActivationNames[i] : "unknown";
+}
+
+std::optional<Activation> parse_activation(std::string_view name) noexcept {
+  for (std::size_t i = 0; i < std::size(kActivationNames); ++i)
+    if (name == kActivationNames[i]) return static_cast<Activation>(i);
+  return std::nullopt;
+}
+
+const char* source_name(Source s) noexcept {
+  switch (s) {
+    case Source::Model: return "model";
+    case Source::UserMean: return "user mean";
+    case Source::ItemMean: return "item mean";
+    case Source::GlobalMean: return "global mean";
+  }
+  return "unknown";
+}
+
+// ---- IdIndex ----
+
+void IdIndex::assign_ints(std::vector<std::int64_t> ids) {
+  is_int_ = true;
+  ints_ = std::move(ids);
+  int_lookup_.reserve(ints_.size());
+  for (std::uint32_t i = 0; i < ints_.size(); ++i) int_lookup_.emplace(ints_[i], i);
+  if (int_lookup_.size() != ints_.size()) ints_.resize(int_lookup_.size());  // duplicates: size() reports it
+}
+
+void IdIndex::assign_strings(std::vector<std::string> ids) {
+  is_int_ = false;
+  strs_ = std::move(ids);
+  str_lookup_.reserve(strs_.size());
+  for (std::uint32_t i = 0; i < strs_.size(); ++i) str_lookup_.emplace(strs_[i], i);
+  if (str_lookup_.size() != strs_.size()) strs_.resize(str_lookup_.size());
+}
+
+std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
+  if (is_int_) {
+    std::int64_t v = 0;
+    const char* b = token.data();
+    const char* e = b + token.size();
+    if (b != e && *b == '+') ++b;
+    const auto [p, ec] = std::from_chars(b, e, v);
+    if (ec != std::errc() || p != e) return std::nullopt;
+    const auto it = int_lookup_.find(v);
+    return it == int_lookup_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+  }
+  const auto it = str_lookup_.find(std::string(token));
+  return it == str_lookup_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+}
+
+std::string IdIndex::id(std::uint32_t index) const {
+  if (index >= size()) throw Error(Status::BadInput, "id index " + std::to_string(index) + " out of range");
+  return is_int_ ? std::to_string(ints_[index]) : strs_[index];
+}
+
+// ---- loading ----
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Model Model::load_file(const std::string& path, const LoadOptions& options) {
+  const std::vector<std::byte> bytes = read_file_bytes(path);
+  return load_buffer(bytes, path, options);
+}
+
+Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name, const LoadOptions& options) {
+  const AlignedBytes fb = unpack_container(bytes, name, options.max_decompressed_bytes);
+  auto impl = std::make_unique<Impl>();
+  read_model(fb.data(), fb.size, name, *impl);
+
+  std::string notice;
+  impl->backend = make_backend(options.device, notice);
+  impl->info.backend = impl->backend->name();
+
+  // Cold-start means, from the stored observations.
+  const SparseColumns& obs = impl->obs;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<double> row_sum(obs.num_rows, 0.0);
+  std::vector<std::uint32_t> row_n(obs.num_rows, 0);
+  impl->col_mean.assign(obs.num_cols(), nan);
+  for (std::uint32_t c = 0; c < obs.num_cols(); ++c) {
+    double s = 0;
+    for (const Entry& e : obs.column(c)) {
+      s += e.value;
+      row_sum[e.index] += e.value;
+      ++row_n[e.index];
+    }
+    if (obs.start[c + 1] > obs.start[c]) impl->col_mean[c] = static_cast<float>(s / (obs.start[c + 1] - obs.start[c]));
+  }
+  impl->row_mean.assign(obs.num_rows, nan);
+  for (std::uint32_t r = 0; r < obs.num_rows; ++r)
+    if (row_n[r]) impl->row_mean[r] = static_cast<float>(row_sum[r] / row_n[r]);
+
+  // Cache the code of every training column, in batches to bound the temporary memory.
+  const std::uint32_t cols = obs.num_cols();
+  impl->codes.resize(impl->net.code_size(), cols);
+  constexpr std::uint32_t kBatch = 1024;
+  std::vector<std::span<const Entry>> batch;
+  for (std::uint32_t c0 = 0; c0 < cols; c0 += kBatch) {
+    const std::uint32_t n = std::min(kBatch, cols - c0);
+    batch.clear();
+    for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
+    impl->backend->encode(impl->net, batch, impl->codes.col(c0).data());
+  }
+  return Model(std::move(impl));
+}
+
+// ---- queries ----
+
+const ModelInfo& Model::info() const { return impl_->info; }
+std::optional<std::uint32_t> Model::user_index(std::string_view id) const { return impl_->users.find(id); }
+std::optional<std::uint32_t> Model::item_index(std::string_view id) const { return impl_->items.find(id); }
+std::string Model::user_id(std::uint32_t index) const { return impl_->users.id(index); }
+std::string Model::item_id(std::uint32_t index) const { return impl_->items.id(index); }
+std::uint32_t Model::num_columns() const { return impl_->obs.num_cols(); }
+std::uint32_t Model::column_length() const { return impl_->obs.num_rows; }
+
+namespace {
+void check_column(std::span<const Entry> column, std::uint32_t length, std::size_t which) {
+  for (const Entry& e : column) {
+    if (e.index >= length)
+      throw Error(Status::BadInput, "column " + std::to_string(which) + ": entry index " + std::to_string(e.index) +
+                                        " is not below the column length " + std::to_string(length));
+    if (!std::isfinite(e.value))
+      throw Error(Status::BadInput, "column " + std::to_string(which) + ": entry " + std::to_string(e.index) +
+                                        " has a non-finite value");
+  }
+}
+void check_out(std::span<float> out, std::size_t want) {
+  if (out.size() != want)
+    throw Error(Status::BadInput, "output span has " + std::to_string(out.size()) + " floats, expected " +
+                                      std::to_string(want));
+}
+}  // namespace
+
+void Model::reconstruct(std::span<const Entry> column, std::span<float> out, bool clamp) const {
+  const std::span<const Entry> one[] = {column};
+  reconstruct_batch(one, out, clamp);
+}
+
+void Model::reconstruct_batch(std::span<const std::span<const Entry>> columns, std::span<float> out,
+                              bool clamp) const {
+  const std::uint32_t length = column_length();
+  check_out(out, columns.size() * std::size_t{length});
+  for (std::size_t c = 0; c < columns.size(); ++c) check_column(columns[c], length, c);
+  if (columns.empty()) return;
+  ColMatrix codes(impl_->net.code_size(), static_cast<Eigen::Index>(columns.size()));
+  impl_->backend->encode(impl_->net, columns, codes.data());
+  impl_->backend->decode(impl_->net, codes.data(), columns.size(), out.data());
+  for (float& y : out) y = impl_->finish(y, clamp);
+}
+
+void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool clamp) const {
+  if (column >= num_columns())
+    throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
+  check_out(out, column_length());
+  impl_->backend->decode(impl_->net, impl_->codes.col(column).data(), 1, out.data());
+  for (float& y : out) y = impl_->finish(y, clamp);
+}
+
+std::vector<Entry> Model::observations(std::uint32_t column) const {
+  if (column >= num_columns())
+    throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
+  const auto span = impl_->obs.column(column);
+  return {span.begin(), span.end()};
+}
+
+bool Model::Impl::known_column(std::optional<std::uint32_t> c) const {
+  return c && *c < obs.num_cols() && obs.start[*c + 1] > obs.start[*c];
+}
+bool Model::Impl::known_row(std::optional<std::uint32_t> r) const {
+  return r && *r < obs.num_rows && !std::isnan(row_mean[*r]);
+}
+bool Model::knows_user(std::optional<std::uint32_t> user) const {
+  return impl_->info.variant == Variant::ItemBased ? impl_->known_row(user) : impl_->known_column(user);
+}
+bool Model::knows_item(std::optional<std::uint32_t> item) const {
+  return impl_->info.variant == Variant::ItemBased ? impl_->known_column(item) : impl_->known_row(item);
+}
+
+Prediction Model::predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item, bool clamp) const {
+  const Impl& m = *impl_;
+  const bool item_based = m.info.variant == Variant::ItemBased;
+  // In the model's orientation: col = the input column, row = the output row.
+  const std::optional<std::uint32_t> col = item_based ? item : user, row = item_based ? user : item;
+  const bool col_known = m.known_column(col);
+  const bool row_known = m.known_row(row);
+  if (col_known && row_known) {
+    const DenseLayer& last = m.net.layers.back();
+    const float z = last.weight.row(*row).dot(m.codes.col(*col)) + last.bias[*row];
+    return {m.finish(activate(last.activation, z), clamp), Source::Model};
+  }
+  if (m.mean_hierarchy && col_known)
+    return {m.finish(m.col_mean[*col], clamp), item_based ? Source::ItemMean : Source::UserMean};
+  if (m.mean_hierarchy && row_known)
+    return {m.finish(m.row_mean[*row], clamp), item_based ? Source::UserMean : Source::ItemMean};
+  return {m.finish(m.info.global_mean, clamp), Source::GlobalMean};
+}
+
+Prediction Model::predict(std::string_view user_id, std::string_view item_id, bool clamp) const {
+  return predict(user_index(user_id), item_index(item_id), clamp);
+}
+
+EvalResult evaluate(const Model& model, std::span<const RatingRef> ratings, bool clamp) {
+  EvalResult r;
+  double se = 0, ae = 0;
+  for (const RatingRef& x : ratings) {
+    const Prediction p = model.predict(x.user, x.item, clamp);
+    const double d = static_cast<double>(p.value) - x.value;
+    se += d * d;
+    ae += std::abs(d);
+    if (p.source != Source::Model) {
+      ++r.cold_start;
+      if (!model.knows_user(x.user)) ++r.cold_user;
+      if (!model.knows_item(x.item)) ++r.cold_item;
+    }
+  }
+  r.count = ratings.size();
+  if (r.count) {
+    r.rmse = std::sqrt(se / static_cast<double>(r.count));
+    r.mae = ae / static_cast<double>(r.count);
+  }
+  return r;
+}
+
+}  // namespace autorec

@@ -1,0 +1,48 @@
+// The loaded network in the layout the CPU kernels want, and the backend seam every device implements.
+#pragma once
+
+#include <Eigen/Core>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "autorec/model.hpp"
+
+namespace autorec {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ColMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::ColMajor>;
+
+struct DenseLayer {
+  std::uint32_t in_size = 0, out_size = 0;
+  Activation activation = Activation::Identity;
+  float dropout = 0;
+  // The first layer is kept [in, out] (a sparse input gathers whole rows); every other layer [out, in].
+  RowMatrix weight;
+  Eigen::VectorXf bias;
+};
+
+struct Network {
+  std::vector<DenseLayer> layers;
+  std::uint32_t code_size() const { return layers.back().in_size; }
+  std::uint32_t output_size() const { return layers.back().out_size; }
+};
+
+// A compute device for inference. Every function is const and safe to call from many threads.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+  // Codes (the input of the last layer) of n sparse columns: codes is code_size x n, column-major.
+  virtual void encode(const Network& net, std::span<const std::span<const Entry>> columns,
+                      float* codes) const = 0;
+  // Outputs of the last layer for n codes: out is output_size x n, column-major.
+  virtual void decode(const Network& net, const float* codes, std::size_t n, float* out) const = 0;
+};
+
+std::unique_ptr<Backend> make_cpu_backend();
+// Chooses the backend for `device`; `notice` receives a line to report when Auto fell back to the CPU.
+std::unique_ptr<Backend> make_backend(Device device, std::string& notice);
+
+}  // namespace autorec

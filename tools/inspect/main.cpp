@@ -1,0 +1,92 @@
+// autorec-inspect MODEL: what a host engineer needs to know about a model file.
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "autorec/container.hpp"
+#include "autorec/model.hpp"
+#include "tool_main.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Show the metadata, sizes and training history of a model file", "autorec-inspect"};
+  std::string path;
+  bool json = false;
+  app.add_option("model", path, "model.fb")->required();
+  app.add_flag("--json", json, "print one JSON object");
+  return autorec::tools::tool_main(app, argc, argv, [&] {
+    const std::vector<std::byte> bytes = autorec::read_file_bytes(path);
+    const autorec::ContainerHeader h = autorec::read_container_header(bytes, path);
+    const autorec::Model model = autorec::Model::load_buffer(bytes, path, {.device = autorec::Device::Cpu});
+    const autorec::ModelInfo& m = model.info();
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& l : m.layers)
+      layers.push_back({{"in", l.in_size}, {"out", l.out_size}, {"activation", autorec::activation_name(l.activation)},
+                        {"dropout", l.dropout}});
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& e : m.history)
+      history.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"train_rmse", e.train_rmse},
+                         {"val_rmse", e.val_rmse < 0 ? nlohmann::json() : nlohmann::json(e.val_rmse)}, {"seconds", e.seconds}});
+    auto id_range = [](std::uint32_t n, auto&& id) {
+      return n ? nlohmann::json{id(0u), id(n - 1)} : nlohmann::json::array();
+    };
+    nlohmann::json j = {
+        {"file", path},
+        {"file_bytes", bytes.size()},
+        {"container_version", h.container_version},
+        {"schema_version", m.schema_version},
+        {"flatbuffer_bytes", h.content_size},
+        {"checksum", "ok"},
+        {"variant", autorec::variant_name(m.variant)},
+        {"users", m.num_users},
+        {"items", m.num_items},
+        {"user_id_range", id_range(m.num_users, [&](std::uint32_t i) { return model.user_id(i); })},
+        {"item_id_range", id_range(m.num_items, [&](std::uint32_t i) { return model.item_id(i); })},
+        {"observations", m.num_observations},
+        {"layers", layers},
+        {"dtype", "f32"},
+        {"parameters", m.num_parameters},
+        {"rating_scale", {{"min", m.rating_min}, {"max", m.rating_max}, {"step", m.rating_step}, {"integral", m.integral_ratings}}},
+        {"global_mean", m.global_mean},
+        {"cold_start", m.cold_start},
+        {"epochs_run", m.epochs_run},
+        {"best_epoch", m.best_epoch},
+        {"history", history},
+        {"hyperparameters", m.hyperparameters_json.empty() ? nlohmann::json() : nlohmann::json::parse(m.hyperparameters_json)},
+        {"data_fingerprint", m.data_fingerprint},
+        {"created_unix", m.created_unix},
+        {"trainer_version", m.trainer_version},
+        {"training_source", m.training_source},
+        {"test_rmse", m.test_rmse < 0 ? nlohmann::json() : nlohmann::json(m.test_rmse)},
+    };
+    if (json) {
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    std::printf("file          %s (%zu bytes; container v%u, schema v%u, FlatBuffer %llu bytes, checksum ok)\n", path.c_str(),
+                bytes.size(), h.container_version, m.schema_version, static_cast<unsigned long long>(h.content_size));
+    std::printf("model         %s-based AutoRec, %u users x %u items, %llu stored ratings\n", autorec::variant_name(m.variant),
+                m.num_users, m.num_items, static_cast<unsigned long long>(m.num_observations));
+    for (std::size_t l = 0; l < m.layers.size(); ++l)
+      std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
+                  autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);
+    std::printf("parameters    %llu (f32)\n", static_cast<unsigned long long>(m.num_parameters));
+    std::printf("ids           users %s, items %s\n", j["user_id_range"].dump().c_str(), j["item_id_range"].dump().c_str());
+    std::printf("scale         [%g, %g] step %g%s, global mean %.4f\n", m.rating_min, m.rating_max, m.rating_step,
+                m.integral_ratings ? " integral" : "", m.global_mean);
+    std::printf("cold start    %s\n", m.cold_start.c_str());
+    std::printf("hyperparams   %s\n", m.hyperparameters_json.c_str());
+    const std::time_t created = m.created_unix;
+    char when[64] = "?";
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&created));
+    std::printf("trained       %s by %s on %s, fingerprint %016llx\n", when, m.trainer_version.c_str(),
+                m.training_source.c_str(), static_cast<unsigned long long>(m.data_fingerprint));
+    std::printf("epochs        %u run, weights of epoch %u\n", m.epochs_run, m.best_epoch);
+    for (const auto& e : m.history) {
+      std::printf("  epoch %3u  loss %.6f  train_rmse %.4f", e.epoch, e.loss, e.train_rmse);
+      if (e.val_rmse >= 0) std::printf("  val_rmse %.4f", e.val_rmse);
+      std::printf("  %.3f s\n", e.seconds);
+    }
+    if (m.test_rmse >= 0) std::printf("test RMSE     %.6f (recorded at training time)\n", m.test_rmse);
+    return 0;
+  });
+}

@@ -1,0 +1,168 @@
+// autorec-train TRAIN -o model.fb: trains item- or user-based AutoRec and writes the model file.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "autorec/model.hpp"
+#include "autorec/train/dataset.hpp"
+#include "autorec/train/model_writer.hpp"
+#include "autorec/train/trainer.hpp"
+#include "tool_main.hpp"
+
+namespace at = autorec::train;
+
+namespace {
+
+std::vector<at::Cell> to_cells(const std::vector<at::Rating>& ratings, autorec::Variant v) {
+  std::vector<at::Cell> cells;
+  cells.reserve(ratings.size());
+  for (const at::Rating& r : ratings)
+    cells.push_back(v == autorec::Variant::ItemBased ? at::Cell{r.user, r.item, r.value} : at::Cell{r.item, r.user, r.value});
+  return cells;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
+  at::TrainConfig cfg;
+  std::string train_path, out_path = "model.fb", test_path, metrics_path, variant = "item", encoder = "sigmoid",
+                          decoder = "identity", device = "auto", duplicates = "last";
+  double test_ratio = 0;
+  std::optional<float> rating_min, rating_max;
+  bool skip_bad = false, quiet = false, no_decay_biases = false;
+  int zstd_level = 3;
+  app.add_option("train", train_path, "training ratings (u.data, ratings.dat, ratings.csv; .zst ok)")->required();
+  app.add_option("-o,--output", out_path, "model file to write (atomically)");
+  app.add_option("--variant", variant, "item (I-AutoRec, default) or user (U-AutoRec)")->check(CLI::IsMember({"item", "user"}));
+  app.add_option("--hidden", cfg.hidden, "hidden units")->check(CLI::Range(1u, 65536u));
+  app.add_option("--encoder", encoder, "encoder activation g")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
+  app.add_option("--decoder", decoder, "decoder activation f")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
+  app.add_option("--dropout", cfg.dropout, "dropout after the encoder (training only)")->check(CLI::Range(0.0f, 0.95f));
+  app.add_option("--lr", cfg.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", cfg.weight_decay, "L2 weight decay (added to the Adam gradient)")->check(CLI::NonNegativeNumber);
+  app.add_flag("--no-decay-biases", no_decay_biases, "apply the weight decay to W and V only (the paper's loss)");
+  app.add_option("--batch", cfg.batch_size, "columns per optimiser step")->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--epochs", cfg.epochs, "epochs")->check(CLI::Range(1u, 100000u));
+  app.add_option("--seed", cfg.seed, "seed of initialisation, shuffling, dropout and the splits");
+  app.add_option("--init-std", cfg.init_std, "std of the N(0, s) initial weights")->check(CLI::PositiveNumber);
+  app.add_option("--val-ratio", cfg.val_ratio, "share of training ratings held out for validation / early stopping")->check(CLI::Range(0.0, 0.5));
+  app.add_option("--patience", cfg.patience, "stop after N epochs without a better validation RMSE (0 = off)");
+  app.add_option("--threads", cfg.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
+  app.add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  auto* test_opt = app.add_option("--test", test_path, "held-out test ratings; RMSE reported at the end, never used to train");
+  app.add_option("--test-ratio", test_ratio, "hold out this share of TRAIN as the test set (seeded by --seed)")
+      ->check(CLI::Range(0.0, 0.9))->excludes(test_opt);
+  app.add_option("--rating-min", rating_min, "lowest rating of the scale (default: from the data)");
+  app.add_option("--rating-max", rating_max, "highest rating of the scale (default: from the data)");
+  app.add_option("--duplicates", duplicates, "repeated (user, item) pairs: last, first, mean or error")
+      ->check(CLI::IsMember({"last", "first", "mean", "error"}));
+  app.add_flag("--skip-bad-lines", skip_bad, "skip (count and report) malformed lines instead of failing");
+  app.add_option("--metrics", metrics_path, "write one JSON line per epoch and a summary line to this file");
+  app.add_option("--zstd-level", zstd_level, "zstd level of the model file")->check(CLI::Range(1, 19));
+  app.add_flag("-q,--quiet", quiet, "print only the summary");
+
+  return autorec::tools::tool_main(app, argc, argv, [&]() -> int {
+    cfg.variant = variant == "item" ? autorec::Variant::ItemBased : autorec::Variant::UserBased;
+    cfg.encoder = *autorec::parse_activation(encoder);
+    cfg.decoder = *autorec::parse_activation(decoder);
+    cfg.decay_biases = !no_decay_biases;
+    cfg.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
+    const auto policy = *at::parse_duplicate_policy(duplicates);
+    const auto t_start = std::chrono::steady_clock::now();
+
+    at::ReadOptions ro{skip_bad, rating_min, rating_max};
+    const at::RawRatings raw = at::read_ratings(train_path, ro);
+    if (raw.skipped_lines) {
+      std::fprintf(stderr, "autorec-train: skipped %llu malformed lines of %s (--skip-bad-lines):\n",
+                   static_cast<unsigned long long>(raw.skipped_lines), train_path.c_str());
+      for (const auto& e : raw.skipped_examples) std::fprintf(stderr, "  %s\n", e.c_str());
+    }
+    const at::Dataset data = at::make_dataset(raw, policy, {rating_min, rating_max});
+    if (data.duplicates)
+      std::fprintf(stderr, "autorec-train: %llu duplicate (user, item) pairs, resolved by --duplicates %s\n",
+                   static_cast<unsigned long long>(data.duplicates), duplicates.c_str());
+
+    // Splits: test (by ratio, or a file), then validation out of what remains. Neither trains the model.
+    std::vector<at::Rating> train_part = data.ratings, test_part, fit, val;
+    if (test_ratio > 0) at::split(data, cfg.seed, test_ratio, train_part, test_part);
+    if (cfg.val_ratio > 0) {
+      at::Dataset rest = data;
+      rest.ratings = train_part;
+      at::split(rest, cfg.seed + 7919, cfg.val_ratio, fit, val);
+    } else {
+      fit = train_part;
+    }
+    if (fit.empty()) throw autorec::Error(autorec::Status::BadInput, "no training ratings left after the splits");
+    const auto nu = static_cast<std::uint32_t>(data.users.size()), ni = static_cast<std::uint32_t>(data.items.size());
+    const at::Csc fit_m = at::make_csc(fit, nu, ni, cfg.variant);
+    const std::vector<at::Cell> val_cells = to_cells(val, cfg.variant);
+    if (!quiet)
+      std::printf("data: %s: %zu ratings, %u users, %u items, scale [%g, %g]%s; fit %zu, validation %zu, test %zu\n",
+                  train_path.c_str(), data.ratings.size(), nu, ni, data.scale.min, data.scale.max,
+                  data.scale.integral ? " integral" : "", fit.size(), val.size(),
+                  test_path.empty() ? test_part.size() : std::size_t{0});
+
+    std::ofstream metrics;
+    if (!metrics_path.empty()) {
+      metrics.open(metrics_path);
+      if (!metrics) throw autorec::Error(autorec::Status::BadInput, metrics_path + ": cannot open for writing");
+    }
+    const at::TrainResult result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, [&](const at::EpochStats& s) {
+      if (!quiet) {
+        std::printf("epoch %3u/%u  loss %.6f  train_rmse %.4f", s.epoch, cfg.epochs, s.loss, s.train_rmse);
+        if (s.val_rmse >= 0) std::printf("  val_rmse %.4f", s.val_rmse);
+        std::printf("  %.3f s  %.3g ratings/s\n", s.seconds, s.ratings_per_s);
+        std::fflush(stdout);
+      }
+      if (metrics.is_open())
+        metrics << nlohmann::json{{"epoch", s.epoch}, {"loss", s.loss}, {"train_rmse", s.train_rmse},
+                                  {"val_rmse", s.val_rmse < 0 ? nlohmann::json() : nlohmann::json(s.val_rmse)},
+                                  {"seconds", s.seconds}, {"ratings_per_s", s.ratings_per_s}}.dump()
+                << '\n' << std::flush;
+    });
+    if (!result.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", result.notice.c_str());
+
+    at::ModelContents contents{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, zstd_level};
+    std::vector<std::byte> file = at::build_model_file(contents);
+
+    // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.
+    autorec::EvalResult test{};
+    const bool has_test = !test_path.empty() || !test_part.empty();
+    if (has_test) {
+      const autorec::Model model = autorec::Model::load_buffer(file, out_path, {.device = autorec::Device::Cpu});
+      std::vector<autorec::RatingRef> refs;
+      if (!test_path.empty()) {
+        refs = at::map_to_model(model, at::read_ratings(test_path, ro));
+      } else {
+        for (const at::Rating& r : test_part) refs.push_back({r.user, r.item, r.value});
+      }
+      test = autorec::evaluate(model, refs);
+      contents.test_rmse = test.rmse;
+      file = at::build_model_file(contents);
+    }
+    at::write_file_atomic(out_path, file);
+
+    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    double train_s = 0;
+    for (const auto& s : result.history) train_s += s.seconds;
+    const double per_epoch = train_s / double(result.history.size());
+    std::printf("model: %s (%zu bytes), %s-based, hidden %u, best epoch %u of %zu, backend %s\n", out_path.c_str(),
+                file.size(), autorec::variant_name(cfg.variant), cfg.hidden, result.best_epoch, result.history.size(),
+                result.backend.c_str());
+    std::printf("time: %.3f s per epoch, %.2f s in total\n", per_epoch, total_s);
+    if (has_test)
+      std::printf("test RMSE %.6f  MAE %.6f  ratings %llu  cold-start %llu\n", test.rmse, test.mae,
+                  static_cast<unsigned long long>(test.count), static_cast<unsigned long long>(test.cold_start));
+    if (metrics.is_open()) {
+      nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", file.size()},
+                                {"epochs_run", result.history.size()}, {"best_epoch", result.best_epoch},
+                                {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"fit", fit.size()},
+                                {"val", val.size()}, {"threads", cfg.threads}};
+      if (has_test) summary["test_rmse"] = test.rmse, summary["test_mae"] = test.mae, summary["test_count"] = test.count;
+      metrics << summary.dump() << '\n';
+    }
+    return 0;
+  });
+}

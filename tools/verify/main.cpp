@@ -1,0 +1,45 @@
+// autorec-verify MODEL TEST: accuracy of a model file on held-out ratings, from the file alone.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "autorec/model.hpp"
+#include "autorec/train/ratings.hpp"
+#include "tool_main.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Test RMSE of an AutoRec model file on held-out ratings", "autorec-verify"};
+  std::string model_path, test_path;
+  bool json = false, no_clamp = false, skip_bad = false;
+  double max_rmse = -1;
+  app.add_option("model", model_path, "model.fb written by autorec-train")->required();
+  app.add_option("test", test_path, "held-out ratings (u.data, ratings.dat or ratings.csv; .zst ok)")->required();
+  app.add_flag("--json", json, "print one JSON object");
+  app.add_option("--max-rmse", max_rmse, "exit 1 when the RMSE is above this");
+  app.add_flag("--no-clamp", no_clamp, "do not clamp predictions to the rating scale");
+  app.add_flag("--skip-bad-lines", skip_bad, "skip (and count) malformed test lines instead of failing");
+  return autorec::tools::tool_main(app, argc, argv, [&] {
+    const autorec::Model model = autorec::Model::load_file(model_path, {.device = autorec::Device::Cpu});
+    autorec::train::ReadOptions ro;
+    ro.skip_bad_lines = skip_bad;
+    const auto raw = autorec::train::read_ratings(test_path, ro);
+    const auto refs = autorec::train::map_to_model(model, raw);
+    const auto r = autorec::evaluate(model, refs, !no_clamp);
+    const bool ok = max_rmse < 0 || r.rmse <= max_rmse;
+    if (json) {
+      nlohmann::json j = {{"rmse", r.rmse}, {"mae", r.mae}, {"count", r.count}, {"cold_start", r.cold_start},
+                          {"cold_user", r.cold_user}, {"cold_item", r.cold_item}, {"skipped_lines", raw.skipped_lines},
+                          {"clamped", !no_clamp}, {"fallback", model.info().cold_start}, {"model", model_path},
+                          {"test", test_path}};
+      if (max_rmse >= 0) j["max_rmse"] = max_rmse, j["pass"] = ok;
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("RMSE %.6f  MAE %.6f  ratings %llu  cold-start %llu (unseen user %llu, unseen item %llu)\n", r.rmse,
+                  r.mae, static_cast<unsigned long long>(r.count), static_cast<unsigned long long>(r.cold_start),
+                  static_cast<unsigned long long>(r.cold_user), static_cast<unsigned long long>(r.cold_item));
+      std::printf("cold-start fallback: %s\n", model.info().cold_start.c_str());
+      if (raw.skipped_lines) std::printf("skipped %llu malformed test lines\n", static_cast<unsigned long long>(raw.skipped_lines));
+      if (max_rmse >= 0) std::printf("%s: RMSE %.6f %s %.6f\n", ok ? "PASS" : "FAIL", r.rmse, ok ? "<=" : ">", max_rmse);
+    }
+    return ok ? 0 : autorec::tools::kExitFailedCheck;
+  });
+}

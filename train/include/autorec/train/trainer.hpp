@@ -1,0 +1,101 @@
+// Training AutoRec: configuration, the sparse training matrix, the backend seam and the training loop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autorec/model.hpp"
+#include "autorec/train/dataset.hpp"
+
+namespace autorec::train {
+
+struct TrainConfig {
+  Variant variant = Variant::ItemBased;
+  std::uint32_t hidden = 500;
+  Activation encoder = Activation::Sigmoid;  // g
+  Activation decoder = Activation::Identity;  // f
+  float dropout = 0.05f;                      // after the encoder, training only (inverted dropout)
+  double learning_rate = 0.002;
+  double weight_decay = 1e-5;  // L2 folded into the Adam gradient, as torch.optim.Adam(weight_decay=...)
+  bool decay_biases = true;    // the textbook recipe decays every parameter
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::uint32_t batch_size = 256;  // columns per optimiser step
+  std::uint32_t epochs = 25;
+  std::uint64_t seed = 1;
+  float init_std = 0.01f;      // weights ~ N(0, init_std^2); biases start at 0
+  double val_ratio = 0;        // share of the training ratings held out for validation
+  std::uint32_t patience = 0;  // stop after this many epochs without a better validation RMSE; 0 = never
+  int threads = 0;             // 0 = all cores
+  Device device = Device::Auto;
+};
+
+// Compressed sparse columns in the model's orientation (a column = one network input).
+struct Csc {
+  std::uint32_t num_rows = 0;
+  std::vector<std::uint32_t> start;  // num_cols + 1
+  std::vector<std::uint32_t> row;
+  std::vector<float> value;
+  std::uint32_t num_cols() const { return static_cast<std::uint32_t>(start.size() - 1); }
+  std::size_t nnz() const { return row.size(); }
+};
+
+// Builds the matrix for `variant`: item-based columns are items (rows users), user-based the reverse.
+Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant);
+
+// A rating in the model's orientation.
+struct Cell {
+  std::uint32_t row, col;
+  float value;
+};
+
+// Parameters of the one-hidden-layer network, in the layouts of the model file:
+// encoder V [rows, hidden] (InOut), mu [hidden]; decoder W [rows, hidden] (OutIn), b [rows].
+struct Weights {
+  std::uint32_t rows = 0, hidden = 0;
+  std::vector<float> V, mu, W, b;
+};
+
+struct EpochStats {
+  std::uint32_t epoch = 0;
+  double loss = 0;        // mean over batches of the objective (data term, as scaled by the recipe)
+  double train_rmse = 0;  // on the fit ratings, dropout on, during the epoch
+  double val_rmse = -1;   // -1 without validation
+  double seconds = 0;
+  double ratings_per_s = 0;
+};
+
+// A device that trains. One instance trains one model.
+class TrainBackend {
+ public:
+  virtual ~TrainBackend() = default;
+  virtual const char* name() const = 0;
+  virtual void init(const TrainConfig& config, const Csc& fit) = 0;
+  virtual EpochStats run_epoch(std::uint32_t epoch) = 0;  // epoch counts from 1
+  // RMSE over cells (no dropout, predictions clamped to [lo, hi]).
+  virtual double rmse(const std::vector<Cell>& cells, float lo, float hi) = 0;
+  virtual Weights weights() const = 0;
+};
+
+std::unique_ptr<TrainBackend> make_cpu_trainer();
+// Chooses the backend; `notice` receives a line to print when Auto falls back to the CPU.
+std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& notice);
+
+// Initial parameters of the recipe: N(0, init_std) weights from the seed, zero biases.
+Weights initial_weights(const TrainConfig& config, std::uint32_t rows);
+
+struct TrainResult {
+  Weights weights;  // of the best epoch (by validation RMSE) or the last one without validation
+  std::vector<EpochStats> history;
+  std::uint32_t best_epoch = 0;
+  std::string backend;
+  std::string notice;  // e.g. that device auto fell back to the CPU
+};
+
+// Runs the epochs with early stopping on `val`; `on_epoch` is called after each epoch.
+TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
+                  const std::function<void(const EpochStats&)>& on_epoch);
+
+}  // namespace autorec::train

@@ -1,0 +1,258 @@
+// CPU training backend: the sparse AutoRec step. Only observed entries are computed, so an epoch costs
+// O(ratings x hidden) plus one optimiser sweep over the parameters per batch.
+//
+// One batch, in three phases that need no locks and give results independent of the thread count:
+//   A. per column (parallel): sparse encoder gather, dropout, decoder outputs and errors at the observed
+//      rows only, and the gradient flowing back into the hidden layer;
+//   B. per row (parallel): the row's decoder and encoder gradients gathered from the batch's entries of that
+//      row (a transpose of the batch), then Adam on that row of W, V and b, fused so each parameter row is
+//      read and written once per batch;
+//   C. the encoder bias mu (one vector).
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "autorec/error.hpp"
+#include "autorec/train/trainer.hpp"
+
+namespace autorec::train {
+namespace {
+
+using Vec = Eigen::Map<Eigen::VectorXf>;
+using CVec = Eigen::Map<const Eigen::VectorXf>;
+
+void adam_span(const AdamStep& s, float* p, float* m, float* v, const float* g, std::uint32_t n) {
+#pragma omp simd
+  for (std::uint32_t k = 0; k < n; ++k) adam_update(s, p[k], m[k], v[k], g[k]);
+}
+
+class CpuTrainer final : public TrainBackend {
+ public:
+  const char* name() const override { return "cpu"; }
+
+  void init(const TrainConfig& config, const Csc& fit) override {
+    cfg_ = config;
+    fit_ = &fit;
+    threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
+    w_ = initial_weights(config, fit.num_rows);
+    const std::size_t nw = w_.W.size();
+    mV_.assign(nw, 0);
+    vV_.assign(nw, 0);
+    mW_.assign(nw, 0);
+    vW_.assign(nw, 0);
+    mmu_.assign(w_.hidden, 0);
+    vmu_.assign(w_.hidden, 0);
+    mb_.assign(w_.rows, 0);
+    vb_.assign(w_.rows, 0);
+    const std::size_t bh = std::size_t{config.batch_size} * w_.hidden;
+    hact_.resize(bh);
+    hdrop_.resize(bh);
+    keep_.resize(bh);
+    dz_.resize(bh);
+    col_sse_.resize(config.batch_size);
+    row_start_.resize(std::size_t{fit.num_rows} + 1);
+    step_ = 0;
+  }
+
+  EpochStats run_epoch(std::uint32_t epoch) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Csc& fit = *fit_;
+    const std::uint32_t ncols = fit.num_cols();
+    std::vector<std::uint32_t> perm(ncols);
+    for (std::uint32_t i = 0; i < ncols; ++i) perm[i] = i;
+    const std::uint64_t shuffle_seed = splitmix64(cfg_.seed ^ 0x5F3759DFull) + epoch;
+    for (std::uint32_t i = ncols; i > 1; --i)
+      std::swap(perm[i - 1], perm[splitmix64(shuffle_seed * 0x9E3779B97F4A7C15ull + i) % i]);
+
+    double loss_sum = 0, sse_sum = 0;
+    std::uint32_t batches = 0;
+    for (std::uint32_t s = 0; s < ncols; s += cfg_.batch_size) {
+      const std::uint32_t bc = std::min(cfg_.batch_size, ncols - s);
+      const double sse = step(std::span<const std::uint32_t>(perm.data() + s, bc));
+      // The recipe's objective: half the squared error averaged over every output of the batch.
+      loss_sum += 0.5 * sse / (double(bc) * fit.num_rows);
+      sse_sum += sse;
+      ++batches;
+    }
+    EpochStats st;
+    st.epoch = epoch;
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.loss = loss_sum / batches;
+    st.train_rmse = std::sqrt(sse_sum / double(fit.nnz()));
+    st.ratings_per_s = double(fit.nnz()) / st.seconds;
+    return st;
+  }
+
+  double rmse(const std::vector<Cell>& cells, float lo, float hi) override {
+    if (cells.empty()) return -1;
+    // Group the cells by column so each column's code is computed once.
+    std::vector<std::uint32_t> order(cells.size());
+    for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return cells[a].col < cells[b].col; });
+    std::vector<std::size_t> groups;
+    for (std::size_t k = 0; k < order.size(); ++k)
+      if (k == 0 || cells[order[k]].col != cells[order[k - 1]].col) groups.push_back(k);
+    groups.push_back(order.size());
+    const std::size_t num_groups = groups.size() - 1;
+    std::vector<double> sse(num_groups, 0.0);
+    const std::uint32_t H = w_.hidden;
+#pragma omp parallel num_threads(threads_)
+    {
+      Eigen::VectorXf code(H);
+#pragma omp for schedule(dynamic, 8)
+      for (std::size_t g = 0; g < num_groups; ++g) {
+        encode(cells[order[groups[g]]].col, code.data());
+        for (std::size_t k = groups[g]; k < groups[g + 1]; ++k) {
+          const Cell& c = cells[order[k]];
+          float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * H], H).dot(code) + w_.b[c.row]);
+          y = std::clamp(y, lo, hi);
+          sse[g] += double(y - c.value) * double(y - c.value);
+        }
+      }
+    }
+    double total = 0;
+    for (double x : sse) total += x;
+    return std::sqrt(total / double(cells.size()));
+  }
+
+  Weights weights() const override { return w_; }
+
+ private:
+  // Encoder output (no dropout) of training column c.
+  void encode(std::uint32_t c, float* out) const {
+    const std::uint32_t H = w_.hidden;
+    Vec z(out, H);
+    z = CVec(w_.mu.data(), H);
+    for (std::uint32_t k = fit_->start[c]; k < fit_->start[c + 1]; ++k)
+      z += fit_->value[k] * CVec(&w_.V[std::size_t{fit_->row[k]} * H], H);
+    for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
+  }
+
+  // One optimiser step on a batch of columns; returns the batch's squared error.
+  double step(std::span<const std::uint32_t> cols) {
+    const Csc& fit = *fit_;
+    const std::uint32_t H = w_.hidden, rows = w_.rows;
+    const auto bc = static_cast<std::uint32_t>(cols.size());
+    const float scale = 1.0f / (float(bc) * float(rows));
+    const std::uint32_t threshold = dropout_threshold(cfg_.dropout);
+    const float keep_scale = 1.0f / (1.0f - cfg_.dropout);
+    ++step_;
+
+    // Batch entry offsets: entries of batch column j are [off[j], off[j+1]).
+    off_.assign(bc + 1, 0);
+    for (std::uint32_t j = 0; j < bc; ++j) off_[j + 1] = off_[j] + (fit.start[cols[j] + 1] - fit.start[cols[j]]);
+    dout_.resize(off_[bc]);
+
+    // Phase A: per column.
+#pragma omp parallel num_threads(threads_)
+    {
+      Eigen::VectorXf dh(H);
+#pragma omp for schedule(dynamic, 4)
+      for (std::uint32_t j = 0; j < bc; ++j) {
+        const std::uint32_t c = cols[j];
+        float* h = &hact_[std::size_t{j} * H];
+        float* hd = &hdrop_[std::size_t{j} * H];
+        float* keep = &keep_[std::size_t{j} * H];
+        encode(c, h);
+        for (std::uint32_t g = 0; g < H; g += 4) {
+          const std::uint64_t bits = dropout_bits(cfg_.seed, step_, j, g / 4);
+          for (std::uint32_t q = 0; q < 4 && g + q < H; ++q) {
+            const auto lane = static_cast<std::uint32_t>((bits >> (16 * q)) & 0xFFFF);
+            keep[g + q] = lane >= threshold ? keep_scale : 0.0f;
+            hd[g + q] = h[g + q] * keep[g + q];
+          }
+        }
+        const CVec hdv(hd, H);
+        dh.setZero();
+        double sse = 0;
+        for (std::uint32_t k = fit.start[c], e = off_[j]; k < fit.start[c + 1]; ++k, ++e) {
+          const std::uint32_t r = fit.row[k];
+          const CVec wr(&w_.W[std::size_t{r} * H], H);
+          const float y = activate(cfg_.decoder, wr.dot(hdv) + w_.b[r]);
+          const float err = y - fit.value[k];
+          sse += double(err) * err;
+          const float d = err * activate_grad_from_output(cfg_.decoder, y) * scale;
+          dout_[e] = d;
+          dh += d * wr;
+        }
+        float* dz = &dz_[std::size_t{j} * H];
+        for (std::uint32_t q = 0; q < H; ++q) dz[q] = dh[q] * keep[q] * activate_grad_from_output(cfg_.encoder, h[q]);
+        col_sse_[j] = sse;
+      }
+    }
+
+    // Transpose the batch by row: for row r, its entries (batch column j, entry e) in increasing j.
+    std::fill(row_start_.begin(), row_start_.end(), 0u);
+    for (std::uint32_t j = 0; j < bc; ++j)
+      for (std::uint32_t k = fit.start[cols[j]]; k < fit.start[cols[j] + 1]; ++k) ++row_start_[fit.row[k] + 1];
+    for (std::uint32_t r = 0; r < rows; ++r) row_start_[r + 1] += row_start_[r];
+    by_row_.resize(off_[bc]);
+    fill_.assign(row_start_.begin(), row_start_.end() - 1);
+    for (std::uint32_t j = 0; j < bc; ++j)
+      for (std::uint32_t k = fit.start[cols[j]], e = off_[j]; k < fit.start[cols[j] + 1]; ++k, ++e)
+        by_row_[fill_[fit.row[k]]++] = {j, k, e};
+
+    // Phase B: per row, gradients then Adam, fused.
+    const double t = double(step_);
+    const auto bc1 = float(1.0 - std::pow(cfg_.beta1, t)), bc2 = float(1.0 - std::pow(cfg_.beta2, t));
+    AdamStep adam{float(cfg_.learning_rate) / bc1, 1.0f / std::sqrt(bc2), float(cfg_.beta1), float(cfg_.beta2),
+                  float(cfg_.eps), float(cfg_.weight_decay)};
+    AdamStep adam_bias = adam;
+    if (!cfg_.decay_biases) adam_bias.weight_decay = 0;
+#pragma omp parallel num_threads(threads_)
+    {
+      Eigen::VectorXf gW(H), gV(H);
+#pragma omp for schedule(dynamic, 32)
+      for (std::uint32_t r = 0; r < rows; ++r) {
+        gW.setZero();
+        gV.setZero();
+        float gb = 0;
+        for (std::uint32_t s = row_start_[r]; s < row_start_[r + 1]; ++s) {
+          const BatchEntry& be = by_row_[s];
+          const float d = dout_[be.e];
+          gW += d * CVec(&hdrop_[std::size_t{be.j} * H], H);
+          gV += fit.value[be.k] * CVec(&dz_[std::size_t{be.j} * H], H);
+          gb += d;
+        }
+        const std::size_t o = std::size_t{r} * H;
+        adam_span(adam, &w_.W[o], &mW_[o], &vW_[o], gW.data(), H);
+        adam_span(adam, &w_.V[o], &mV_[o], &vV_[o], gV.data(), H);
+        adam_update(adam_bias, w_.b[r], mb_[r], vb_[r], gb);
+      }
+    }
+
+    // Phase C: encoder bias.
+    Eigen::VectorXf gmu = Eigen::VectorXf::Zero(H);
+    for (std::uint32_t j = 0; j < bc; ++j) gmu += CVec(&dz_[std::size_t{j} * H], H);
+    adam_span(adam_bias, w_.mu.data(), mmu_.data(), vmu_.data(), gmu.data(), H);
+
+    double sse = 0;
+    for (std::uint32_t j = 0; j < bc; ++j) sse += col_sse_[j];
+    return sse;
+  }
+
+  TrainConfig cfg_;
+  const Csc* fit_ = nullptr;
+  int threads_ = 1;
+  Weights w_;
+  std::vector<float> mV_, vV_, mW_, vW_, mmu_, vmu_, mb_, vb_;  // Adam moments
+  std::uint64_t step_ = 0;
+  // Per-batch scratch.
+  std::vector<float> hact_, hdrop_, keep_, dz_, dout_;
+  std::vector<double> col_sse_;
+  std::vector<std::uint32_t> off_, row_start_, fill_;
+  // One observed entry of the batch: batch column j, index k in the fit matrix, index e in dout_.
+  struct BatchEntry {
+    std::uint32_t j, k, e;
+  };
+  std::vector<BatchEntry> by_row_;  // grouped by row (row_start_), increasing j within a row
+};
+
+}  // namespace
+
+std::unique_ptr<TrainBackend> make_cpu_trainer() { return std::make_unique<CpuTrainer>(); }
+
+}  // namespace autorec::train

@@ -1,0 +1,180 @@
+// Builds the model FlatBuffer from a training run and writes model.fb atomically.
+#include "autorec/train/model_writer.hpp"
+
+#include <autorec_generated.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "autorec/container.hpp"
+#include "autorec/error.hpp"
+
+namespace autorec::train {
+namespace {
+
+using flatbuffers::FlatBufferBuilder;
+using flatbuffers::Offset;
+
+class TensorTable {
+ public:
+  explicit TensorTable(FlatBufferBuilder& fbb) : fbb_(fbb) {
+    buffers_.push_back(fb::CreateBuffer(fbb_));  // index 0: the empty sentinel
+  }
+  // Appends an F32 tensor and its buffer; returns the tensor index.
+  std::uint32_t add(const std::string& name, std::vector<std::uint64_t> shape, const std::vector<float>& data) {
+    fbb_.ForceVectorAlignment(data.size() * sizeof(float), 1, 16);
+    const auto bytes = fbb_.CreateVector(reinterpret_cast<const std::uint8_t*>(data.data()), data.size() * sizeof(float));
+    buffers_.push_back(fb::CreateBuffer(fbb_, bytes));
+    const auto buffer_index = static_cast<std::uint32_t>(buffers_.size() - 1);
+    tensors_.push_back(fb::CreateTensorDirect(fbb_, name.c_str(), &shape, fb::DType::F32, buffer_index));
+    return static_cast<std::uint32_t>(tensors_.size() - 1);
+  }
+  std::vector<Offset<fb::Buffer>> buffers_;
+  std::vector<Offset<fb::Tensor>> tensors_;
+
+ private:
+  FlatBufferBuilder& fbb_;
+};
+
+Offset<fb::IdMap> id_map(FlatBufferBuilder& fbb, const IdList& ids) {
+  if (ids.is_int) return fb::CreateIdMap(fbb, fbb.CreateVector(ids.ints));
+  return fb::CreateIdMap(fbb, 0, fbb.CreateVectorOfStrings(ids.strs));
+}
+
+// Observations as 1-byte codes when every value sits on a grid of at most 256 steps, else as floats.
+Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, const RatingScale& scale) {
+  const auto start = fbb.CreateVector(m.start);
+  const auto row = fbb.CreateVector(m.row);
+  const float base = scale.min, step = scale.step;
+  bool codable = step > 0;
+  std::vector<std::uint8_t> code;
+  if (codable) {
+    code.resize(m.value.size());
+    for (std::size_t k = 0; k < m.value.size() && codable; ++k) {
+      const float q = std::round((m.value[k] - base) / step);
+      codable = q >= 0 && q <= 255 && base + step * q == m.value[k];
+      code[k] = static_cast<std::uint8_t>(codable ? q : 0);
+    }
+  }
+  if (codable) return fb::CreateObservations(fbb, m.num_rows, m.num_cols(), start, row, fbb.CreateVector(code), base, step);
+  return fb::CreateObservations(fbb, m.num_rows, m.num_cols(), start, row, 0, 0, 0, fbb.CreateVector(m.value));
+}
+
+}  // namespace
+
+std::vector<std::byte> build_model_file(const ModelContents& in) {
+  const TrainConfig& cfg = *in.config;
+  const Dataset& data = *in.data;
+  const Weights& w = in.result->weights;
+  FlatBufferBuilder fbb(std::size_t{1} << 20);
+
+  TensorTable t(fbb);
+  const std::uint64_t rows = w.rows, hidden = w.hidden;
+  const std::uint32_t v = t.add("encoder.weight", {rows, hidden}, w.V);
+  const std::uint32_t mu = t.add("encoder.bias", {hidden}, w.mu);
+  const std::uint32_t wd = t.add("decoder.weight", {rows, hidden}, w.W);
+  const std::uint32_t b = t.add("decoder.bias", {rows}, w.b);
+  const auto act = [](Activation a) { return static_cast<fb::Activation>(a); };
+  const std::vector<Offset<fb::Layer>> layers = {
+      fb::CreateLayer(fbb, w.rows, w.hidden, act(cfg.encoder), cfg.dropout, v, mu, fb::WeightLayout::InOut),
+      fb::CreateLayer(fbb, w.hidden, w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn)};
+
+  const TrainResult& res = *in.result;
+  std::vector<Offset<fb::EpochRecord>> history;
+  for (const EpochStats& e : res.history)
+    history.push_back(fb::CreateEpochRecord(fbb, e.epoch, e.loss, e.train_rmse, e.val_rmse, e.seconds));
+  const std::vector<std::uint32_t> hidden_sizes = {cfg.hidden};
+  const std::vector<fb::Activation> acts = {act(cfg.encoder), act(cfg.decoder)};
+  const std::vector<float> drops = {cfg.dropout, 0.0f};
+  const auto hyper = fb::CreateHyperparametersDirect(
+      fbb, &hidden_sizes, &acts, &drops, "adam", cfg.learning_rate, cfg.weight_decay, cfg.decay_biases,
+      cfg.batch_size, cfg.epochs, cfg.seed, cfg.init_std, cfg.val_ratio, cfg.patience,
+      "half_squared_error_mean_over_batch_columns_x_rows", static_cast<std::uint32_t>(cfg.threads));
+
+  // The ratings the model reconstructs from are exactly the fit part.
+  const Csc& obs = *in.observations;
+  double sum = 0;
+  for (float x : obs.value) sum += x;
+  const float global_mean = obs.nnz() ? static_cast<float>(sum / double(obs.nnz())) : 0.5f * (data.scale.min + data.scale.max);
+  std::uint64_t fp = 0xCBF29CE484222325ull;
+  {
+    // Fingerprint over ids and the stored observations, independent of how the file was ordered.
+    std::vector<Rating> stored;
+    stored.reserve(obs.nnz());
+    const bool item_based = cfg.variant == Variant::ItemBased;
+    for (std::uint32_t c = 0; c < obs.num_cols(); ++c)
+      for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
+        stored.push_back(item_based ? Rating{obs.row[k], c, obs.value[k]} : Rating{c, obs.row[k], obs.value[k]});
+    fp = fingerprint(data, stored);
+  }
+  const auto training = fb::CreateTrainingInfoDirect(
+      fbb, hyper, static_cast<std::uint32_t>(res.history.size()), res.best_epoch, &history, fp, data.ratings.size(),
+      obs.nnz(), in.num_val, static_cast<std::int64_t>(std::time(nullptr)), kTrainerVersion, data.source.c_str(),
+      duplicate_policy_name(in.duplicates), data.duplicates, in.test_rmse);
+
+  const auto scale = fb::CreateRatingScale(fbb, data.scale.min, data.scale.max, data.scale.integral, data.scale.step);
+  const auto users = id_map(fbb, data.users), items = id_map(fbb, data.items);
+  const auto observations_off = observations(fbb, obs, data.scale);
+  const auto layers_off = fbb.CreateVector(layers);
+  const auto tensors_off = fbb.CreateVector(t.tensors_);
+  const auto buffers_off = fbb.CreateVector(t.buffers_);
+  const auto model = fb::CreateModel(fbb, kSchemaVersion,
+                                     cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
+                                     layers_off, tensors_off, buffers_off, scale, global_mean,
+                                     fb::ColdStart::MeanHierarchy, users, items, observations_off, training);
+  fb::FinishModelBuffer(fbb, model);
+  return pack_container({fbb.GetBufferPointer(), fbb.GetSize()}, in.zstd_level);
+}
+
+void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string tmp = dir.string();
+  tmp += "/.";
+  tmp += target.filename().string();
+  tmp += ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) throw Error(Status::Io, path + ": cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
+  auto fail = [&](const std::string& what) {
+    const int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw Error(Status::Io, path + ": " + what + ": " + std::strerror(err) + " (the previous file, if any, is untouched)");
+  };
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail("write failed");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fchmod(fd, 0644) != 0) fail("chmod failed");
+  if (::fsync(fd) != 0) fail("fsync failed");
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(Status::Io, path + ": close failed: " + std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    throw Error(Status::Io, path + ": rename failed: " + std::strerror(err));
+  }
+  // Make the rename itself durable.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace autorec::train

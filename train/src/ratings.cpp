@@ -1,0 +1,194 @@
+// Rating file reader. Every rejected line is reported with file, line number and the offending text.
+#include "autorec/train/ratings.hpp"
+
+#include <zstd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "autorec/container.hpp"
+#include "autorec/error.hpp"
+
+namespace autorec::train {
+namespace {
+
+constexpr std::size_t kMaxExamples = 5;
+
+std::string shown(std::string_view s) {
+  std::string out = s.size() > 80 ? std::string(s.substr(0, 80)) + "..." : std::string(s);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
+  return out;
+}
+
+enum class Sep { Space, DoubleColon, Comma };
+
+Sep detect_separator(std::string_view line) {
+  if (line.find("::") != std::string_view::npos) return Sep::DoubleColon;
+  if (line.find(',') != std::string_view::npos) return Sep::Comma;
+  return Sep::Space;
+}
+
+// Splits one line into at most 4 fields (user, item, rating, first extra field).
+std::size_t split_fields(std::string_view line, Sep sep, std::string_view (&f)[4]) {
+  std::size_t n = 0, i = 0;
+  if (sep == Sep::Space) {
+    while (n < 4) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+      if (i >= line.size()) break;
+      const std::size_t b = i;
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+      f[n++] = line.substr(b, i - b);
+    }
+    return n;
+  }
+  const std::string_view d = sep == Sep::DoubleColon ? "::" : ",";
+  while (n < 4) {
+    const std::size_t e = line.find(d, i);
+    std::string_view field = line.substr(i, e == std::string_view::npos ? std::string_view::npos : e - i);
+    while (!field.empty() && (field.front() == ' ' || field.front() == '\t')) field.remove_prefix(1);
+    while (!field.empty() && (field.back() == ' ' || field.back() == '\t')) field.remove_suffix(1);
+    f[n++] = field;
+    if (e == std::string_view::npos) break;
+    i = e + d.size();
+  }
+  return n;
+}
+
+bool parse_float(std::string_view s, float& v) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+class Interner {
+ public:
+  explicit Interner(std::vector<std::string>& ids) : ids_(ids) {}
+  std::uint32_t operator()(std::string_view s) {
+    auto it = index_.find(std::string(s));
+    if (it != index_.end()) return it->second;
+    const auto k = static_cast<std::uint32_t>(ids_.size());
+    ids_.emplace_back(s);
+    index_.emplace(ids_.back(), k);
+    return k;
+  }
+
+ private:
+  std::vector<std::string>& ids_;
+  std::unordered_map<std::string, std::uint32_t> index_;
+};
+
+}  // namespace
+
+RawRatings parse_ratings(std::string_view text, std::string_view name, const ReadOptions& opt) {
+  RawRatings out;
+  out.source = std::string(name);
+  Interner users(out.user_ids), items(out.item_ids);
+  if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) text.remove_prefix(3);  // UTF-8 BOM
+
+  std::optional<Sep> sep;
+  std::uint64_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;  // blank line: no rating in it
+    if (!sep) {
+      sep = detect_separator(line);
+      out.separator = *sep == Sep::Space ? "whitespace" : (*sep == Sep::DoubleColon ? "::" : ",");
+    }
+    std::string_view f[4];
+    const std::size_t n = split_fields(line, *sep, f);
+    std::string problem;
+    float v = 0;
+    if (n < 3) {
+      problem = "expected user, item and rating fields, found " + std::to_string(n);
+    } else if (f[0].empty() || f[1].empty()) {
+      problem = std::string("empty ") + (f[0].empty() ? "user" : "item") + " id";
+    } else if (!parse_float(f[2], v)) {
+      // A first line whose rating field is not a number is a header (ratings.csv has one).
+      if (out.value.empty() && !out.had_header && out.skipped_lines == 0 && line_no == 1) {
+        out.had_header = true;
+        continue;
+      }
+      problem = "field rating: '" + shown(f[2]) + "' is not a number";
+    } else if (!std::isfinite(v)) {
+      problem = "field rating: '" + shown(f[2]) + "' is not finite";
+    } else if ((opt.rating_min && v < *opt.rating_min) || (opt.rating_max && v > *opt.rating_max)) {
+      problem = "field rating: " + shown(f[2]) + " is outside the rating scale [" +
+                (opt.rating_min ? std::to_string(*opt.rating_min) : "-inf") + ", " +
+                (opt.rating_max ? std::to_string(*opt.rating_max) : "inf") + "]";
+    }
+    if (!problem.empty()) {
+      if (!opt.skip_bad_lines)
+        throw Error(Status::BadInput, std::string(name) + ":" + std::to_string(line_no) + ": " + problem +
+                                          " (line: '" + shown(line) + "')");
+      ++out.skipped_lines;
+      if (out.skipped_examples.size() < kMaxExamples)
+        out.skipped_examples.push_back("line " + std::to_string(line_no) + ": " + problem);
+      continue;
+    }
+    out.user.push_back(users(f[0]));
+    out.item.push_back(items(f[1]));
+    out.value.push_back(v);
+    out.line.push_back(line_no);
+  }
+  if (out.value.empty())
+    throw Error(Status::BadInput, std::string(name) + ": no ratings found (" + std::to_string(line_no) + " lines" +
+                                      (out.skipped_lines ? ", " + std::to_string(out.skipped_lines) + " skipped" : "") +
+                                      ")");
+  return out;
+}
+
+std::string read_text_file(const std::string& path) {
+  const std::vector<std::byte> bytes = read_file_bytes(path);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+    throw Error(Status::BadInput, path + ": is gzip-compressed; decompress it first (gunzip) or use zstd");
+  if (bytes.size() >= 4 && p[0] == 0x28 && p[1] == 0xB5 && p[2] == 0x2F && p[3] == 0xFD) {
+    std::string text;
+    ZSTD_DStream* ds = ZSTD_createDStream();
+    if (!ds) throw Error(Status::OutOfMemory, path + ": cannot create a zstd stream");
+    ZSTD_inBuffer in{bytes.data(), bytes.size(), 0};
+    std::vector<char> chunk(ZSTD_DStreamOutSize());
+    std::size_t rc = 0;
+    for (;;) {
+      ZSTD_outBuffer out{chunk.data(), chunk.size(), 0};
+      rc = ZSTD_decompressStream(ds, &out, &in);
+      if (ZSTD_isError(rc)) {
+        ZSTD_freeDStream(ds);
+        throw Error(Status::BadInput, path + ": zstd: " + ZSTD_getErrorName(rc));
+      }
+      text.append(chunk.data(), out.pos);
+      if (in.pos == in.size && out.pos < out.size) break;  // all input used and everything flushed
+    }
+    ZSTD_freeDStream(ds);
+    if (rc != 0) throw Error(Status::BadInput, path + ": zstd stream is truncated");
+    return text;
+  }
+  if (std::memchr(bytes.data(), 0, std::min<std::size_t>(bytes.size(), 4096)))
+    throw Error(Status::BadInput, path + ": looks binary (NUL bytes in the first 4 KiB), not a ratings text file");
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+RawRatings read_ratings(const std::string& path, const ReadOptions& options) {
+  return parse_ratings(read_text_file(path), path, options);
+}
+
+std::vector<RatingRef> map_to_model(const Model& model, const RawRatings& raw) {
+  std::vector<std::optional<std::uint32_t>> users(raw.user_ids.size()), items(raw.item_ids.size());
+  for (std::size_t k = 0; k < users.size(); ++k) users[k] = model.user_index(raw.user_ids[k]);
+  for (std::size_t k = 0; k < items.size(); ++k) items[k] = model.item_index(raw.item_ids[k]);
+  std::vector<RatingRef> out;
+  out.reserve(raw.size());
+  for (std::size_t k = 0; k < raw.size(); ++k) out.push_back({users[raw.user[k]], items[raw.item[k]], raw.value[k]});
+  return out;
+}
+
+}  // namespace autorec::train

@@ -1,0 +1,93 @@
+// The training loop around a backend: initial weights, epochs, validation, early stopping.
+#include "autorec/train/trainer.hpp"
+
+#include <algorithm>
+
+#include "autorec/error.hpp"
+
+namespace autorec::train {
+
+Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant) {
+  const bool item_based = variant == Variant::ItemBased;
+  Csc m;
+  m.num_rows = item_based ? num_users : num_items;
+  const std::uint32_t cols = item_based ? num_items : num_users;
+  m.start.assign(std::size_t{cols} + 1, 0);
+  for (const Rating& r : ratings) ++m.start[(item_based ? r.item : r.user) + 1];
+  for (std::uint32_t c = 0; c < cols; ++c) m.start[c + 1] += m.start[c];
+  m.row.resize(ratings.size());
+  m.value.resize(ratings.size());
+  // Ratings are sorted by (user, item): item-based rows (users) arrive in increasing order per column; for
+  // user-based the items within a user are increasing too.
+  std::vector<std::uint32_t> fill(m.start.begin(), m.start.end() - 1);
+  for (const Rating& r : ratings) {
+    const std::uint32_t c = item_based ? r.item : r.user;
+    const std::uint32_t k = fill[c]++;
+    m.row[k] = item_based ? r.user : r.item;
+    m.value[k] = r.value;
+  }
+  return m;
+}
+
+Weights initial_weights(const TrainConfig& config, std::uint32_t rows) {
+  Weights w;
+  w.rows = rows;
+  w.hidden = config.hidden;
+  const std::size_t n = std::size_t{rows} * config.hidden;
+  w.V.resize(n);
+  w.W.resize(n);
+  // Separate streams per tensor so changing one shape does not shift the other's values.
+  const std::uint64_t sv = splitmix64(config.seed ^ 0x1111), sw = splitmix64(config.seed ^ 0x2222);
+  for (std::size_t i = 0; i < n; ++i) {
+    w.V[i] = config.init_std * normal_from_counter(sv, i);
+    w.W[i] = config.init_std * normal_from_counter(sw, i);
+  }
+  w.mu.assign(config.hidden, 0.0f);
+  w.b.assign(rows, 0.0f);
+  return w;
+}
+
+std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& notice) {
+  switch (device) {
+    case Device::Cpu: return make_cpu_trainer();
+    case Device::Cuda: throw Error(Status::Unsupported, "--device cuda: this build has no CUDA trainer");
+    case Device::Auto: break;
+  }
+  notice = "device auto: no CUDA trainer in this build, training on the CPU";
+  return make_cpu_trainer();
+}
+
+TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
+                  const std::function<void(const EpochStats&)>& on_epoch) {
+  std::string notice;
+  std::unique_ptr<TrainBackend> backend = make_train_backend(config.device, notice);
+  backend->init(config, fit);
+  TrainResult result;
+  result.backend = backend->name();
+  result.notice = notice;
+  double best = 0;
+  std::uint32_t since_best = 0;
+  for (std::uint32_t epoch = 1; epoch <= config.epochs; ++epoch) {
+    EpochStats st = backend->run_epoch(epoch);
+    st.val_rmse = val.empty() ? -1 : backend->rmse(val, lo, hi);
+    result.history.push_back(st);
+    if (on_epoch) on_epoch(st);
+    if (val.empty()) continue;
+    // With validation the best epoch seen is kept (and early stopping may end the run).
+    if (result.best_epoch == 0 || st.val_rmse < best) {
+      best = st.val_rmse;
+      result.best_epoch = epoch;
+      result.weights = backend->weights();
+      since_best = 0;
+    } else if (config.patience && ++since_best >= config.patience) {
+      break;
+    }
+  }
+  if (val.empty()) {  // without validation the last epoch is kept
+    result.best_epoch = static_cast<std::uint32_t>(result.history.size());
+    result.weights = backend->weights();
+  }
+  return result;
+}
+
+}  // namespace autorec::train
