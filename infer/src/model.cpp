@@ -196,6 +196,26 @@ void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool 
   for (float& y : out) y = impl_->finish(y, clamp);
 }
 
+namespace {
+const DenseLayer& layer_at(const Network& net, std::size_t layer) {
+  if (layer >= net.layers.size())
+    throw Error(Status::BadInput, "layer " + std::to_string(layer) + " is not below " + std::to_string(net.layers.size()));
+  return net.layers[layer];
+}
+}  // namespace
+
+std::vector<float> Model::weight(std::size_t layer) const {
+  const DenseLayer& l = layer_at(impl_->net, layer);
+  // The first layer is held [in, out] for the sparse gather; hand out [out, in] for every layer.
+  const RowMatrix w = layer == 0 ? RowMatrix(l.weight.transpose()) : l.weight;
+  return {w.data(), w.data() + w.size()};
+}
+
+std::vector<float> Model::bias(std::size_t layer) const {
+  const DenseLayer& l = layer_at(impl_->net, layer);
+  return {l.bias.data(), l.bias.data() + l.bias.size()};
+}
+
 std::vector<Entry> Model::observations(std::uint32_t column) const {
   if (column >= num_columns())
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));

@@ -131,15 +131,15 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
   }
 
-  // One optimiser step on a batch of columns; returns the batch's squared error.
-  double step(std::span<const std::uint32_t> cols) {
+  // Phase A and the batch transpose: fills the per-batch scratch; returns the batch's squared error. Dropout
+  // masks come from (seed, step_, batch position), so any thread count draws the same ones.
+  double forward_backward(std::span<const std::uint32_t> cols, bool dropout) {
     const Csc& fit = *fit_;
     const std::uint32_t H = w_.hidden, rows = w_.rows;
     const auto bc = static_cast<std::uint32_t>(cols.size());
     const float scale = 1.0f / (float(bc) * float(rows));
-    const std::uint32_t threshold = dropout_threshold(cfg_.dropout);
-    const float keep_scale = 1.0f / (1.0f - cfg_.dropout);
-    ++step_;
+    const std::uint32_t threshold = dropout ? dropout_threshold(cfg_.dropout) : 0;
+    const float keep_scale = dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f;
 
     // Batch entry offsets: entries of batch column j are [off[j], off[j+1]).
     off_.assign(bc + 1, 0);
@@ -194,8 +194,41 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t j = 0; j < bc; ++j)
       for (std::uint32_t k = fit.start[cols[j]], e = off_[j]; k < fit.start[cols[j] + 1]; ++k, ++e)
         by_row_[fill_[fit.row[k]]++] = {j, k, e};
+    double sse = 0;
+    for (std::uint32_t j = 0; j < bc; ++j) sse += col_sse_[j];
+    return sse;
+  }
 
-    // Phase B: per row, gradients then Adam, fused.
+  // Phase B's gradient of one row r of W, V and b from the batch (by_row_ must be filled).
+  void row_gradient(std::uint32_t r, Eigen::VectorXf& gW, Eigen::VectorXf& gV, float& gb) const {
+    const std::uint32_t H = w_.hidden;
+    gW.setZero();
+    gV.setZero();
+    gb = 0;
+    for (std::uint32_t s = row_start_[r]; s < row_start_[r + 1]; ++s) {
+      const BatchEntry& be = by_row_[s];
+      const float d = dout_[be.e];
+      gW += d * CVec(&hdrop_[std::size_t{be.j} * H], H);
+      gV += fit_->value[be.k] * CVec(&dz_[std::size_t{be.j} * H], H);
+      gb += d;
+    }
+  }
+
+  Eigen::VectorXf mu_gradient(std::uint32_t bc) const {
+    const std::uint32_t H = w_.hidden;
+    Eigen::VectorXf g = Eigen::VectorXf::Zero(H);
+    for (std::uint32_t j = 0; j < bc; ++j) g += CVec(&dz_[std::size_t{j} * H], H);
+    return g;
+  }
+
+  // One optimiser step on a batch of columns; returns the batch's squared error.
+  double step(std::span<const std::uint32_t> cols) {
+    ++step_;
+    const double sse = forward_backward(cols, cfg_.dropout > 0);
+    const std::uint32_t H = w_.hidden, rows = w_.rows;
+    const auto bc = static_cast<std::uint32_t>(cols.size());
+
+    // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
     const double t = double(step_);
     const auto bc1 = float(1.0 - std::pow(cfg_.beta1, t)), bc2 = float(1.0 - std::pow(cfg_.beta2, t));
     AdamStep adam{float(cfg_.learning_rate) / bc1, 1.0f / std::sqrt(bc2), float(cfg_.beta1), float(cfg_.beta2),
@@ -205,18 +238,10 @@ class CpuTrainer final : public TrainBackend {
 #pragma omp parallel num_threads(threads_)
     {
       Eigen::VectorXf gW(H), gV(H);
+      float gb = 0;
 #pragma omp for schedule(dynamic, 32)
       for (std::uint32_t r = 0; r < rows; ++r) {
-        gW.setZero();
-        gV.setZero();
-        float gb = 0;
-        for (std::uint32_t s = row_start_[r]; s < row_start_[r + 1]; ++s) {
-          const BatchEntry& be = by_row_[s];
-          const float d = dout_[be.e];
-          gW += d * CVec(&hdrop_[std::size_t{be.j} * H], H);
-          gV += fit.value[be.k] * CVec(&dz_[std::size_t{be.j} * H], H);
-          gb += d;
-        }
+        row_gradient(r, gW, gV, gb);
         const std::size_t o = std::size_t{r} * H;
         adam_span(adam, &w_.W[o], &mW_[o], &vW_[o], gW.data(), H);
         adam_span(adam, &w_.V[o], &mV_[o], &vV_[o], gV.data(), H);
@@ -225,15 +250,39 @@ class CpuTrainer final : public TrainBackend {
     }
 
     // Phase C: encoder bias.
-    Eigen::VectorXf gmu = Eigen::VectorXf::Zero(H);
-    for (std::uint32_t j = 0; j < bc; ++j) gmu += CVec(&dz_[std::size_t{j} * H], H);
+    const Eigen::VectorXf gmu = mu_gradient(bc);
     adam_span(adam_bias, w_.mu.data(), mmu_.data(), vmu_.data(), gmu.data(), H);
-
-    double sse = 0;
-    for (std::uint32_t j = 0; j < bc; ++j) sse += col_sse_[j];
     return sse;
   }
 
+ public:
+  std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
+    const double sse = forward_backward(cols, false);
+    const auto bc = static_cast<std::uint32_t>(cols.size());
+    const std::uint32_t H = w_.hidden;
+    Weights g;
+    g.rows = w_.rows;
+    g.hidden = H;
+    g.W.resize(w_.W.size());
+    g.V.resize(w_.V.size());
+    g.b.resize(w_.rows);
+    Eigen::VectorXf gW(H), gV(H);
+    for (std::uint32_t r = 0; r < w_.rows; ++r) {
+      row_gradient(r, gW, gV, g.b[r]);
+      std::copy(gW.data(), gW.data() + H, &g.W[std::size_t{r} * H]);
+      std::copy(gV.data(), gV.data() + H, &g.V[std::size_t{r} * H]);
+    }
+    const Eigen::VectorXf gmu = mu_gradient(bc);
+    g.mu.assign(gmu.data(), gmu.data() + H);
+    return {0.5 * sse / (double(bc) * w_.rows), std::move(g)};
+  }
+
+  void set_weights(const Weights& w) override {
+    if (w.rows != w_.rows || w.hidden != w_.hidden) throw Error(Status::BadInput, "set_weights: shape mismatch");
+    w_ = w;
+  }
+
+ private:
   TrainConfig cfg_;
   const Csc* fit_ = nullptr;
   int threads_ = 1;

@@ -109,10 +109,18 @@ Dataset make_dataset(const RawRatings& raw, DuplicatePolicy policy, const ScaleO
     throw Error(Status::BadInput, "rating scale: min " + std::to_string(d.scale.min) + " is above max " +
                                       std::to_string(d.scale.max));
   d.scale.integral = std::all_of(distinct.begin(), distinct.end(), [](float v) { return v == std::floor(v); });
+  // The grid: the coarsest usual step that every rating sits on, counted from the scale's minimum
+  // (1 for stars, 0.5 for half stars); 0 when the ratings are on no such grid.
   d.scale.step = 0;
-  for (std::size_t k = 1; k < distinct.size(); ++k) {
-    const float gap = distinct[k] - distinct[k - 1];
-    if (d.scale.step == 0 || gap < d.scale.step) d.scale.step = gap;
+  for (const float step : {1.0f, 0.5f, 0.25f, 0.2f, 0.1f, 0.05f, 0.01f}) {
+    const bool on_grid = std::all_of(distinct.begin(), distinct.end(), [&](float v) {
+      const double q = (double(v) - d.scale.min) / step;
+      return std::abs(q - std::round(q)) < 1e-4;
+    });
+    if (on_grid) {
+      d.scale.step = step;
+      break;
+    }
   }
   return d;
 }

@@ -113,6 +113,11 @@ class Model {
   // Reconstruction of training column c from its stored observations (uses the cached hidden code).
   void reconstruct_column(std::uint32_t column, std::span<float> out, bool clamp = true) const;
 
+  // Parameters of layer l, copied out: the weight as [out_size, in_size] row-major (y = W x + b) whatever
+  // the file's layout, and the bias [out_size].
+  std::vector<float> weight(std::size_t layer) const;
+  std::vector<float> bias(std::size_t layer) const;
+
   // The observations stored for training column c.
   std::vector<Entry> observations(std::uint32_t column) const;
 

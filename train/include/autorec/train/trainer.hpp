@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ class TrainBackend {
   // RMSE over cells (no dropout, predictions clamped to [lo, hi]).
   virtual double rmse(const std::vector<Cell>& cells, float lo, float hi) = 0;
   virtual Weights weights() const = 0;
+  virtual void set_weights(const Weights& w) = 0;
+  // For checks: the data term of the objective on a batch of columns (no dropout, no weight decay) and its
+  // gradient with respect to every parameter, from the same code the optimiser step uses.
+  virtual std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) = 0;
 };
 
 std::unique_ptr<TrainBackend> make_cpu_trainer();

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The tools end to end on synthetic data: exit codes, and autorec-verify reproducing the trainer's test RMSE.
+set -u
+bin=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0
+check() {  # check NAME EXPECTED_EXIT COMMAND...
+  local name=$1 want=$2
+  shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL $name: exit $got, expected $want"; cat "$work/out" "$work/err"; fails=$((fails + 1))
+  else
+    echo "ok   $name (exit $got)"
+  fi
+}
+
+check synth 0 "$bin/autorec-synth" --users 300 --items 200 --density 0.1 --seed 4 -o "$work/all.data"
+head -n 4000 "$work/all.data" > "$work/train.data"
+tail -n +4001 "$work/all.data" > "$work/test.data"
+check train 0 "$bin/autorec-train" "$work/train.data" --test "$work/test.data" -o "$work/m.fb" \
+  --hidden 32 --epochs 10 --batch 32 --metrics "$work/metrics.jsonl"
+check verify 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --json
+cp "$work/out" "$work/verify.json"
+check inspect 0 "$bin/autorec-inspect" "$work/m.fb" --json
+check verify-max-rmse-fails 1 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --max-rmse 0.01
+check verify-max-rmse-passes 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --max-rmse 5
+check verify-missing-model 2 "$bin/autorec-verify" "$work/none.fb" "$work/test.data"
+head -c 100 "$work/m.fb" > "$work/trunc.fb"
+check verify-truncated-model 2 "$bin/autorec-verify" "$work/trunc.fb" "$work/test.data"
+check verify-not-a-model 2 "$bin/autorec-verify" "$work/test.data" "$work/test.data"
+printf '1\t2\t3\n1\t3\tfour\n' > "$work/bad.data"
+check verify-bad-test-data 2 "$bin/autorec-verify" "$work/m.fb" "$work/bad.data"
+grep -q "bad.data:2:" "$work/err" || { echo "FAIL message lacks file:line"; fails=$((fails + 1)); }
+check train-bad-data 2 "$bin/autorec-train" "$work/bad.data" -o "$work/never.fb"
+[ ! -e "$work/never.fb" ] || { echo "FAIL a model was written from bad data"; fails=$((fails + 1)); }
+check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
+
+# autorec-verify must reproduce the trainer's own test RMSE to 1e-6.
+python3 - "$work/metrics.jsonl" "$work/verify.json" <<'PY' || fails=$((fails + 1))
+import json, sys
+summary = [json.loads(l) for l in open(sys.argv[1]) if '"summary"' in l][-1]
+verify = json.load(open(sys.argv[2]))
+d = abs(summary["test_rmse"] - verify["rmse"])
+print(f"train test_rmse {summary['test_rmse']:.9f} verify rmse {verify['rmse']:.9f} diff {d:.2e}")
+sys.exit(0 if d <= 1e-6 and summary["test_count"] == verify["count"] else 1)
+PY
+echo "$((14 - fails)) checks passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,61 @@
+// Shared fixtures of the unit tests: small synthetic data sets and quickly trained models.
+#pragma once
+
+#include <sstream>
+#include <string>
+
+#include "autorec/model.hpp"
+#include "autorec/train/dataset.hpp"
+#include "autorec/train/model_writer.hpp"
+#include "autorec/train/synth.hpp"
+#include "autorec/train/trainer.hpp"
+
+namespace autorec::test {
+
+inline std::string synth_text(std::uint32_t users, std::uint32_t items, double density, std::uint64_t seed) {
+  train::SynthConfig c;
+  c.users = users;
+  c.items = items;
+  c.density = density;
+  c.seed = seed;
+  std::ostringstream out;
+  train::write_synthetic(c, out);
+  return out.str();
+}
+
+inline train::Dataset synth_dataset(std::uint32_t users, std::uint32_t items, double density, std::uint64_t seed) {
+  return train::make_dataset(train::parse_ratings(synth_text(users, items, density, seed), "synth"),
+                             train::DuplicatePolicy::Last);
+}
+
+// A trained model and everything that went into it.
+struct Trained {
+  train::TrainConfig config;
+  train::Dataset data;
+  std::vector<train::Rating> fit, test;
+  train::Csc csc;
+  train::TrainResult result;
+  std::vector<std::byte> file;
+};
+
+inline Trained train_small(train::TrainConfig config, std::uint32_t users = 120, std::uint32_t items = 80,
+                           double test_ratio = 0.1) {
+  Trained t;
+  t.config = config;
+  t.data = synth_dataset(users, items, 0.15, 7);
+  train::split(t.data, 1, test_ratio, t.fit, t.test);
+  t.csc = train::make_csc(t.fit, static_cast<std::uint32_t>(t.data.users.size()),
+                          static_cast<std::uint32_t>(t.data.items.size()), config.variant);
+  t.result = train::train(config, t.csc, {}, t.data.scale.min, t.data.scale.max, nullptr);
+  train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
+  t.file = train::build_model_file(contents);
+  return t;
+}
+
+inline std::vector<RatingRef> refs(const std::vector<train::Rating>& ratings) {
+  std::vector<RatingRef> out;
+  for (const auto& r : ratings) out.push_back({r.user, r.item, r.value});
+  return out;
+}
+
+}  // namespace autorec::test

@@ -1,0 +1,194 @@
+// model.fb: save -> load round trip, and damaged, truncated and wrong-version files rejected cleanly.
+#include <autorec_generated.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstring>
+
+#include "autorec/container.hpp"
+#include "autorec/error.hpp"
+#include "helpers.hpp"
+
+using namespace autorec;
+
+namespace {
+
+const test::Trained& trained() {
+  static const test::Trained t = [] {
+    train::TrainConfig c;
+    c.hidden = 12;
+    c.epochs = 3;
+    c.batch_size = 16;
+    return test::train_small(c);
+  }();
+  return t;
+}
+
+Status load_status(std::span<const std::byte> bytes) {
+  try {
+    Model::load_buffer(bytes, "damaged.fb");
+  } catch (const Error& e) {
+    BOOST_TEST_MESSAGE("rejected: " << e.what());
+    BOOST_TEST(std::string(e.what()).find("damaged.fb") != std::string::npos);
+    return e.status();
+  }
+  return Status::Ok;
+}
+
+std::vector<std::byte> with_flatbuffer(flatbuffers::FlatBufferBuilder& fbb) {
+  return pack_container({fbb.GetBufferPointer(), fbb.GetSize()}, 3);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(format)
+
+BOOST_AUTO_TEST_CASE(round_trip_is_exact) {
+  const test::Trained& t = trained();
+  const Model m = Model::load_buffer(t.file, "model.fb");
+  const train::Weights& w = t.result.weights;
+  const ModelInfo& info = m.info();
+  BOOST_TEST(info.num_users == t.data.users.size());
+  BOOST_TEST(info.num_items == t.data.items.size());
+  BOOST_TEST(info.layers.size() == 2u);
+  BOOST_TEST(info.layers[0].out_size == 12u);
+  BOOST_TEST(info.num_observations == t.fit.size());
+  BOOST_TEST(info.epochs_run == 3u);
+  BOOST_TEST(info.history.size() == 3u);
+  BOOST_TEST(info.rating_min == t.data.scale.min);
+  BOOST_TEST(info.rating_max == t.data.scale.max);
+  // Layer 0 comes back as [out, in] = V transposed; layer 1 is W as stored.
+  const std::vector<float> v = m.weight(0), dec = m.weight(1);
+  for (std::uint32_t r = 0; r < w.rows; ++r)
+    for (std::uint32_t h = 0; h < w.hidden; ++h) BOOST_REQUIRE(v[h * w.rows + r] == w.V[r * w.hidden + h]);
+  BOOST_TEST(dec == w.W);
+  BOOST_TEST(m.bias(0) == w.mu);
+  BOOST_TEST(m.bias(1) == w.b);
+  // Ids and observations.
+  for (std::uint32_t u = 0; u < info.num_users; ++u) BOOST_REQUIRE(m.user_id(u) == std::to_string(t.data.users.ints[u]));
+  for (std::uint32_t c = 0; c < m.num_columns(); ++c) {
+    const auto obs = m.observations(c);
+    BOOST_REQUIRE(obs.size() == t.csc.start[c + 1] - t.csc.start[c]);
+    for (std::size_t k = 0; k < obs.size(); ++k) {
+      BOOST_REQUIRE(obs[k].index == t.csc.row[t.csc.start[c] + k]);
+      BOOST_REQUIRE(obs[k].value == t.csc.value[t.csc.start[c] + k]);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(predict_matches_full_reconstruction) {
+  const Model m = Model::load_buffer(trained().file, "model.fb");
+  std::vector<float> col(m.column_length()), again(m.column_length());
+  for (std::uint32_t c = 0; c < m.num_columns(); c += 7) {
+    m.reconstruct_column(c, col);
+    const auto obs = m.observations(c);
+    m.reconstruct(obs, again);
+    for (std::uint32_t r = 0; r < m.column_length(); ++r) {
+      BOOST_REQUIRE(std::abs(col[r] - again[r]) <= 1e-5f);
+      if (m.knows_user(r)) {
+        const Prediction p = m.predict(std::optional<std::uint32_t>(r), std::optional<std::uint32_t>(c));
+        BOOST_REQUIRE(p.source == Source::Model);
+        BOOST_REQUIRE(std::abs(p.value - col[r]) <= 1e-5f);
+      }
+    }
+  }
+  // Batch reconstruction equals one-at-a-time.
+  std::vector<std::vector<Entry>> cols = {m.observations(0), m.observations(1), m.observations(2)};
+  std::vector<std::span<const Entry>> spans(cols.begin(), cols.end());
+  std::vector<float> batch(3 * m.column_length());
+  m.reconstruct_batch(spans, batch);
+  for (std::uint32_t c = 0; c < 3; ++c) {
+    m.reconstruct(cols[c], again);
+    for (std::uint32_t r = 0; r < m.column_length(); ++r)
+      BOOST_REQUIRE(std::abs(batch[c * m.column_length() + r] - again[r]) <= 1e-5f);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_flipped_byte_or_truncation_is_rejected) {
+  const std::vector<std::byte>& good = trained().file;
+  BOOST_TEST((load_status(good) == Status::Ok));
+  // Flip bytes across the whole file: header fields, zstd frame header, compressed body, checksum.
+  for (std::size_t pos : {std::size_t{0}, std::size_t{9}, std::size_t{17}, std::size_t{26}, std::size_t{33},
+                          good.size() / 2, good.size() - 3}) {
+    std::vector<std::byte> bad = good;
+    bad[pos] ^= std::byte{0x5A};
+    BOOST_TEST((load_status(bad) != Status::Ok), "flip at " << pos);
+  }
+  for (std::size_t len : {std::size_t{0}, std::size_t{5}, std::size_t{32}, std::size_t{40}, good.size() - 1}) {
+    std::vector<std::byte> cut(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(len));
+    BOOST_TEST((load_status(cut) == Status::Corrupt), "truncated to " << len);
+  }
+  std::vector<std::byte> padded = good;
+  padded.push_back(std::byte{0});
+  BOOST_TEST((load_status(padded) == Status::Corrupt));
+}
+
+BOOST_AUTO_TEST_CASE(wrong_versions_are_unsupported) {
+  std::vector<std::byte> bad = trained().file;
+  bad[12] = std::byte{99};  // schema version 99
+  BOOST_TEST((load_status(bad) == Status::Unsupported));
+  bad = trained().file;
+  bad[8] = std::byte{2};  // container version 2
+  BOOST_TEST((load_status(bad) == Status::Unsupported));
+}
+
+BOOST_AUTO_TEST_CASE(decompressed_size_is_capped) {
+  LoadOptions o;
+  o.max_decompressed_bytes = 1000;
+  try {
+    Model::load_buffer(trained().file, "big.fb", o);
+    BOOST_FAIL("loaded past the cap");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::OutOfMemory));
+    BOOST_TEST(std::string(e.what()).find("content_size") != std::string::npos);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(garbage_flatbuffer_fails_the_verifier) {
+  std::vector<std::uint8_t> junk(4096);
+  for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<std::uint8_t>(splitmix64(i));
+  std::memcpy(junk.data() + 4, "ARC1", 4);
+  const auto file = pack_container(junk, 1);
+  BOOST_TEST((load_status(file) == Status::Corrupt));
+}
+
+BOOST_AUTO_TEST_CASE(semantic_checks_catch_inconsistent_models) {
+  // A verifier-valid model whose layers do not chain must be rejected by the semantic checks.
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<float> w(6, 0.1f), b(3, 0.0f);
+  std::vector<flatbuffers::Offset<fb::Buffer>> buffers = {fb::CreateBuffer(fbb)};
+  auto add = [&](const std::vector<float>& v) {
+    buffers.push_back(fb::CreateBuffer(fbb, fbb.CreateVector(reinterpret_cast<const std::uint8_t*>(v.data()), v.size() * 4)));
+    return static_cast<std::uint32_t>(buffers.size() - 1);
+  };
+  std::vector<std::uint64_t> s23 = {2, 3}, s3 = {3};
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors = {
+      fb::CreateTensorDirect(fbb, "w", &s23, fb::DType::F32, add(w)), fb::CreateTensorDirect(fbb, "b", &s3, fb::DType::F32, add(b))};
+  // Layer 1 claims in_size 4 but layer 0 outputs 3.
+  std::vector<flatbuffers::Offset<fb::Layer>> layers = {fb::CreateLayer(fbb, 2, 3, fb::Activation::Sigmoid, 0, 0, 1, fb::WeightLayout::InOut),
+                                                        fb::CreateLayer(fbb, 4, 2, fb::Activation::Identity, 0, 0, 1)};
+  auto model = fb::CreateModel(fbb, kSchemaVersion, fb::Variant::ItemBased, fbb.CreateVector(layers),
+                               fbb.CreateVector(tensors), fbb.CreateVector(buffers));
+  fb::FinishModelBuffer(fbb, model);
+  try {
+    Model::load_buffer(with_flatbuffer(fbb), "chain.fb");
+    BOOST_FAIL("accepted a broken layer chain");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::Corrupt));
+    BOOST_TEST(std::string(e.what()).find("layers[1].in_size") != std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_calls_are_rejected_not_crashed) {
+  const Model m = Model::load_buffer(trained().file, "model.fb");
+  std::vector<float> out(m.column_length());
+  const Entry bad_index[] = {{m.column_length(), 3.0f}};
+  BOOST_CHECK_THROW(m.reconstruct(bad_index, out), Error);
+  std::vector<float> short_out(3);
+  BOOST_CHECK_THROW(m.reconstruct_column(0, short_out), Error);
+  BOOST_CHECK_THROW(m.reconstruct_column(m.num_columns(), out), Error);
+  // Unknown ids fall back instead of failing.
+  const Prediction p = m.predict("no-such-user", "no-such-item");
+  BOOST_TEST((p.source == Source::GlobalMean));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,173 @@
+// The sparse training step's gradient against a dense masked reference (in double) and finite differences.
+#include <Eigen/Dense>
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+
+#include "autorec/train/trainer.hpp"
+
+using namespace autorec;
+using namespace autorec::train;
+
+namespace {
+
+using MatD = Eigen::MatrixXd;
+
+// A small random sparse matrix: rows x cols, about half observed, ratings 1..5.
+Csc random_csc(std::uint32_t rows, std::uint32_t cols, std::uint64_t seed) {
+  Csc m;
+  m.num_rows = rows;
+  m.start.push_back(0);
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    for (std::uint32_t r = 0; r < rows; ++r) {
+      const std::uint64_t h = splitmix64(seed * 1000003 + c * 131 + r);
+      if (h % 2 == 0 || r == c % rows) {
+        m.row.push_back(r);
+        m.value.push_back(1.0f + float((h >> 8) % 5));
+      }
+    }
+    m.start.push_back(static_cast<std::uint32_t>(m.row.size()));
+  }
+  return m;
+}
+
+struct Dense {
+  double loss;
+  MatD gV, gW;
+  Eigen::VectorXd gmu, gb;
+};
+
+// The activations again, in double and written independently of autorec/math.hpp.
+double act(Activation a, double x) {
+  switch (a) {
+    case Activation::Identity: return x;
+    case Activation::Sigmoid: return 1 / (1 + std::exp(-x));
+    case Activation::Tanh: return std::tanh(x);
+    case Activation::Relu: return x > 0 ? x : 0;
+    case Activation::Elu: return x > 0 ? x : std::exp(x) - 1;
+    case Activation::Selu: return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (std::exp(x) - 1));
+  }
+  return x;
+}
+double act_grad(Activation a, double x) {
+  const double h = 1e-6;
+  return (act(a, x + h) - act(a, x - h)) / (2 * h);
+}
+
+// L = 0.5 * sum over observed (Y - X)^2 / (B * rows), Y = f(W g(V^T X + mu) + b), all dense, masked, double.
+Dense dense_reference(const Weights& w, const Csc& m, const std::vector<std::uint32_t>& cols, Activation g, Activation f) {
+  const std::uint32_t R = w.rows, H = w.hidden;
+  const auto B = static_cast<Eigen::Index>(cols.size());
+  MatD X = MatD::Zero(R, B), M = MatD::Zero(R, B);
+  for (Eigen::Index j = 0; j < B; ++j)
+    for (std::uint32_t k = m.start[cols[j]]; k < m.start[cols[j] + 1]; ++k) {
+      X(m.row[k], j) = m.value[k];
+      M(m.row[k], j) = 1;
+    }
+  MatD V(R, H), W(R, H);
+  for (std::uint32_t r = 0; r < R; ++r)
+    for (std::uint32_t h = 0; h < H; ++h) V(r, h) = w.V[r * H + h], W(r, h) = w.W[r * H + h];
+  Eigen::VectorXd mu(H), b(R);
+  for (std::uint32_t h = 0; h < H; ++h) mu[h] = w.mu[h];
+  for (std::uint32_t r = 0; r < R; ++r) b[r] = w.b[r];
+  MatD Z = (V.transpose() * X).colwise() + mu;
+  MatD Hh = Z.unaryExpr([&](double x) { return act(g, x); });
+  MatD O = (W * Hh).colwise() + b;
+  MatD Y = O.unaryExpr([&](double x) { return act(f, x); });
+  const double scale = 1.0 / (double(B) * R);
+  MatD E = M.cwiseProduct(Y - X);
+  Dense d;
+  d.loss = 0.5 * E.squaredNorm() * scale;
+  MatD dO = E.cwiseProduct(O.unaryExpr([&](double x) { return act_grad(f, x); })) * scale;
+  d.gW = dO * Hh.transpose();
+  d.gb = dO.rowwise().sum();
+  MatD dZ = (W.transpose() * dO).cwiseProduct(Z.unaryExpr([&](double x) { return act_grad(g, x); }));
+  d.gV = X * dZ.transpose();
+  d.gmu = dZ.rowwise().sum();
+  return d;
+}
+
+Weights random_weights(std::uint32_t rows, std::uint32_t hidden, std::uint64_t seed) {
+  TrainConfig c;
+  c.hidden = hidden;
+  c.seed = seed;
+  c.init_std = 0.3f;
+  Weights w = initial_weights(c, rows);
+  for (std::uint32_t h = 0; h < hidden; ++h) w.mu[h] = 0.1f * normal_from_counter(seed + 9, h);
+  for (std::uint32_t r = 0; r < rows; ++r) w.b[r] = 0.1f * normal_from_counter(seed + 10, r);
+  return w;
+}
+
+void check_against_reference(Activation g, Activation f) {
+  const Csc m = random_csc(9, 7, 3);
+  TrainConfig c;
+  c.hidden = 5;
+  c.encoder = g;
+  c.decoder = f;
+  c.dropout = 0;
+  c.batch_size = 4;
+  c.threads = 2;
+  auto backend = make_cpu_trainer();
+  backend->init(c, m);
+  const Weights w = random_weights(9, 5, 11);
+  backend->set_weights(w);
+  const std::vector<std::uint32_t> cols = {5, 0, 3, 6};
+  const auto [loss, grad] = backend->batch_gradient(cols);
+  const Dense ref = dense_reference(w, m, cols, g, f);
+  BOOST_TEST(loss == ref.loss, boost::test_tools::tolerance(1e-4));
+  auto close = [](double a, double b) { return std::abs(a - b) <= 1e-4 * (std::abs(b) + 1e-4); };
+  for (std::uint32_t r = 0; r < 9; ++r) {
+    for (std::uint32_t h = 0; h < 5; ++h) {
+      BOOST_TEST(close(grad.W[r * 5 + h], ref.gW(r, h)), "dW(" << r << "," << h << ") " << grad.W[r * 5 + h] << " vs " << ref.gW(r, h));
+      BOOST_TEST(close(grad.V[r * 5 + h], ref.gV(r, h)), "dV(" << r << "," << h << ") " << grad.V[r * 5 + h] << " vs " << ref.gV(r, h));
+    }
+    BOOST_TEST(close(grad.b[r], ref.gb[r]), "db(" << r << ")");
+  }
+  for (std::uint32_t h = 0; h < 5; ++h) BOOST_TEST(close(grad.mu[h], ref.gmu[h]), "dmu(" << h << ")");
+
+  // Finite differences of the dense objective (double) against the sparse gradient, on a few parameters.
+  const double eps = 1e-4;
+  for (std::uint32_t idx : {0u, 7u, 23u, 44u}) {
+    Weights plus = w, minus = w;
+    plus.W[idx] += float(eps);
+    minus.W[idx] -= float(eps);
+    const double fd = (dense_reference(plus, m, cols, g, f).loss - dense_reference(minus, m, cols, g, f).loss) /
+                      (double(plus.W[idx]) - double(minus.W[idx]));
+    BOOST_TEST(std::abs(fd - grad.W[idx]) <= 2e-3 * (std::abs(fd) + 1e-3), "FD dW[" << idx << "] " << fd << " vs " << grad.W[idx]);
+    plus = w, minus = w;
+    plus.V[idx] += float(eps);
+    minus.V[idx] -= float(eps);
+    const double fdv = (dense_reference(plus, m, cols, g, f).loss - dense_reference(minus, m, cols, g, f).loss) /
+                       (double(plus.V[idx]) - double(minus.V[idx]));
+    BOOST_TEST(std::abs(fdv - grad.V[idx]) <= 2e-3 * (std::abs(fdv) + 1e-3), "FD dV[" << idx << "] " << fdv << " vs " << grad.V[idx]);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(gradient)
+
+BOOST_AUTO_TEST_CASE(sigmoid_identity) { check_against_reference(Activation::Sigmoid, Activation::Identity); }
+BOOST_AUTO_TEST_CASE(tanh_sigmoid) { check_against_reference(Activation::Tanh, Activation::Sigmoid); }
+BOOST_AUTO_TEST_CASE(elu_identity) { check_against_reference(Activation::Elu, Activation::Identity); }
+BOOST_AUTO_TEST_CASE(selu_tanh) { check_against_reference(Activation::Selu, Activation::Tanh); }
+
+BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
+  const Csc m = random_csc(40, 30, 5);
+  auto run = [&](int threads) {
+    TrainConfig c;
+    c.hidden = 16;
+    c.batch_size = 8;
+    c.threads = threads;
+    auto b = make_cpu_trainer();
+    b->init(c, m);
+    for (std::uint32_t e = 1; e <= 3; ++e) b->run_epoch(e);
+    return b->weights();
+  };
+  const Weights a = run(1), b = run(2);
+  BOOST_TEST(a.W == b.W);
+  BOOST_TEST(a.V == b.V);
+  BOOST_TEST(a.b == b.b);
+  BOOST_TEST(a.mu == b.mu);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

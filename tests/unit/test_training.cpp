@@ -1,0 +1,99 @@
+// End-to-end training on synthetic data: it must clearly beat the per-item-mean baseline, in both variants.
+#include <boost/test/unit_test.hpp>
+#include <cmath>
+#include <map>
+
+#include "helpers.hpp"
+
+using namespace autorec;
+
+namespace {
+
+double item_mean_rmse(const test::Trained& t) {
+  std::map<std::uint32_t, std::pair<double, int>> sums;
+  double all = 0;
+  for (const auto& r : t.fit) sums[r.item].first += r.value, sums[r.item].second++, all += r.value;
+  all /= double(t.fit.size());
+  double se = 0;
+  for (const auto& r : t.test) {
+    const auto it = sums.find(r.item);
+    const double p = it == sums.end() ? all : it->second.first / it->second.second;
+    se += (p - r.value) * (p - r.value);
+  }
+  return std::sqrt(se / double(t.test.size()));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(training)
+
+BOOST_AUTO_TEST_CASE(item_based_beats_item_means) {
+  train::TrainConfig c;
+  c.hidden = 64;
+  c.epochs = 60;
+  c.batch_size = 32;
+  c.learning_rate = 0.01;
+  c.weight_decay = 1e-4;
+  const test::Trained t = test::train_small(c, 400, 300, 0.1);
+  const Model m = Model::load_buffer(t.file, "synth.fb");
+  const EvalResult r = evaluate(m, test::refs(t.test));
+  const double baseline = item_mean_rmse(t);
+  BOOST_TEST_MESSAGE("I-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
+  BOOST_TEST(r.rmse < 0.93 * baseline);
+  // The loss went down.
+  BOOST_TEST(t.result.history.back().loss < 0.5 * t.result.history.front().loss);
+}
+
+BOOST_AUTO_TEST_CASE(user_based_beats_item_means) {
+  train::TrainConfig c;
+  c.variant = Variant::UserBased;
+  c.hidden = 64;
+  c.epochs = 60;
+  c.batch_size = 32;
+  c.learning_rate = 0.01;
+  c.weight_decay = 1e-4;
+  const test::Trained t = test::train_small(c, 400, 300, 0.1);
+  const Model m = Model::load_buffer(t.file, "synth-user.fb");
+  BOOST_TEST((m.info().variant == Variant::UserBased));
+  BOOST_TEST(m.num_columns() == t.data.users.size());
+  const EvalResult r = evaluate(m, test::refs(t.test));
+  const double baseline = item_mean_rmse(t);
+  BOOST_TEST_MESSAGE("U-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
+  BOOST_TEST(r.rmse < 0.97 * baseline);
+}
+
+BOOST_AUTO_TEST_CASE(validation_keeps_the_best_epoch) {
+  train::TrainConfig c;
+  c.hidden = 16;
+  c.epochs = 12;
+  c.batch_size = 16;
+  c.patience = 3;
+  c.val_ratio = 0.1;
+  const train::Dataset data = test::synth_dataset(150, 100, 0.15, 3);
+  std::vector<train::Rating> fit, val;
+  train::split(data, 5, 0.1, fit, val);
+  const train::Csc m = train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), c.variant);
+  std::vector<train::Cell> cells;
+  for (const auto& r : val) cells.push_back({r.user, r.item, r.value});
+  const train::TrainResult res = train::train(c, m, cells, 1, 5, nullptr);
+  double best = 1e9;
+  std::uint32_t best_epoch = 0;
+  for (const auto& e : res.history)
+    if (e.val_rmse < best) best = e.val_rmse, best_epoch = e.epoch;
+  BOOST_TEST(res.best_epoch == best_epoch);
+  BOOST_TEST(res.history.size() <= std::size_t{best_epoch} + c.patience);
+}
+
+BOOST_AUTO_TEST_CASE(same_seed_same_model_file_weights) {
+  train::TrainConfig c;
+  c.hidden = 8;
+  c.epochs = 2;
+  c.batch_size = 16;
+  const test::Trained a = test::train_small(c), b = test::train_small(c);
+  BOOST_TEST(a.result.weights.W == b.result.weights.W);
+  c.seed = 2;
+  const test::Trained d = test::train_small(c);
+  BOOST_TEST(a.result.weights.W != d.result.weights.W);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
