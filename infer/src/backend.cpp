@@ -1,18 +1,61 @@
-// Backend selection: the one place that knows which devices this build has.
+// Backend selection: the one place that knows which devices exist. The CUDA backend is a plugin
+// (libautorec_infer_cuda.so) loaded only when asked for, so this library never needs CUDA or a driver.
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+
 #include "autorec/error.hpp"
 #include "network.hpp"
 
 namespace autorec {
+namespace {
 
-std::unique_ptr<Backend> make_backend(Device device, std::string& notice) {
-  switch (device) {
-    case Device::Cpu: return make_cpu_backend();
-    case Device::Cuda:
-      throw Error(Status::Unsupported, "device cuda: this build of libautorec_infer has no CUDA backend");
-    case Device::Auto: break;
+// Candidate paths of the plugin: $AUTOREC_CUDA_PLUGIN, next to the binary holding this code (and ../lib,
+// where the build and the install put libraries), then the loader's search path.
+std::vector<std::string> plugin_candidates() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("AUTOREC_CUDA_PLUGIN"); env && *env) out.emplace_back(env);
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&plugin_candidates), &info) && info.dli_fname) {
+    const std::filesystem::path dir = std::filesystem::path(info.dli_fname).parent_path();
+    out.push_back((dir / "libautorec_infer_cuda.so").string());
+    out.push_back((dir / ".." / "lib" / "libautorec_infer_cuda.so").string());
   }
-  notice = "device auto: no CUDA backend in this build, using the CPU";
-  return make_cpu_backend();
+  out.emplace_back("libautorec_infer_cuda.so");
+  return out;
+}
+
+// Loads the plugin and asks it for a backend; on failure returns nullptr and the reason in `why`.
+std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
+  void* lib = nullptr;
+  for (const std::string& path : plugin_candidates())
+    if ((lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
+  if (!lib) {
+    why = "the CUDA plugin libautorec_infer_cuda.so was not found (built without AUTOREC_CUDA?)";
+    return nullptr;
+  }
+  // The plugin stays loaded for the life of the process: backends it created may outlive any one Model.
+  auto factory = reinterpret_cast<CudaBackendFactory>(dlsym(lib, kCudaFactorySymbol));
+  if (!factory) {
+    why = std::string("the CUDA plugin lacks ") + kCudaFactorySymbol;
+    return nullptr;
+  }
+  char error[512] = "";
+  std::unique_ptr<Backend> b(factory(&net, error, sizeof error));
+  if (!b) why = error;
+  return b;
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_backend(Device device, const Network& net, std::string& notice) {
+  if (device == Device::Cpu) return make_cpu_backend(net);
+  std::string why;
+  if (std::unique_ptr<Backend> cuda = load_cuda(net, why)) return cuda;
+  if (device == Device::Cuda) throw Error(Status::Unsupported, "device cuda: " + why);
+  notice = "device auto: " + why + "; using the CPU";
+  return make_cpu_backend(net);
 }
 
 }  // namespace autorec

@@ -107,7 +107,8 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   read_model(fb.data(), fb.size, name, *impl);
 
   std::string notice;
-  impl->backend = make_backend(options.device, notice);
+  impl->backend = make_backend(options.device, impl->net, notice);
+  impl->info.backend_notice = notice;
   impl->info.backend = impl->backend->name();
 
   // Cold-start means, from the stored observations.
@@ -138,7 +139,7 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
     const std::uint32_t n = std::min(kBatch, cols - c0);
     batch.clear();
     for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
-    impl->backend->encode(impl->net, batch, impl->codes.col(c0).data());
+    impl->backend->encode(batch, impl->codes.col(c0).data());
   }
   return Model(std::move(impl));
 }
@@ -183,8 +184,8 @@ void Model::reconstruct_batch(std::span<const std::span<const Entry>> columns, s
   for (std::size_t c = 0; c < columns.size(); ++c) check_column(columns[c], length, c);
   if (columns.empty()) return;
   ColMatrix codes(impl_->net.code_size(), static_cast<Eigen::Index>(columns.size()));
-  impl_->backend->encode(impl_->net, columns, codes.data());
-  impl_->backend->decode(impl_->net, codes.data(), columns.size(), out.data());
+  impl_->backend->encode(columns, codes.data());
+  impl_->backend->decode(codes.data(), columns.size(), out.data());
   for (float& y : out) y = impl_->finish(y, clamp);
 }
 
@@ -192,7 +193,7 @@ void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool 
   if (column >= num_columns())
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
   check_out(out, column_length());
-  impl_->backend->decode(impl_->net, impl_->codes.col(column).data(), 1, out.data());
+  impl_->backend->decode(impl_->codes.col(column).data(), 1, out.data());
   for (float& y : out) y = impl_->finish(y, clamp);
 }
 

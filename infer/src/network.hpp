@@ -29,20 +29,25 @@ struct Network {
   std::uint32_t output_size() const { return layers.back().out_size; }
 };
 
-// A compute device for inference. Every function is const and safe to call from many threads.
+// A compute device for inference, bound to one network at creation (a GPU backend uploads it once). Every
+// function is const and safe to call from many threads.
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
   // Codes (the input of the last layer) of n sparse columns: codes is code_size x n, column-major.
-  virtual void encode(const Network& net, std::span<const std::span<const Entry>> columns,
-                      float* codes) const = 0;
+  virtual void encode(std::span<const std::span<const Entry>> columns, float* codes) const = 0;
   // Outputs of the last layer for n codes: out is output_size x n, column-major.
-  virtual void decode(const Network& net, const float* codes, std::size_t n, float* out) const = 0;
+  virtual void decode(const float* codes, std::size_t n, float* out) const = 0;
 };
 
-std::unique_ptr<Backend> make_cpu_backend();
+std::unique_ptr<Backend> make_cpu_backend(const Network& net);
 // Chooses the backend for `device`; `notice` receives a line to report when Auto fell back to the CPU.
-std::unique_ptr<Backend> make_backend(Device device, std::string& notice);
+std::unique_ptr<Backend> make_backend(Device device, const Network& net, std::string& notice);
+
+// The entry point the CUDA plugin (libautorec_infer_cuda.so) exports; it returns nullptr and fills `error`
+// when no usable device is present.
+using CudaBackendFactory = Backend* (*)(const Network* net, char* error, std::size_t error_size);
+inline constexpr const char* kCudaFactorySymbol = "autorec_cuda_backend_create";
 
 }  // namespace autorec

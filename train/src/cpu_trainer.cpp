@@ -61,11 +61,7 @@ class CpuTrainer final : public TrainBackend {
     const auto t0 = std::chrono::steady_clock::now();
     const Csc& fit = *fit_;
     const std::uint32_t ncols = fit.num_cols();
-    std::vector<std::uint32_t> perm(ncols);
-    for (std::uint32_t i = 0; i < ncols; ++i) perm[i] = i;
-    const std::uint64_t shuffle_seed = splitmix64(cfg_.seed ^ 0x5F3759DFull) + epoch;
-    for (std::uint32_t i = ncols; i > 1; --i)
-      std::swap(perm[i - 1], perm[splitmix64(shuffle_seed * 0x9E3779B97F4A7C15ull + i) % i]);
+    const std::vector<std::uint32_t> perm = epoch_order(cfg_.seed, epoch, ncols);
 
     double loss_sum = 0, sse_sum = 0;
     std::uint32_t batches = 0;

@@ -4,6 +4,9 @@
 #include <algorithm>
 
 #include "autorec/error.hpp"
+#ifdef AUTOREC_USE_CUDA
+#include "cuda/cuda_trainer.hpp"
+#endif
 
 namespace autorec::train {
 
@@ -29,6 +32,15 @@ Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::u
   return m;
 }
 
+std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, std::uint32_t ncols) {
+  std::vector<std::uint32_t> perm(ncols);
+  for (std::uint32_t i = 0; i < ncols; ++i) perm[i] = i;
+  const std::uint64_t shuffle_seed = splitmix64(seed ^ 0x5F3759DFull) + epoch;
+  for (std::uint32_t i = ncols; i > 1; --i)  // Fisher-Yates
+    std::swap(perm[i - 1], perm[splitmix64(shuffle_seed * 0x9E3779B97F4A7C15ull + i) % i]);
+  return perm;
+}
+
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows) {
   Weights w;
   w.rows = rows;
@@ -47,13 +59,32 @@ Weights initial_weights(const TrainConfig& config, std::uint32_t rows) {
   return w;
 }
 
+bool cuda_trainer_built() {
+#ifdef AUTOREC_USE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool cuda_trainer_available() {
+#ifdef AUTOREC_USE_CUDA
+  return cuda_device_present();
+#else
+  return false;
+#endif
+}
+
 std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& notice) {
-  switch (device) {
-    case Device::Cpu: return make_cpu_trainer();
-    case Device::Cuda: throw Error(Status::Unsupported, "--device cuda: this build has no CUDA trainer");
-    case Device::Auto: break;
-  }
-  notice = "device auto: no CUDA trainer in this build, training on the CPU";
+  if (device == Device::Cpu) return make_cpu_trainer();
+#ifdef AUTOREC_USE_CUDA
+  if (cuda_device_present()) return make_cuda_trainer();
+  const char* why = "no CUDA device found";
+#else
+  const char* why = "this build has no CUDA trainer (AUTOREC_CUDA=OFF)";
+#endif
+  if (device == Device::Cuda) throw Error(Status::Unsupported, std::string("--device cuda: ") + why);
+  notice = std::string("device auto: ") + why + ", training on the CPU";
   return make_cpu_trainer();
 }
 

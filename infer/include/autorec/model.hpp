@@ -79,7 +79,8 @@ struct ModelInfo {
   std::int64_t created_unix;
   std::string trainer_version, training_source, hyperparameters_json;
   double test_rmse;  // < 0: none recorded
-  std::string backend;  // the backend serving this Model ("cpu", "cuda")
+  std::string backend;         // the backend serving this Model ("cpu", "cuda")
+  std::string backend_notice;  // why Device::Auto chose the CPU, when it did
 };
 
 class Model {

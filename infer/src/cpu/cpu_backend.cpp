@@ -11,12 +11,13 @@ void apply_activation(Activation a, float* x, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) x[i] = activate(a, x[i]);
 }
 
-// Forward through every layer but the last, for one column already past the first layer's gather.
 class CpuBackend final : public Backend {
  public:
+  explicit CpuBackend(const Network& net) : net_(net) {}
   const char* name() const override { return "cpu"; }
 
-  void encode(const Network& net, std::span<const std::span<const Entry>> columns, float* codes) const override {
+  void encode(std::span<const std::span<const Entry>> columns, float* codes) const override {
+    const Network& net = net_;
     const DenseLayer& first = net.layers.front();
     const std::size_t n = columns.size();
     ColMatrix h(first.out_size, static_cast<Eigen::Index>(n));
@@ -37,8 +38,8 @@ class CpuBackend final : public Backend {
     Eigen::Map<ColMatrix>(codes, h.rows(), h.cols()) = h;
   }
 
-  void decode(const Network& net, const float* codes, std::size_t n, float* out) const override {
-    const DenseLayer& last = net.layers.back();
+  void decode(const float* codes, std::size_t n, float* out) const override {
+    const DenseLayer& last = net_.layers.back();
     const auto cols = static_cast<Eigen::Index>(n);
     Eigen::Map<const ColMatrix> in(codes, last.in_size, cols);
     Eigen::Map<ColMatrix> y(out, last.out_size, cols);
@@ -46,10 +47,13 @@ class CpuBackend final : public Backend {
     y.colwise() += last.bias;
     apply_activation(last.activation, out, static_cast<std::size_t>(y.size()));
   }
+
+ private:
+  const Network& net_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+std::unique_ptr<Backend> make_cpu_backend(const Network& net) { return std::make_unique<CpuBackend>(net); }
 
 }  // namespace autorec

@@ -85,8 +85,14 @@ class TrainBackend {
 };
 
 std::unique_ptr<TrainBackend> make_cpu_trainer();
+// Whether this build has the CUDA trainer, and whether it can run here (a device is present).
+bool cuda_trainer_built();
+bool cuda_trainer_available();
 // Chooses the backend; `notice` receives a line to print when Auto falls back to the CPU.
 std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& notice);
+
+// The order in which an epoch visits the columns: the same on every backend for a given seed and epoch.
+std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, std::uint32_t ncols);
 
 // Initial parameters of the recipe: N(0, init_std) weights from the seed, zero biases.
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows);

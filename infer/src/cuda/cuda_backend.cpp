@@ -1,0 +1,139 @@
+// The CUDA inference backend: the network lives on the GPU; the first layer is a sparse gather kernel, the
+// other layers cuBLAS products. Built as a plugin (see ../backend.cpp) so libautorec_infer needs no CUDA.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "infer_kernels.hpp"
+#include "network.hpp"
+
+namespace autorec {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
+}
+void check(cublasStatus_t s, const char* what) {
+  if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string("cublas: ") + what + ": status " + std::to_string(int(s)));
+}
+
+// A device buffer that only grows.
+template <class T>
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { cudaFree(ptr_); }
+  T* reserve(std::size_t n) {
+    if (n > cap_) {
+      cudaFree(ptr_);
+      ptr_ = nullptr;
+      check(cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
+      cap_ = n;
+    }
+    return ptr_;
+  }
+  T* upload(const T* host, std::size_t n) {
+    T* p = reserve(n);
+    if (n) check(cudaMemcpy(p, host, n * sizeof(T), cudaMemcpyHostToDevice), "upload");
+    return p;
+  }
+  T* get() const { return ptr_; }
+
+ private:
+  T* ptr_ = nullptr;
+  std::size_t cap_ = 0;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const Network& net) : net_(net), layers_(net.layers.size()) {
+    check(cublasCreate(&blas_), "cublasCreate");
+    for (std::size_t l = 0; l < net.layers.size(); ++l) {
+      layers_[l].weight.upload(net.layers[l].weight.data(), static_cast<std::size_t>(net.layers[l].weight.size()));
+      layers_[l].bias.upload(net.layers[l].bias.data(), static_cast<std::size_t>(net.layers[l].bias.size()));
+    }
+  }
+  ~CudaBackend() override { cublasDestroy(blas_); }
+  const char* name() const override { return "cuda"; }
+
+  void encode(std::span<const std::span<const Entry>> columns, float* codes) const override {
+    const std::lock_guard<std::mutex> lock(mutex_);  // one stream and one cuBLAS handle: calls take turns
+    const std::size_t n = columns.size();
+    std::vector<std::uint32_t> start(n + 1, 0), row;
+    std::vector<float> value;
+    for (std::size_t c = 0; c < n; ++c) {
+      for (const Entry& e : columns[c]) row.push_back(e.index), value.push_back(e.value);
+      start[c + 1] = static_cast<std::uint32_t>(row.size());
+    }
+    const DenseLayer& first = net_.layers.front();
+    float* h = act_a_.reserve(std::size_t{first.out_size} * n);
+    cuda::sparse_encode(start_.upload(start.data(), start.size()), row_.upload(row.data(), row.size()),
+                        value_.upload(value.data(), value.size()), n, layers_[0].weight.get(), layers_[0].bias.get(),
+                        first.out_size, first.activation, h);
+    for (std::size_t l = 1; l + 1 < net_.layers.size(); ++l) h = dense(l, h, n, l % 2 ? act_b_ : act_a_);
+    check(cudaMemcpy(codes, h, std::size_t{net_.code_size()} * n * sizeof(float), cudaMemcpyDeviceToHost), "download codes");
+  }
+
+  void decode(const float* codes, std::size_t n, float* out) const override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    const float* in = act_a_.upload(codes, std::size_t{net_.code_size()} * n);
+    const float* y = dense(net_.layers.size() - 1, in, n, act_b_);
+    check(cudaMemcpy(out, y, std::size_t{net_.output_size()} * n * sizeof(float), cudaMemcpyDeviceToHost), "download");
+  }
+
+ private:
+  struct DeviceLayer {
+    DeviceBuffer<float> weight, bias;
+  };
+
+  // y = act(W x + b) for n columns; W is row-major [out, in], which cuBLAS sees as the column-major [in, out]
+  // matrix, hence the transpose.
+  float* dense(std::size_t l, const float* x, std::size_t n, DeviceBuffer<float>& dst) const {
+    const DenseLayer& layer = net_.layers[l];
+    float* y = dst.reserve(std::size_t{layer.out_size} * n);
+    const float one = 1.0f, zero = 0.0f;
+    check(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(layer.out_size), int(n), int(layer.in_size), &one,
+                      layers_[l].weight.get(), int(layer.in_size), x, int(layer.in_size), &zero, y, int(layer.out_size)),
+          "sgemm");
+    cuda::bias_activate(y, layers_[l].bias.get(), layer.out_size, n, layer.activation);
+    check(cudaGetLastError(), "bias_activate");
+    return y;
+  }
+
+  const Network& net_;
+  std::vector<DeviceLayer> layers_;
+  cublasHandle_t blas_ = nullptr;
+  mutable std::mutex mutex_;
+  mutable DeviceBuffer<std::uint32_t> start_, row_;
+  mutable DeviceBuffer<float> value_, act_a_, act_b_;
+};
+
+}  // namespace
+}  // namespace autorec
+
+extern "C" __attribute__((visibility("default"))) autorec::Backend* autorec_cuda_backend_create(
+    const autorec::Network* net, char* error, std::size_t error_size) {
+  auto fail = [&](const std::string& why) -> autorec::Backend* {
+    if (error && error_size) {
+      std::strncpy(error, why.c_str(), error_size - 1);
+      error[error_size - 1] = '\0';
+    }
+    return nullptr;
+  };
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0)
+    return fail(std::string("no CUDA device (") + (e != cudaSuccess ? cudaGetErrorString(e) : "count 0") + ")");
+  try {
+    return new autorec::CudaBackend(*net);
+  } catch (const std::exception& ex) {
+    return fail(ex.what());
+  }
+}

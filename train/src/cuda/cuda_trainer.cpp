@@ -1,0 +1,239 @@
+// CUDA training backend: the fit matrix and every parameter stay on the GPU for the whole run; per batch only
+// kernels are launched (the epoch's column order is uploaded once per epoch, the squared error read back once).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+
+#include "autorec/error.hpp"
+#include "autorec/train/trainer.hpp"
+#include "cuda_trainer.hpp"
+#include "train_kernels.hpp"
+
+namespace autorec::train {
+namespace {
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(Status::Internal, std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
+}
+
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() { cudaFree(ptr_); }
+  void resize(std::size_t n) {
+    cudaFree(ptr_);
+    ptr_ = nullptr;
+    n_ = n;
+    check(cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
+  }
+  void zero() { check(cudaMemset(ptr_, 0, std::max<std::size_t>(n_, 1) * sizeof(T)), "cudaMemset"); }
+  void upload(const std::vector<T>& v) {
+    if (v.size() != n_) resize(v.size());
+    if (n_) check(cudaMemcpy(ptr_, v.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), "upload");
+  }
+  std::vector<T> download() const {
+    std::vector<T> v(n_);
+    if (n_) check(cudaMemcpy(v.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost), "download");
+    return v;
+  }
+  T* get() const { return ptr_; }
+  std::size_t size() const { return n_; }
+
+ private:
+  T* ptr_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+// One parameter tensor with its Adam moments and gradient accumulator.
+struct Param {
+  DeviceArray<float> p, m, v, g;
+  void init(const std::vector<float>& values) {
+    p.upload(values);
+    for (DeviceArray<float>* a : {&m, &v, &g}) {
+      a->resize(values.size());
+      a->zero();
+    }
+  }
+};
+
+class CudaTrainer final : public TrainBackend {
+ public:
+  const char* name() const override { return "cuda"; }
+
+  void init(const TrainConfig& config, const Csc& fit) override {
+    cfg_ = config;
+    const std::uint64_t H = config.hidden, rows = fit.num_rows;
+    // Everything lives on the device for the whole run: check that it fits before allocating any of it.
+    const std::uint64_t need = (fit.start.size() + 2 * fit.nnz() + fit.num_cols()) * 4  // matrix, order
+                               + fit.nnz() * 4                                           // dout
+                               + 4 * 4 * (2 * rows * H + H + rows);                     // p, m, v, g
+    std::size_t free_b = 0, total_b = 0;
+    check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
+    if (need + (std::uint64_t{256} << 20) > free_b)
+      throw Error(Status::OutOfMemory, "cuda: training needs about " + std::to_string(need >> 20) + " MiB of GPU memory, " +
+                                           std::to_string(free_b >> 20) + " MiB free of " + std::to_string(total_b >> 20));
+    start_.upload(fit.start);
+    row_.upload(fit.row);
+    value_.upload(fit.value);
+    nnz_ = fit.nnz();
+    ncols_ = fit.num_cols();
+    rows_ = fit.num_rows;
+    order_.resize(ncols_);
+    dout_.resize(nnz_);
+    sse_.resize((ncols_ + config.batch_size - 1) / config.batch_size);  // one accumulator per batch
+    const Weights w = initial_weights(config, fit.num_rows);
+    V_.init(w.V);
+    mu_.init(w.mu);
+    W_.init(w.W);
+    b_.init(w.b);
+    step_ = 0;
+  }
+
+  EpochStats run_epoch(std::uint32_t epoch) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    order_.upload(epoch_order(cfg_.seed, epoch, ncols_));
+    sse_.zero();
+    std::vector<std::uint32_t> sizes;
+    for (std::uint32_t s = 0; s < ncols_; s += cfg_.batch_size) {
+      const std::uint32_t bc = std::min(cfg_.batch_size, ncols_ - s);
+      step(order_.get() + s, bc, sse_.get() + sizes.size());
+      sizes.push_back(bc);
+    }
+    // The one read-back of the epoch: each batch's squared error, for the same metrics the CPU reports.
+    const std::vector<double> sse = sse_.download();
+    double loss = 0, total = 0;
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+      loss += 0.5 * sse[k] / (double(sizes[k]) * rows_);
+      total += sse[k];
+    }
+    EpochStats st;
+    st.epoch = epoch;
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.loss = loss / double(sizes.size());
+    st.train_rmse = std::sqrt(total / double(nnz_));
+    st.ratings_per_s = double(nnz_) / st.seconds;
+    return st;
+  }
+
+  double rmse(const std::vector<Cell>& cells, float lo, float hi) override {
+    if (cells.empty()) return -1;
+    std::vector<std::uint32_t> order(cells.size());
+    for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return cells[a].col < cells[b].col; });
+    std::vector<std::uint32_t> group_col, group_start, row(cells.size());
+    std::vector<float> value(cells.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const Cell& c = cells[order[k]];
+      if (k == 0 || c.col != cells[order[k - 1]].col) group_col.push_back(c.col), group_start.push_back(std::uint32_t(k));
+      row[k] = c.row;
+      value[k] = c.value;
+    }
+    group_start.push_back(std::uint32_t(cells.size()));
+    DeviceArray<std::uint32_t> dcol, dstart, drow;
+    DeviceArray<float> dvalue;
+    DeviceArray<double> dsse;
+    dcol.upload(group_col);
+    dstart.upload(group_start);
+    drow.upload(row);
+    dvalue.upload(value);
+    dsse.resize(1);
+    dsse.zero();
+    cuda::cells_sse(problem(), dcol.get(), dstart.get(), std::uint32_t(group_col.size()), drow.get(), dvalue.get(), lo, hi,
+                    dsse.get());
+    check(cudaGetLastError(), "cells_sse");
+    return std::sqrt(dsse.download()[0] / double(cells.size()));
+  }
+
+  Weights weights() const override {
+    Weights w;
+    w.rows = rows_;
+    w.hidden = cfg_.hidden;
+    w.V = V_.p.download();
+    w.mu = mu_.p.download();
+    w.W = W_.p.download();
+    w.b = b_.p.download();
+    return w;
+  }
+
+  void set_weights(const Weights& w) override {
+    if (w.rows != rows_ || w.hidden != cfg_.hidden) throw Error(Status::BadInput, "set_weights: shape mismatch");
+    V_.p.upload(w.V);
+    mu_.p.upload(w.mu);
+    W_.p.upload(w.W);
+    b_.p.upload(w.b);
+  }
+
+  std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
+    DeviceArray<std::uint32_t> dcols;
+    dcols.upload(std::vector<std::uint32_t>(cols.begin(), cols.end()));
+    sse_.zero();
+    for (Param* p : {&V_, &mu_, &W_, &b_}) p->g.zero();
+    launch_gradient(dcols.get(), std::uint32_t(cols.size()), false, sse_.get());
+    check(cudaDeviceSynchronize(), "batch_gradient");
+    Weights g;
+    g.rows = rows_;
+    g.hidden = cfg_.hidden;
+    g.V = V_.g.download();
+    g.mu = mu_.g.download();
+    g.W = W_.g.download();
+    g.b = b_.g.download();
+    for (Param* p : {&V_, &mu_, &W_, &b_}) p->g.zero();
+    return {0.5 * sse_.download()[0] / (double(cols.size()) * rows_), std::move(g)};
+  }
+
+ private:
+  cuda::DeviceProblem problem() const {
+    return {start_.get(), row_.get(), value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
+            cfg_.encoder, cfg_.decoder};
+  }
+
+  void launch_gradient(const std::uint32_t* cols, std::uint32_t bc, bool dropout, double* sse) {
+    const cuda::DropoutSpec drop{cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
+                                 dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
+    cuda::batch_gradient(problem(), cols, bc, 1.0f / (float(bc) * float(rows_)), drop, {dout_.get(), sse},
+                         {V_.g.get(), mu_.g.get(), W_.g.get(), b_.g.get()});
+    check(cudaGetLastError(), "batch_gradient");
+  }
+
+  void step(const std::uint32_t* cols, std::uint32_t bc, double* sse) {
+    ++step_;
+    launch_gradient(cols, bc, cfg_.dropout > 0, sse);
+    const double t = double(step_);
+    const auto bc1 = float(1.0 - std::pow(cfg_.beta1, t)), bc2 = float(1.0 - std::pow(cfg_.beta2, t));
+    AdamStep a{float(cfg_.learning_rate) / bc1, 1.0f / std::sqrt(bc2), float(cfg_.beta1), float(cfg_.beta2),
+               float(cfg_.eps), float(cfg_.weight_decay)};
+    AdamStep ab = a;
+    if (!cfg_.decay_biases) ab.weight_decay = 0;
+    cuda::adam(W_.p.get(), W_.m.get(), W_.v.get(), W_.g.get(), W_.p.size(), a);
+    cuda::adam(V_.p.get(), V_.m.get(), V_.v.get(), V_.g.get(), V_.p.size(), a);
+    cuda::adam(b_.p.get(), b_.m.get(), b_.v.get(), b_.g.get(), b_.p.size(), ab);
+    cuda::adam(mu_.p.get(), mu_.m.get(), mu_.v.get(), mu_.g.get(), mu_.p.size(), ab);
+    check(cudaGetLastError(), "adam");
+  }
+
+  TrainConfig cfg_;
+  DeviceArray<std::uint32_t> start_, row_, order_;
+  DeviceArray<float> value_, dout_;
+  DeviceArray<double> sse_;
+  Param V_, mu_, W_, b_;
+  std::size_t nnz_ = 0;
+  std::uint32_t ncols_ = 0, rows_ = 0;
+  std::uint64_t step_ = 0;
+};
+
+}  // namespace
+
+bool cuda_device_present() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+std::unique_ptr<TrainBackend> make_cuda_trainer() { return std::make_unique<CudaTrainer>(); }
+
+}  // namespace autorec::train
