@@ -47,6 +47,7 @@ const char* source_name(Source s) noexcept {
     case Source::UserMean: return "user mean";
     case Source::ItemMean: return "item mean";
     case Source::GlobalMean: return "global mean";
+    case Source::EmptyInput: return "reconstruction from an empty column";
   }
   return "unknown";
 }
@@ -141,6 +142,9 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
     for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
     impl->backend->encode(batch, impl->codes.col(c0).data());
   }
+  impl->empty_code.resize(impl->net.code_size());
+  const std::span<const Entry> empty[] = {std::span<const Entry>()};
+  impl->backend->encode(empty, impl->empty_code.data());
   return Model(std::move(impl));
 }
 
@@ -244,15 +248,18 @@ Prediction Model::predict(std::optional<std::uint32_t> user, std::optional<std::
   const std::optional<std::uint32_t> col = item_based ? item : user, row = item_based ? user : item;
   const bool col_known = m.known_column(col);
   const bool row_known = m.known_row(row);
-  if (col_known && row_known) {
-    const DenseLayer& last = m.net.layers.back();
-    const float z = last.weight.row(*row).dot(m.codes.col(*col)) + last.bias[*row];
-    return {m.finish(activate(last.activation, z), clamp), Source::Model};
-  }
-  if (m.mean_hierarchy && col_known)
-    return {m.finish(m.col_mean[*col], clamp), item_based ? Source::ItemMean : Source::UserMean};
-  if (m.mean_hierarchy && row_known)
-    return {m.finish(m.row_mean[*row], clamp), item_based ? Source::UserMean : Source::ItemMean};
+  const DenseLayer& last = m.net.layers.back();
+  const auto output = [&](const float* code) {
+    const float z = last.weight.row(*row).dot(Eigen::Map<const Eigen::VectorXf>(code, last.in_size)) + last.bias[*row];
+    return m.finish(activate(last.activation, z), clamp);
+  };
+  using Rule = Impl::ColdRule;
+  if (col_known && row_known) return {output(m.codes.col(*col).data()), Source::Model};
+  const Source col_mean_source = item_based ? Source::ItemMean : Source::UserMean;
+  const Source row_mean_source = item_based ? Source::UserMean : Source::ItemMean;
+  if (m.cold_rule != Rule::GlobalMean && col_known) return {m.finish(m.col_mean[*col], clamp), col_mean_source};
+  if (m.cold_rule == Rule::EmptyInput && row_known) return {output(m.empty_code.data()), Source::EmptyInput};
+  if (m.cold_rule == Rule::MeanHierarchy && row_known) return {m.finish(m.row_mean[*row], clamp), row_mean_source};
   return {m.finish(m.info.global_mean, clamp), Source::GlobalMean};
 }
 

@@ -47,7 +47,8 @@ struct Model::Impl {
   SparseColumns obs;
   // Cold-start means over the stored observations; NaN where a row or column has none.
   std::vector<float> row_mean, col_mean;
-  bool mean_hierarchy = true;
+  enum class ColdRule { MeanHierarchy = 0, GlobalMean = 1, EmptyInput = 2 } cold_rule = ColdRule::EmptyInput;
+  std::vector<float> empty_code;  // code of a column with no ratings (ColdRule::EmptyInput)
   // Code (input of the last layer) of every training column, code_size x num_cols, column-major: a known
   // (user, item) prediction is then one dot product.
   ColMatrix codes;

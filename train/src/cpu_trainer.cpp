@@ -73,39 +73,27 @@ class CpuTrainer final : public TrainBackend {
       sse_sum += sse;
       ++batches;
     }
-    EpochStats st;
-    st.epoch = epoch;
-    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.loss = loss_sum / batches;
-    st.train_rmse = std::sqrt(sse_sum / double(fit.nnz()));
-    st.ratings_per_s = double(fit.nnz()) / st.seconds;
-    return st;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return epoch_stats(epoch, seconds, loss_sum / batches, sse_sum, fit.nnz());
   }
 
   double rmse(const std::vector<Cell>& cells, float lo, float hi) override {
     if (cells.empty()) return -1;
-    // Group the cells by column so each column's code is computed once.
-    std::vector<std::uint32_t> order(cells.size());
-    for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return cells[a].col < cells[b].col; });
-    std::vector<std::size_t> groups;
-    for (std::size_t k = 0; k < order.size(); ++k)
-      if (k == 0 || cells[order[k]].col != cells[order[k - 1]].col) groups.push_back(k);
-    groups.push_back(order.size());
-    const std::size_t num_groups = groups.size() - 1;
+    const ColumnGroups g = group_by_column(cells);
+    const std::size_t num_groups = g.groups();
     std::vector<double> sse(num_groups, 0.0);
     const std::uint32_t H = w_.hidden;
 #pragma omp parallel num_threads(threads_)
     {
       Eigen::VectorXf code(H);
 #pragma omp for schedule(dynamic, 8)
-      for (std::size_t g = 0; g < num_groups; ++g) {
-        encode(cells[order[groups[g]]].col, code.data());
-        for (std::size_t k = groups[g]; k < groups[g + 1]; ++k) {
-          const Cell& c = cells[order[k]];
+      for (std::size_t k = 0; k < num_groups; ++k) {
+        encode(g.sorted[g.start[k]].col, code.data());
+        for (std::uint32_t i = g.start[k]; i < g.start[k + 1]; ++i) {
+          const Cell& c = g.sorted[i];
           float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * H], H).dot(code) + w_.b[c.row]);
           y = std::clamp(y, lo, hi);
-          sse[g] += double(y - c.value) * double(y - c.value);
+          sse[k] += double(y - c.value) * double(y - c.value);
         }
       }
     }

@@ -127,7 +127,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto model = fb::CreateModel(fbb, kSchemaVersion,
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
-                                     fb::ColdStart::MeanHierarchy, users, items, observations_off, training);
+                                     fb::ColdStart::EmptyInput, users, items, observations_off, training);
   fb::FinishModelBuffer(fbb, model);
   return pack_container({fbb.GetBufferPointer(), fbb.GetSize()}, in.zstd_level);
 }

@@ -2,6 +2,7 @@
 #include "autorec/train/trainer.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "autorec/error.hpp"
 #ifdef AUTOREC_USE_CUDA
@@ -30,6 +31,26 @@ Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::u
     m.value[k] = r.value;
   }
   return m;
+}
+
+ColumnGroups group_by_column(const std::vector<Cell>& cells) {
+  ColumnGroups g;
+  g.sorted = cells;
+  std::stable_sort(g.sorted.begin(), g.sorted.end(), [](const Cell& a, const Cell& b) { return a.col < b.col; });
+  for (std::uint32_t k = 0; k < g.sorted.size(); ++k)
+    if (k == 0 || g.sorted[k].col != g.sorted[k - 1].col) g.start.push_back(k);
+  g.start.push_back(static_cast<std::uint32_t>(g.sorted.size()));
+  return g;
+}
+
+EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz) {
+  EpochStats st;
+  st.epoch = epoch;
+  st.seconds = seconds;
+  st.loss = mean_loss;
+  st.train_rmse = std::sqrt(sse / double(nnz));
+  st.ratings_per_s = double(nnz) / seconds;
+  return st;
 }
 
 std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, std::uint32_t ncols) {

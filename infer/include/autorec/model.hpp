@@ -41,7 +41,7 @@ struct Entry {
 };
 
 // Where a prediction came from. Anything but Model means the cold-start fallback answered.
-enum class Source : std::uint8_t { Model = 0, UserMean = 1, ItemMean = 2, GlobalMean = 3 };
+enum class Source : std::uint8_t { Model = 0, UserMean = 1, ItemMean = 2, GlobalMean = 3, EmptyInput = 4 };
 const char* source_name(Source s) noexcept;
 
 struct Prediction {

@@ -211,11 +211,21 @@ void read_model(const std::uint8_t* data, std::size_t size, std::string_view nam
   ck.require(std::isfinite(m.global_mean()), "global_mean", m.global_mean(), "finite");
   info.global_mean = m.global_mean();
   const auto cold = static_cast<std::uint8_t>(m.cold_start());
-  ck.require(cold <= 1, "cold_start", cold, "0 or 1");
-  impl.mean_hierarchy = m.cold_start() == fb::ColdStart::MeanHierarchy;
-  info.cold_start = impl.mean_hierarchy
-                        ? "unseen user: the item's mean; unseen item: the user's mean; both: the global mean"
-                        : "the global mean";
+  ck.require(cold <= 2, "cold_start", cold, "0, 1 or 2");
+  impl.cold_rule = static_cast<Model::Impl::ColdRule>(cold);
+  const char* unseen_col_item = "unseen item: the model's reconstruction from an empty item column";
+  const char* unseen_col_user = "unseen user: the model's reconstruction from an empty user column";
+  switch (impl.cold_rule) {
+    case Model::Impl::ColdRule::MeanHierarchy:
+      info.cold_start = "unseen user: the item's mean; unseen item: the user's mean; both: the global mean";
+      break;
+    case Model::Impl::ColdRule::GlobalMean: info.cold_start = "the global mean"; break;
+    case Model::Impl::ColdRule::EmptyInput:
+      info.cold_start = info.variant == Variant::ItemBased
+                            ? std::string(unseen_col_item) + "; unseen user: the item's mean; both: the global mean"
+                            : std::string(unseen_col_user) + "; unseen item: the user's mean; both: the global mean";
+      break;
+  }
 
   // Ids and observations: columns are items for item-based models, users for user-based ones.
   const auto& obs = ck.present(m.observations(), "observations");

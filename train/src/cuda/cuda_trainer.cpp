@@ -112,29 +112,18 @@ class CudaTrainer final : public TrainBackend {
       loss += 0.5 * sse[k] / (double(sizes[k]) * rows_);
       total += sse[k];
     }
-    EpochStats st;
-    st.epoch = epoch;
-    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    st.loss = loss / double(sizes.size());
-    st.train_rmse = std::sqrt(total / double(nnz_));
-    st.ratings_per_s = double(nnz_) / st.seconds;
-    return st;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return epoch_stats(epoch, seconds, loss / double(sizes.size()), total, nnz_);
   }
 
   double rmse(const std::vector<Cell>& cells, float lo, float hi) override {
     if (cells.empty()) return -1;
-    std::vector<std::uint32_t> order(cells.size());
-    for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return cells[a].col < cells[b].col; });
-    std::vector<std::uint32_t> group_col, group_start, row(cells.size());
-    std::vector<float> value(cells.size());
-    for (std::size_t k = 0; k < order.size(); ++k) {
-      const Cell& c = cells[order[k]];
-      if (k == 0 || c.col != cells[order[k - 1]].col) group_col.push_back(c.col), group_start.push_back(std::uint32_t(k));
-      row[k] = c.row;
-      value[k] = c.value;
-    }
-    group_start.push_back(std::uint32_t(cells.size()));
+    const ColumnGroups g = group_by_column(cells);
+    std::vector<std::uint32_t> group_col, row;
+    std::vector<float> value;
+    for (std::size_t k = 0; k < g.groups(); ++k) group_col.push_back(g.sorted[g.start[k]].col);
+    for (const Cell& c : g.sorted) row.push_back(c.row), value.push_back(c.value);
+    const std::vector<std::uint32_t>& group_start = g.start;
     DeviceArray<std::uint32_t> dcol, dstart, drow;
     DeviceArray<float> dvalue;
     DeviceArray<double> dsse;
@@ -150,16 +139,7 @@ class CudaTrainer final : public TrainBackend {
     return std::sqrt(dsse.download()[0] / double(cells.size()));
   }
 
-  Weights weights() const override {
-    Weights w;
-    w.rows = rows_;
-    w.hidden = cfg_.hidden;
-    w.V = V_.p.download();
-    w.mu = mu_.p.download();
-    w.W = W_.p.download();
-    w.b = b_.p.download();
-    return w;
-  }
+  Weights weights() const override { return download(&Param::p); }
 
   void set_weights(const Weights& w) override {
     if (w.rows != rows_ || w.hidden != cfg_.hidden) throw Error(Status::BadInput, "set_weights: shape mismatch");
@@ -176,18 +156,24 @@ class CudaTrainer final : public TrainBackend {
     for (Param* p : {&V_, &mu_, &W_, &b_}) p->g.zero();
     launch_gradient(dcols.get(), std::uint32_t(cols.size()), false, sse_.get());
     check(cudaDeviceSynchronize(), "batch_gradient");
-    Weights g;
-    g.rows = rows_;
-    g.hidden = cfg_.hidden;
-    g.V = V_.g.download();
-    g.mu = mu_.g.download();
-    g.W = W_.g.download();
-    g.b = b_.g.download();
+    Weights g = download(&Param::g);
     for (Param* p : {&V_, &mu_, &W_, &b_}) p->g.zero();
     return {0.5 * sse_.download()[0] / (double(cols.size()) * rows_), std::move(g)};
   }
 
  private:
+  // One member (values or gradients) of every parameter, copied to the host in the Weights layout.
+  Weights download(DeviceArray<float> Param::*member) const {
+    Weights w;
+    w.rows = rows_;
+    w.hidden = cfg_.hidden;
+    w.V = (V_.*member).download();
+    w.mu = (mu_.*member).download();
+    w.W = (W_.*member).download();
+    w.b = (b_.*member).download();
+    return w;
+  }
+
   cuda::DeviceProblem problem() const {
     return {start_.get(), row_.get(), value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
             cfg_.encoder, cfg_.decoder};

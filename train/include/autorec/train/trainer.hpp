@@ -68,6 +68,18 @@ struct EpochStats {
   double ratings_per_s = 0;
 };
 
+// Cells sorted by column; group g holds sorted[start[g] .. start[g+1]), all of one column, so a backend
+// computes each column's code once when scoring them.
+struct ColumnGroups {
+  std::vector<Cell> sorted;
+  std::vector<std::uint32_t> start;  // groups + 1 offsets
+  std::size_t groups() const { return start.size() - 1; }
+};
+ColumnGroups group_by_column(const std::vector<Cell>& cells);
+
+// The epoch statistics every backend reports, from the quantities they measure.
+EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz);
+
 // A device that trains. One instance trains one model.
 class TrainBackend {
  public:
