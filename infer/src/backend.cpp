@@ -29,10 +29,15 @@ std::vector<std::string> plugin_candidates() {
 // Loads the plugin and asks it for a backend; on failure returns nullptr and the reason in `why`.
 std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
   void* lib = nullptr;
-  for (const std::string& path : plugin_candidates())
+  std::string load_error;  // the loader's reason for the candidate that exists but failed, if any
+  for (const std::string& path : plugin_candidates()) {
     if ((lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
+    const char* e = dlerror();
+    if (e && std::string(e).find("No such file") == std::string::npos) load_error = e;
+  }
   if (!lib) {
-    why = "the CUDA plugin libautorec_infer_cuda.so was not found (built without AUTOREC_CUDA?)";
+    why = load_error.empty() ? "the CUDA plugin libautorec_infer_cuda.so was not found (built without AUTOREC_CUDA?)"
+                             : "the CUDA plugin failed to load: " + load_error;
     return nullptr;
   }
   // The plugin stays loaded for the life of the process: backends it created may outlive any one Model.

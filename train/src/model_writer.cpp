@@ -72,6 +72,15 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const TrainConfig& cfg = *in.config;
   const Dataset& data = *in.data;
   const Weights& w = in.result->weights;
+  // FlatBuffers addresses at most 2 GiB; larger models need the external buffers the schema reserves
+  // (Buffer.offset/size), which this version does not write yet. Refuse clearly instead of failing inside.
+  const double estimate = 4.0 * double(w.V.size() + w.W.size() + w.mu.size() + w.b.size()) +
+                          9.0 * double(in.observations->nnz()) +
+                          64.0 * double(in.data->users.size() + in.data->items.size());
+  if (estimate > 2.0e9)
+    throw Error(Status::Unsupported, "model of about " + std::to_string(std::llround(estimate / 1e6)) +
+                                         " MB exceeds the 2 GiB FlatBuffers limit of this version (use a smaller "
+                                         "--hidden, or the user-based variant when users outnumber items)");
   FlatBufferBuilder fbb(std::size_t{1} << 20);
 
   TensorTable t(fbb);

@@ -5,10 +5,10 @@
 
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "autorec/error.hpp"
 #include "infer_kernels.hpp"
 #include "network.hpp"
 
@@ -16,10 +16,11 @@ namespace autorec {
 namespace {
 
 void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw std::runtime_error(std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
+  if (e != cudaSuccess) throw Error(Status::Internal, std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
 }
 void check(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw std::runtime_error(std::string("cublas: ") + what + ": status " + std::to_string(int(s)));
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw Error(Status::Internal, std::string("cublas: ") + what + ": status " + std::to_string(int(s)));
 }
 
 // A device buffer that only grows.
@@ -34,6 +35,7 @@ class DeviceBuffer {
     if (n > cap_) {
       cudaFree(ptr_);
       ptr_ = nullptr;
+      cap_ = 0;
       check(cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
       cap_ = n;
     }
@@ -54,11 +56,11 @@ class DeviceBuffer {
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(const Network& net) : net_(net), layers_(net.layers.size()) {
-    check(cublasCreate(&blas_), "cublasCreate");
     for (std::size_t l = 0; l < net.layers.size(); ++l) {
       layers_[l].weight.upload(net.layers[l].weight.data(), static_cast<std::size_t>(net.layers[l].weight.size()));
       layers_[l].bias.upload(net.layers[l].bias.data(), static_cast<std::size_t>(net.layers[l].bias.size()));
     }
+    check(cublasCreate(&blas_), "cublasCreate");  // last: nothing after it can throw and leak the handle
   }
   ~CudaBackend() override { cublasDestroy(blas_); }
   const char* name() const override { return "cuda"; }
@@ -77,6 +79,7 @@ class CudaBackend final : public Backend {
     cuda::sparse_encode(start_.upload(start.data(), start.size()), row_.upload(row.data(), row.size()),
                         value_.upload(value.data(), value.size()), n, layers_[0].weight.get(), layers_[0].bias.get(),
                         first.out_size, first.activation, h);
+    check(cudaGetLastError(), "sparse_encode");
     for (std::size_t l = 1; l + 1 < net_.layers.size(); ++l) h = dense(l, h, n, l % 2 ? act_b_ : act_a_);
     check(cudaMemcpy(codes, h, std::size_t{net_.code_size()} * n * sizeof(float), cudaMemcpyDeviceToHost), "download codes");
   }

@@ -29,8 +29,9 @@ class DeviceArray {
   void resize(std::size_t n) {
     cudaFree(ptr_);
     ptr_ = nullptr;
-    n_ = n;
+    n_ = 0;
     check(cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
+    n_ = n;
   }
   void zero() { check(cudaMemset(ptr_, 0, std::max<std::size_t>(n_, 1) * sizeof(T)), "cudaMemset"); }
   void upload(const std::vector<T>& v) {
@@ -73,6 +74,13 @@ class CudaTrainer final : public TrainBackend {
     const std::uint64_t need = (fit.start.size() + 2 * fit.nnz() + fit.num_cols()) * 4  // matrix, order
                                + fit.nnz() * 4                                           // dout
                                + 4 * 4 * (2 * rows * H + H + rows);                     // p, m, v, g
+    // The batch kernel keeps three hidden vectors of a column in shared memory.
+    int device = 0, smem_max = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    check(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory limit");
+    if (3 * H * sizeof(float) > std::uint64_t(smem_max))
+      throw Error(Status::Unsupported, "cuda: --hidden " + std::to_string(H) + " needs " + std::to_string(3 * H * 4) +
+                                           " bytes of shared memory per block; this GPU allows " + std::to_string(smem_max));
     std::size_t free_b = 0, total_b = 0;
     check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
     if (need + (std::uint64_t{256} << 20) > free_b)
@@ -142,7 +150,10 @@ class CudaTrainer final : public TrainBackend {
   Weights weights() const override { return download(&Param::p); }
 
   void set_weights(const Weights& w) override {
-    if (w.rows != rows_ || w.hidden != cfg_.hidden) throw Error(Status::BadInput, "set_weights: shape mismatch");
+    const std::size_t n = std::size_t{rows_} * cfg_.hidden;
+    if (w.rows != rows_ || w.hidden != cfg_.hidden || w.V.size() != n || w.W.size() != n || w.mu.size() != cfg_.hidden ||
+        w.b.size() != rows_)
+      throw Error(Status::BadInput, "set_weights: shape mismatch");
     V_.p.upload(w.V);
     mu_.p.upload(w.mu);
     W_.p.upload(w.W);
@@ -150,6 +161,7 @@ class CudaTrainer final : public TrainBackend {
   }
 
   std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
+    if (cols.empty()) throw Error(Status::BadInput, "batch_gradient: empty batch");
     DeviceArray<std::uint32_t> dcols;
     dcols.upload(std::vector<std::uint32_t>(cols.begin(), cols.end()));
     sse_.zero();
@@ -180,7 +192,7 @@ class CudaTrainer final : public TrainBackend {
   }
 
   void launch_gradient(const std::uint32_t* cols, std::uint32_t bc, bool dropout, double* sse) {
-    const cuda::DropoutSpec drop{cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
+    const cuda::DropoutSpec drop{dropout, cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
                                  dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
     cuda::batch_gradient(problem(), cols, bc, 1.0f / (float(bc) * float(rows_)), drop, {dout_.get(), sse},
                          {V_.g.get(), mu_.g.get(), W_.g.get(), b_.g.get()});

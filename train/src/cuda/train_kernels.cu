@@ -31,7 +31,7 @@ __global__ void batch_kernel(DeviceProblem p, const std::uint32_t* cols, float s
     for (std::uint32_t k = kb; k < ke; ++k) acc += p.value[k] * p.V[std::size_t{p.row[k]} * H + h];
     const float y = activate(p.encoder, acc);
     float kp = 1.0f;
-    if (drop.threshold) {
+    if (drop.enabled) {
       const std::uint64_t bits = dropout_bits(drop.seed, drop.step, j, h / 4);
       kp = ((bits >> (16 * (h % 4))) & 0xFFFF) >= drop.threshold ? drop.keep_scale : 0.0f;
     }
@@ -43,7 +43,7 @@ __global__ void batch_kernel(DeviceProblem p, const std::uint32_t* cols, float s
 
   // Decoder at the observed rows: one warp per entry.
   const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  float sse = 0;
+  double sse = 0;
   for (std::uint32_t k = kb + warp; k < ke; k += warps) {
     const float* w = p.W + std::size_t{p.row[k]} * H;
     float dot = 0;
@@ -52,11 +52,11 @@ __global__ void batch_kernel(DeviceProblem p, const std::uint32_t* cols, float s
     if (lane == 0) {
       const float y = activate(p.decoder, dot + p.b[p.row[k]]);
       const float err = y - p.value[k];
-      sse += err * err;
+      sse += double(err) * err;
       s.dout[k] = err * activate_grad_from_output(p.decoder, y) * scale;
     }
   }
-  if (lane == 0 && sse != 0) atomicAdd(s.sse, double(sse));
+  if (lane == 0 && sse != 0) atomicAdd(s.sse, sse);
   __syncthreads();  // dout of this column is complete
 
   // Back into the hidden layer, and scatter the gradient rows of W, V (and mu, b).
@@ -93,7 +93,7 @@ __global__ void cells_kernel(DeviceProblem p, const std::uint32_t* group_col, co
   }
   __syncthreads();
   const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  float sse = 0;
+  double sse = 0;
   for (std::uint32_t k = group_start[blockIdx.x] + warp; k < group_start[blockIdx.x + 1]; k += warps) {
     const float* w = p.W + std::size_t{cell_row[k]} * H;
     float dot = 0;
@@ -101,10 +101,10 @@ __global__ void cells_kernel(DeviceProblem p, const std::uint32_t* group_col, co
     dot = warp_sum(dot);
     if (lane == 0) {
       const float y = fminf(fmaxf(activate(p.decoder, dot + p.b[cell_row[k]]), lo), hi);
-      sse += (y - cell_value[k]) * (y - cell_value[k]);
+      sse += double(y - cell_value[k]) * (y - cell_value[k]);
     }
   }
-  if (lane == 0 && sse != 0) atomicAdd(out, double(sse));
+  if (lane == 0 && sse != 0) atomicAdd(out, sse);
 }
 
 std::size_t shared_bytes(std::uint32_t floats) { return std::size_t{floats} * sizeof(float); }

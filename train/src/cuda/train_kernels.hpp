@@ -28,8 +28,9 @@ struct Gradients {
 };
 
 struct DropoutSpec {
+  bool enabled;  // as the CPU: with dropout > 0 every unit is compared and kept units scaled, even if p rounds to 0
   std::uint64_t seed, step;
-  std::uint32_t threshold;  // 0 = no dropout
+  std::uint32_t threshold;
   float keep_scale;
 };
 

@@ -1,0 +1,103 @@
+// autorec-bench MODEL: serving speed of a model file on a device: load time, reconstruction of every training
+// column in batches (and the FLOP rate that implies), one-column reconstruction and predict latency.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "autorec/container.hpp"
+#include "autorec/model.hpp"
+#include "tool_main.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Best of `repeat` timings of f(), in seconds: the least disturbed run.
+template <class F>
+double best_of(int repeat, F&& f) {
+  double best = 1e300;
+  for (int r = 0; r < repeat; ++r) {
+    const auto t = Clock::now();
+    f();
+    best = std::min(best, since(t));
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Serving speed of an AutoRec model file", "autorec-bench"};
+  std::string path, device = "auto";
+  std::uint32_t batch = 1024;
+  int repeat = 3;
+  bool json = false;
+  app.add_option("model", path, "model.fb")->required();
+  app.add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--batch", batch, "columns per batch reconstruction call")->check(CLI::Range(1u, 1u << 20));
+  app.add_option("--repeat", repeat, "timed repetitions (the best is reported)")->check(CLI::Range(1, 1000));
+  app.add_flag("--json", json, "print one JSON object");
+  return autorec::tools::tool_main(app, argc, argv, [&] {
+    autorec::LoadOptions opts;
+    opts.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
+    const std::vector<std::byte> bytes = autorec::read_file_bytes(path);
+    std::optional<autorec::Model> model;
+    const double load_s = best_of(repeat, [&] { model.emplace(autorec::Model::load_buffer(bytes, path, opts)); });
+    const autorec::Model& m = *model;
+    const std::uint32_t cols = m.num_columns(), len = m.column_length();
+
+    // Every training column, from its stored ratings, through the batch (matrix-matrix) path.
+    std::vector<std::vector<autorec::Entry>> inputs(cols);
+    for (std::uint32_t c = 0; c < cols; ++c) inputs[c] = m.observations(c);
+    std::vector<float> out(std::size_t{batch} * len);
+    const double all_s = best_of(repeat, [&] {
+      for (std::uint32_t c0 = 0; c0 < cols; c0 += batch) {
+        const std::uint32_t n = std::min(batch, cols - c0);
+        std::vector<std::span<const autorec::Entry>> spans(inputs.begin() + c0, inputs.begin() + c0 + n);
+        m.reconstruct_batch(spans, std::span<float>(out.data(), std::size_t{n} * len), false);
+      }
+    });
+    double flops = 0;  // multiply-adds of the dense layers (x2), plus the sparse first layer
+    for (std::size_t l = 1; l < m.info().layers.size(); ++l)
+      flops += 2.0 * m.info().layers[l].in_size * m.info().layers[l].out_size * cols;
+    flops += 2.0 * double(m.info().num_observations) * m.info().layers[0].out_size;
+
+    std::vector<float> one(len);
+    const int singles = std::min<std::uint32_t>(cols, 200);
+    const double column_s = best_of(repeat, [&] {
+                              for (int k = 0; k < singles; ++k) m.reconstruct_column(std::uint32_t(k * 7919u % cols), one);
+                            }) / singles;
+    const int predicts = 100000;
+    volatile float sink = 0;
+    const double predict_s = best_of(repeat, [&] {
+                               for (int k = 0; k < predicts; ++k)
+                                 sink = sink + m.predict(std::uint32_t(k * 7919u % m.info().num_users),
+                                                         std::uint32_t(k * 104729u % m.info().num_items)).value;
+                             }) / predicts;
+    nlohmann::json j = {{"model", path},
+                        {"backend", m.info().backend},
+                        {"file_bytes", bytes.size()},
+                        {"load_s", load_s},
+                        {"columns", cols},
+                        {"column_length", len},
+                        {"reconstruct_all_s", all_s},
+                        {"columns_per_s", cols / all_s},
+                        {"reconstruct_gflops", flops / all_s * 1e-9},
+                        {"reconstruct_column_s", column_s},
+                        {"predict_s", predict_s},
+                        {"batch", batch}};
+    if (json) {
+      std::printf("%s\n", j.dump().c_str());
+      return 0;
+    }
+    std::printf("model %s (%zu bytes), backend %s\n", path.c_str(), bytes.size(), m.info().backend.c_str());
+    std::printf("load                    %.2f ms\n", load_s * 1e3);
+    std::printf("reconstruct all %u cols %.2f ms  (%.3g columns/s, %.1f GFLOP/s, batch %u)\n", cols, all_s * 1e3,
+                cols / all_s, flops / all_s * 1e-9, batch);
+    std::printf("reconstruct one column  %.1f us\n", column_s * 1e6);
+    std::printf("predict                 %.3f us\n", predict_s * 1e6);
+    return 0;
+  });
+}
