@@ -213,12 +213,7 @@ class CpuTrainer final : public TrainBackend {
     const auto bc = static_cast<std::uint32_t>(cols.size());
 
     // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
-    const double t = double(step_);
-    const auto bc1 = float(1.0 - std::pow(cfg_.beta1, t)), bc2 = float(1.0 - std::pow(cfg_.beta2, t));
-    AdamStep adam{float(cfg_.learning_rate) / bc1, 1.0f / std::sqrt(bc2), float(cfg_.beta1), float(cfg_.beta2),
-                  float(cfg_.eps), float(cfg_.weight_decay)};
-    AdamStep adam_bias = adam;
-    if (!cfg_.decay_biases) adam_bias.weight_decay = 0;
+    const auto [adam, adam_bias] = adam_steps(cfg_, step_);
 #pragma omp parallel num_threads(threads_)
     {
       Eigen::VectorXf gW(H), gV(H);

@@ -43,6 +43,16 @@ ColumnGroups group_by_column(const std::vector<Cell>& cells) {
   return g;
 }
 
+AdamSteps adam_steps(const TrainConfig& c, std::uint64_t t) {
+  const auto bc1 = float(1.0 - std::pow(c.beta1, double(t))), bc2 = float(1.0 - std::pow(c.beta2, double(t)));
+  AdamSteps s;
+  s.weights = {float(c.learning_rate) / bc1, 1.0f / std::sqrt(bc2), float(c.beta1), float(c.beta2), float(c.eps),
+               float(c.weight_decay)};
+  s.biases = s.weights;
+  if (!c.decay_biases) s.biases.weight_decay = 0;
+  return s;
+}
+
 EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz) {
   EpochStats st;
   st.epoch = epoch;

@@ -202,12 +202,7 @@ class CudaTrainer final : public TrainBackend {
   void step(const std::uint32_t* cols, std::uint32_t bc, double* sse) {
     ++step_;
     launch_gradient(cols, bc, cfg_.dropout > 0, sse);
-    const double t = double(step_);
-    const auto bc1 = float(1.0 - std::pow(cfg_.beta1, t)), bc2 = float(1.0 - std::pow(cfg_.beta2, t));
-    AdamStep a{float(cfg_.learning_rate) / bc1, 1.0f / std::sqrt(bc2), float(cfg_.beta1), float(cfg_.beta2),
-               float(cfg_.eps), float(cfg_.weight_decay)};
-    AdamStep ab = a;
-    if (!cfg_.decay_biases) ab.weight_decay = 0;
+    const auto [a, ab] = adam_steps(cfg_, step_);
     cuda::adam(W_.p.get(), W_.m.get(), W_.v.get(), W_.g.get(), W_.p.size(), a);
     cuda::adam(V_.p.get(), V_.m.get(), V_.v.get(), V_.g.get(), V_.p.size(), a);
     cuda::adam(b_.p.get(), b_.m.get(), b_.v.get(), b_.g.get(), b_.p.size(), ab);

@@ -77,6 +77,13 @@ struct ColumnGroups {
 };
 ColumnGroups group_by_column(const std::vector<Cell>& cells);
 
+// The Adam constants of optimiser step t (from 1) for the weights and for the biases (no decay there when
+// config.decay_biases is off): one definition for every backend.
+struct AdamSteps {
+  AdamStep weights, biases;
+};
+AdamSteps adam_steps(const TrainConfig& config, std::uint64_t t);
+
 // The epoch statistics every backend reports, from the quantities they measure.
 EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz);
 
