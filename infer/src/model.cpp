@@ -1,7 +1,10 @@
 // The public Model API: loading, id lookup, reconstruction, prediction and evaluation.
 #include "autorec/model.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <exception>
+#include <thread>
 #include <cmath>
 #include <limits>
 
@@ -103,9 +106,9 @@ Model Model::load_file(const std::string& path, const LoadOptions& options) {
 }
 
 Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name, const LoadOptions& options) {
-  const AlignedBytes fb = unpack_container(bytes, name, options.max_decompressed_bytes);
+  const AlignedBytes content = unpack_container(bytes, name, options.max_decompressed_bytes);
   auto impl = std::make_unique<Impl>();
-  read_model(fb.data(), fb.size, name, *impl);
+  read_model(content, name, *impl);
 
   std::string notice;
   impl->backend = make_backend(options.device, impl->net, notice);
@@ -131,17 +134,34 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   for (std::uint32_t r = 0; r < obs.num_rows; ++r)
     if (row_n[r]) impl->row_mean[r] = static_cast<float>(row_sum[r] / row_n[r]);
 
-  // Cache the code of every training column, in batches to bound the temporary memory.
+  // Cache the code of every training column, in batches to bound the temporary memory. The sparse gathers
+  // are bound by memory traffic (one weight row per stored rating), so batches run on all cores.
   const std::uint32_t cols = obs.num_cols();
   impl->codes.resize(impl->net.code_size(), cols);
-  constexpr std::uint32_t kBatch = 1024;
-  std::vector<std::span<const Entry>> batch;
-  for (std::uint32_t c0 = 0; c0 < cols; c0 += kBatch) {
-    const std::uint32_t n = std::min(kBatch, cols - c0);
-    batch.clear();
-    for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
-    impl->backend->encode(batch, impl->codes.col(c0).data());
+  constexpr std::uint32_t kBatch = 256;
+  const std::uint32_t batches = (cols + kBatch - 1) / kBatch;
+  const unsigned threads = std::clamp<unsigned>(options.threads ? options.threads : std::thread::hardware_concurrency(), 1, batches);
+  std::vector<std::exception_ptr> errors(threads);
+  auto encode_share = [&](unsigned t) {
+    try {
+      std::vector<std::span<const Entry>> batch;
+      for (std::uint32_t b = t; b < batches; b += threads) {
+        const std::uint32_t c0 = b * kBatch, n = std::min(kBatch, cols - c0);
+        batch.clear();
+        for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
+        impl->backend->encode(batch, impl->codes.col(c0).data());
+      }
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(encode_share, t);
+    encode_share(0);
   }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
   impl->empty_code.resize(impl->net.code_size());
   const std::span<const Entry> empty[] = {std::span<const Entry>()};
   impl->backend->encode(empty, impl->empty_code.data());

@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "autorec/container.hpp"
 #include "autorec/model.hpp"
 #include "network.hpp"
 
@@ -65,6 +66,6 @@ struct Model::Impl {
 };
 
 // Parses, verifies and checks a decompressed FlatBuffer into `impl` (format/model_reader.cpp).
-void read_model(const std::uint8_t* data, std::size_t size, std::string_view name, Model::Impl& impl);
+void read_model(const AlignedBytes& content, std::string_view name, Model::Impl& impl);
 
 }  // namespace autorec

@@ -34,8 +34,21 @@ Status load_status(std::span<const std::byte> bytes) {
   return Status::Ok;
 }
 
+// A container of version 1: the plain FlatBuffer is the whole content.
+std::vector<std::byte> version1(std::span<const std::uint8_t> flatbuffer) {
+  const std::span<const std::uint8_t> parts[] = {flatbuffer};
+  return pack_container(parts, 3, 1);
+}
+
 std::vector<std::byte> with_flatbuffer(flatbuffers::FlatBufferBuilder& fbb) {
-  return pack_container({fbb.GetBufferPointer(), fbb.GetSize()}, 3);
+  return version1({fbb.GetBufferPointer(), fbb.GetSize()});
+}
+
+// The same trained model written with every tensor in the container's data section.
+std::vector<std::byte> external_file(const test::Trained& t) {
+  train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
+  contents.inline_tensor_limit = 0;
+  return train::build_model_file(contents);
 }
 
 }  // namespace
@@ -127,8 +140,43 @@ BOOST_AUTO_TEST_CASE(wrong_versions_are_unsupported) {
   bad[12] = std::byte{99};  // schema version 99
   BOOST_TEST((load_status(bad) == Status::Unsupported));
   bad = trained().file;
-  bad[8] = std::byte{2};  // container version 2
+  bad[8] = std::byte{kContainerVersion + 1};
   BOOST_TEST((load_status(bad) == Status::Unsupported));
+}
+
+BOOST_AUTO_TEST_CASE(external_tensors_load_like_inline_ones) {
+  // Models above 2 GiB keep their tensors after the FlatBuffer; the small model takes that path when forced.
+  const test::Trained& t = trained();
+  const std::vector<std::byte> ext = external_file(t);
+  const Model a = Model::load_buffer(t.file, "inline.fb"), b = Model::load_buffer(ext, "external.fb");
+  for (std::uint32_t l = 0; l < 2; ++l) {
+    BOOST_TEST(a.weight(l) == b.weight(l));
+    BOOST_TEST(a.bias(l) == b.bias(l));
+  }
+  std::vector<float> x(a.column_length()), y(b.column_length());
+  a.reconstruct_column(3, x);
+  b.reconstruct_column(3, y);
+  BOOST_TEST(x == y);
+}
+
+BOOST_AUTO_TEST_CASE(external_offsets_outside_the_data_section_are_rejected) {
+  // Rebuild the external model with one buffer's size pushed past the end of the data section. The FlatBuffer
+  // stays verifier-valid, so only the reader's bounds check can catch it.
+  const test::Trained& t = trained();
+  const AlignedBytes content = unpack_container(external_file(t), "external.fb", 1u << 30);
+  std::vector<std::uint8_t> bytes(content.data(), content.data() + content.size);
+  const fb::Model* m = fb::GetSizePrefixedModel(bytes.data());
+  BOOST_REQUIRE(m->buffers()->size() > 2u);
+  // The last buffer: its offset is past the first tensor, so it is stored (not a default) and can be mutated.
+  auto* b = const_cast<fb::Buffer*>(m->buffers()->Get(m->buffers()->size() - 1));
+  BOOST_REQUIRE(b->size() > 0u);
+  BOOST_REQUIRE(b->offset() > 0u);
+  BOOST_REQUIRE(b->mutate_size(b->size() + content.size));
+  const std::span<const std::uint8_t> parts[] = {bytes};
+  BOOST_TEST((load_status(pack_container(parts, 3)) == Status::Corrupt));
+  BOOST_REQUIRE(b->mutate_size(b->size() - content.size));
+  BOOST_REQUIRE(b->mutate_offset(b->offset() + 8));  // misaligned
+  BOOST_TEST((load_status(pack_container(parts, 3)) == Status::Corrupt));
 }
 
 BOOST_AUTO_TEST_CASE(decompressed_size_is_capped) {
@@ -147,7 +195,7 @@ BOOST_AUTO_TEST_CASE(garbage_flatbuffer_fails_the_verifier) {
   std::vector<std::uint8_t> junk(4096);
   for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<std::uint8_t>(splitmix64(i));
   std::memcpy(junk.data() + 4, "ARC1", 4);
-  const auto file = pack_container(junk, 1);
+  const auto file = version1(junk);
   BOOST_TEST((load_status(file) == Status::Corrupt));
 }
 

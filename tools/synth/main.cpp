@@ -1,5 +1,6 @@
 // autorec-synth: a synthetic MovieLens-format data set (u.data layout) for tests and offline demos.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -9,8 +10,16 @@
 int main(int argc, char** argv) {
   CLI::App app{"Synthetic ratings with planted non-linear structure, in u.data format", "autorec-synth"};
   autorec::train::SynthConfig c;
-  std::string out_path = "-";
+  std::string out_path = "-", split_dir;
+  std::uint64_t split_seed = 1;
+  double test_ratio = 0.1;
   app.add_option("-o,--output", out_path, "output file ('-' = stdout)");
+  app.add_option("--split-dir", split_dir,
+                 "write DIR/train.data and DIR/test.data instead: the files autorec-split --seed makes")
+      ->excludes("--output");
+  app.add_option("--split-seed", split_seed, "with --split-dir: the split seed");
+  app.add_option("--test-ratio", test_ratio, "with --split-dir: share of ratings for the test side")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--users", c.users, "number of users")->check(CLI::Range(1u, 100000000u));
   app.add_option("--items", c.items, "number of items")->check(CLI::Range(1u, 100000000u));
   app.add_option("--density", c.density, "expected share of cells rated")->check(CLI::Range(1e-9, 1.0));
@@ -19,7 +28,17 @@ int main(int argc, char** argv) {
   app.add_option("--seed", c.seed, "random seed");
   return autorec::tools::tool_main(app, argc, argv, [&] {
     std::uint64_t n = 0;
-    if (out_path == "-") {
+    if (!split_dir.empty()) {
+      std::filesystem::create_directories(split_dir);
+      std::ofstream train(split_dir + "/train.data"), test(split_dir + "/test.data");
+      if (!train || !test) throw autorec::Error(autorec::Status::BadInput, split_dir + ": cannot write train.data / test.data");
+      const auto [kept, held] = autorec::train::write_synthetic_split(c, train, test, split_seed, test_ratio);
+      if (!train.flush() || !test.flush()) throw autorec::Error(autorec::Status::Io, split_dir + ": write failed");
+      std::fprintf(stderr, "autorec-synth: train %llu test %llu (split seed %llu, test ratio %g)\n",
+                   static_cast<unsigned long long>(kept), static_cast<unsigned long long>(held),
+                   static_cast<unsigned long long>(split_seed), test_ratio);
+      n = kept + held;
+    } else if (out_path == "-") {
       n = autorec::train::write_synthetic(c, std::cout);
     } else {
       std::ofstream out(out_path);

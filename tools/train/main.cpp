@@ -98,11 +98,13 @@ int main(int argc, char** argv) {
     const auto nu = static_cast<std::uint32_t>(data.users.size()), ni = static_cast<std::uint32_t>(data.items.size());
     const at::Csc fit_m = at::make_csc(fit, nu, ni, cfg.variant);
     const std::vector<at::Cell> val_cells = to_cells(val, cfg.variant);
+    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     if (!quiet)
-      std::printf("data: %s: %zu ratings, %u users, %u items, scale [%g, %g]%s; fit %zu, validation %zu, test %zu\n",
+      std::printf("data: %s: %zu ratings, %u users, %u items, scale [%g, %g]%s; fit %zu, validation %zu, test %zu "
+                  "(read in %.1f s)\n",
                   train_path.c_str(), data.ratings.size(), nu, ni, data.scale.min, data.scale.max,
                   data.scale.integral ? " integral" : "", fit.size(), val.size(),
-                  test_path.empty() ? test_part.size() : std::size_t{0});
+                  test_path.empty() ? test_part.size() : std::size_t{0}, load_s);
 
     std::ofstream metrics;
     if (!metrics_path.empty()) {
@@ -158,7 +160,7 @@ int main(int argc, char** argv) {
     if (metrics.is_open()) {
       nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", file.size()},
                                 {"epochs_run", result.history.size()}, {"best_epoch", result.best_epoch},
-                                {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"fit", fit.size()},
+                                {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", load_s}, {"fit", fit.size()},
                                 {"val", val.size()}, {"threads", cfg.threads}};
       if (has_test) summary["test_rmse"] = test.rmse, summary["test_mae"] = test.mae, summary["test_count"] = test.count;
       metrics << summary.dump() << '\n';

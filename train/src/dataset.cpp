@@ -152,21 +152,22 @@ HeldOut map_to_dataset(const RawRatings& raw, const Dataset& data) {
   return h;
 }
 
-bool in_split(const Dataset& data, const Rating& r, std::uint64_t seed, double ratio) {
+bool in_split_ints(std::int64_t user, std::int64_t item, std::uint64_t seed, double ratio) {
   const auto cut = static_cast<std::uint64_t>(std::llround(1000.0 * ratio));
-  std::uint64_t key;
-  if (data.users.is_int && data.items.is_int) {
-    key = (seed << 42) + (static_cast<std::uint64_t>(data.users.ints[r.user]) << 21) +
-          static_cast<std::uint64_t>(data.items.ints[r.item]);
-  } else {
-    const std::string u = data.users.is_int ? std::to_string(data.users.ints[r.user]) : data.users.strs[r.user];
-    const std::string i = data.items.is_int ? std::to_string(data.items.ints[r.item]) : data.items.strs[r.item];
-    std::uint64_t h = fnv1a(0xCBF29CE484222325ull, u.data(), u.size());
-    h = fnv1a(h, "\t", 1);
-    h = fnv1a(h, i.data(), i.size());
-    key = (seed << 42) + h;
-  }
+  const std::uint64_t key = (seed << 42) + (static_cast<std::uint64_t>(user) << 21) + static_cast<std::uint64_t>(item);
   return splitmix64(key) % 1000 < cut;
+}
+
+bool in_split(const Dataset& data, const Rating& r, std::uint64_t seed, double ratio) {
+  if (data.users.is_int && data.items.is_int)
+    return in_split_ints(data.users.ints[r.user], data.items.ints[r.item], seed, ratio);
+  const auto cut = static_cast<std::uint64_t>(std::llround(1000.0 * ratio));
+  const std::string u = data.users.is_int ? std::to_string(data.users.ints[r.user]) : data.users.strs[r.user];
+  const std::string i = data.items.is_int ? std::to_string(data.items.ints[r.item]) : data.items.strs[r.item];
+  std::uint64_t h = fnv1a(0xCBF29CE484222325ull, u.data(), u.size());
+  h = fnv1a(h, "\t", 1);
+  h = fnv1a(h, i.data(), i.size());
+  return splitmix64((seed << 42) + h) % 1000 < cut;
 }
 
 void split(const Dataset& data, std::uint64_t seed, double ratio, std::vector<Rating>& kept,

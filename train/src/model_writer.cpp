@@ -23,23 +23,47 @@ using flatbuffers::Offset;
 
 class TensorTable {
  public:
-  explicit TensorTable(FlatBufferBuilder& fbb) : fbb_(fbb) {
+  TensorTable(FlatBufferBuilder& fbb, bool external) : fbb_(fbb), external_(external) {
     buffers_.push_back(fb::CreateBuffer(fbb_));  // index 0: the empty sentinel
   }
-  // Appends an F32 tensor and its buffer; returns the tensor index.
+  // Appends an F32 tensor and its buffer; returns the tensor index. External data is referenced, not copied:
+  // `data` must outlive the table's parts().
   std::uint32_t add(const std::string& name, std::vector<std::uint64_t> shape, const std::vector<float>& data) {
-    fbb_.ForceVectorAlignment(data.size() * sizeof(float), 1, 16);
-    const auto bytes = fbb_.CreateVector(reinterpret_cast<const std::uint8_t*>(data.data()), data.size() * sizeof(float));
-    buffers_.push_back(fb::CreateBuffer(fbb_, bytes));
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+    const std::size_t size = data.size() * sizeof(float);
+    if (external_ && size > 0) {
+      section_size_ = (section_size_ + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      buffers_.push_back(fb::CreateBuffer(fbb_, 0, section_size_, size));
+      section_.push_back({section_size_, {bytes, size}});
+      section_size_ += size;
+    } else {
+      fbb_.ForceVectorAlignment(size, 1, 16);
+      buffers_.push_back(fb::CreateBuffer(fbb_, fbb_.CreateVector(bytes, size)));
+    }
     const auto buffer_index = static_cast<std::uint32_t>(buffers_.size() - 1);
     tensors_.push_back(fb::CreateTensorDirect(fbb_, name.c_str(), &shape, fb::DType::F32, buffer_index));
     return static_cast<std::uint32_t>(tensors_.size() - 1);
+  }
+  // The container content after the finished, size-prefixed FlatBuffer: zero padding and the external data.
+  std::vector<std::span<const std::uint8_t>> parts(std::span<const std::uint8_t> flatbuffer) const {
+    static constexpr std::uint8_t kZeros[kDataAlignment] = {};
+    std::vector<std::span<const std::uint8_t>> out = {flatbuffer};
+    std::uint64_t at = flatbuffer.size(), base = (at + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    for (const auto& [offset, bytes] : section_) {
+      out.push_back({kZeros, static_cast<std::size_t>(base + offset - at)});
+      out.push_back(bytes);
+      at = base + offset + bytes.size();
+    }
+    return out;
   }
   std::vector<Offset<fb::Buffer>> buffers_;
   std::vector<Offset<fb::Tensor>> tensors_;
 
  private:
   FlatBufferBuilder& fbb_;
+  bool external_;
+  std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> section_;
+  std::uint64_t section_size_ = 0;
 };
 
 Offset<fb::IdMap> id_map(FlatBufferBuilder& fbb, const IdList& ids) {
@@ -72,18 +96,19 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const TrainConfig& cfg = *in.config;
   const Dataset& data = *in.data;
   const Weights& w = in.result->weights;
-  // FlatBuffers addresses at most 2 GiB; larger models need the external buffers the schema reserves
-  // (Buffer.offset/size), which this version does not write yet. Refuse clearly instead of failing inside.
-  const double estimate = 4.0 * double(w.V.size() + w.W.size() + w.mu.size() + w.b.size()) +
-                          9.0 * double(in.observations->nnz()) +
-                          64.0 * double(in.data->users.size() + in.data->items.size());
-  if (estimate > 2.0e9)
-    throw Error(Status::Unsupported, "model of about " + std::to_string(std::llround(estimate / 1e6)) +
-                                         " MB exceeds the 2 GiB FlatBuffers limit of this version (use a smaller "
-                                         "--hidden, or the user-based variant when users outnumber items)");
+  // FlatBuffers addresses at most 2 GiB: large tensors go to the data section after it, and what must stay
+  // inside (observations, ids) is checked here rather than failing inside the builder.
+  const double tensor_bytes = 4.0 * double(w.V.size() + w.W.size() + w.mu.size() + w.b.size());
+  const bool external = tensor_bytes > double(in.inline_tensor_limit);
+  const double inline_estimate = (external ? 0.0 : tensor_bytes) + 9.0 * double(in.observations->nnz()) +
+                                 64.0 * double(in.data->users.size() + in.data->items.size());
+  if (inline_estimate > 2.0e9)
+    throw Error(Status::Unsupported, "the observations and ids of this model take about " +
+                                         std::to_string(std::llround(inline_estimate / 1e6)) +
+                                         " MB, beyond the 2 GiB a FlatBuffer can address");
   FlatBufferBuilder fbb(std::size_t{1} << 20);
 
-  TensorTable t(fbb);
+  TensorTable t(fbb, external);
   const std::uint64_t rows = w.rows, hidden = w.hidden;
   const std::uint32_t v = t.add("encoder.weight", {rows, hidden}, w.V);
   const std::uint32_t mu = t.add("encoder.bias", {hidden}, w.mu);
@@ -137,8 +162,9 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
                                      fb::ColdStart::EmptyInput, users, items, observations_off, training);
-  fb::FinishModelBuffer(fbb, model);
-  return pack_container({fbb.GetBufferPointer(), fbb.GetSize()}, in.zstd_level);
+  fb::FinishSizePrefixedModelBuffer(fbb, model);
+  const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
+  return pack_container(parts, in.zstd_level);
 }
 
 void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {

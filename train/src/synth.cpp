@@ -2,15 +2,47 @@
 #include "autorec/train/synth.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <vector>
 
 #include "autorec/error.hpp"
 #include "autorec/math.hpp"
+#include "autorec/train/dataset.hpp"
 
 namespace autorec::train {
 
-std::uint64_t write_synthetic(const SynthConfig& c, std::ostream& out) {
+namespace {
+
+// Buffers u.data lines and writes them in large blocks (iostream formatting is the cost at 100M lines).
+class LineWriter {
+ public:
+  explicit LineWriter(std::ostream& out) : out_(out) {}
+  ~LineWriter() { flush(); }
+  void line(std::uint64_t user, std::uint64_t item, long rating, std::uint64_t time) {
+    char* p = buf_ + used_;
+    for (const std::uint64_t v : {user, item, std::uint64_t(rating), time}) {
+      p = std::to_chars(p, buf_ + sizeof buf_, v).ptr;
+      *p++ = '\t';
+    }
+    p[-1] = '\n';
+    used_ = static_cast<std::size_t>(p - buf_);
+    if (used_ > sizeof buf_ - 128) flush();
+  }
+  void flush() {
+    out_.write(buf_, static_cast<std::streamsize>(used_));
+    used_ = 0;
+  }
+
+ private:
+  std::ostream& out_;
+  char buf_[1 << 16];
+  std::size_t used_ = 0;
+};
+
+// Generates the ratings and hands each one to sink(user, item, rating, index); ids start at 1.
+template <class Sink>
+std::uint64_t generate(const SynthConfig& c, Sink&& sink) {
   if (c.users == 0 || c.items == 0 || c.rank == 0 || !(c.density > 0 && c.density <= 1) || c.min_rating >= c.max_rating)
     throw Error(Status::BadInput, "synth: need users, items, rank > 0, density in (0, 1], min_rating < max_rating");
   std::uint64_t counter = 0;
@@ -60,11 +92,31 @@ std::uint64_t write_synthetic(const SynthConfig& c, std::ostream& out) {
       for (std::uint32_t k = 0; k < c.rank; ++k) dot += p[std::size_t{u} * c.rank + k] * q[std::size_t{i} * c.rank + k];
       const double score = mid + bu[u] + bi[i] + 1.5 * std::tanh(dot) + c.noise * normal();
       const long r = std::clamp(std::lround(score), long{c.min_rating}, long{c.max_rating});
-      out << (u + 1) << '\t' << (i + 1) << '\t' << r << '\t' << (874965758 + written) << '\n';
+      sink(std::uint64_t{u} + 1, std::uint64_t{i} + 1, r, written);
       ++written;
     }
   }
   return written;
+}
+
+}  // namespace
+
+std::uint64_t write_synthetic(const SynthConfig& c, std::ostream& out) {
+  LineWriter w(out);
+  return generate(c, [&](std::uint64_t u, std::uint64_t i, long r, std::uint64_t n) { w.line(u, i, r, 874965758 + n); });
+}
+
+std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig& c, std::ostream& kept,
+                                                              std::ostream& held, std::uint64_t split_seed,
+                                                              double held_ratio) {
+  LineWriter wk(kept), wh(held);
+  std::uint64_t n_held = 0;
+  const std::uint64_t n = generate(c, [&](std::uint64_t u, std::uint64_t i, long r, std::uint64_t k) {
+    const bool h = in_split_ints(std::int64_t(u), std::int64_t(i), split_seed, held_ratio);
+    (h ? wh : wk).line(u, i, r, 874965758 + k);
+    n_held += h;
+  });
+  return {n - n_held, n_held};
 }
 
 }  // namespace autorec::train

@@ -1,6 +1,8 @@
 // The training loop around a backend: initial weights, epochs, validation, early stopping.
 #include "autorec/train/trainer.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -80,7 +82,10 @@ Weights initial_weights(const TrainConfig& config, std::uint32_t rows) {
   w.V.resize(n);
   w.W.resize(n);
   // Separate streams per tensor so changing one shape does not shift the other's values.
+  // Counter-based draws: any thread count gives the same weights (480M of them for Netflix-sized data).
   const std::uint64_t sv = splitmix64(config.seed ^ 0x1111), sw = splitmix64(config.seed ^ 0x2222);
+  const int threads = config.threads > 0 ? config.threads : omp_get_num_procs();
+#pragma omp parallel for schedule(static) num_threads(threads)
   for (std::size_t i = 0; i < n; ++i) {
     w.V[i] = config.init_std * normal_from_counter(sv, i);
     w.W[i] = config.init_std * normal_from_counter(sw, i);

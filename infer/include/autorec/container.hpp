@@ -1,4 +1,4 @@
-// The on-disk container of model.fb: a fixed 32-byte header, then one zstd frame holding the FlatBuffer.
+// The on-disk container of model.fb: a fixed 32-byte header, then one zstd frame holding the content.
 //
 // Layout (all numbers little-endian):
 //   offset  size  field
@@ -6,8 +6,14 @@
 //        8     4  container version (kContainerVersion)
 //       12     4  schema version of the FlatBuffer inside
 //       16     8  size in bytes of the zstd frame that follows (= file size - 32)
-//       24     8  size in bytes of the decompressed FlatBuffer
+//       24     8  size in bytes of the decompressed content
 //       32     -  one zstd frame, with content size and XXH64 content checksum
+//
+// The content, by container version:
+//   1  the Model FlatBuffer, nothing else.
+//   2  the Model FlatBuffer with its 4-byte size prefix, then the data section: it starts at the first
+//      64-byte boundary after the FlatBuffer and holds the tensor bytes too large to live inside it
+//      (FlatBuffers addresses at most 2 GiB). Buffer.offset counts from the start of the data section.
 //
 // A reader checks magic, versions and both sizes against the real size and its own ceiling before it
 // decompresses a single byte, then lets zstd verify the checksum.
@@ -23,7 +29,8 @@
 namespace autorec {
 
 inline constexpr char kMagic[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', '\x1a'};
-inline constexpr std::uint32_t kContainerVersion = 1;
+inline constexpr std::uint32_t kContainerVersion = 2;
+inline constexpr std::size_t kDataAlignment = 64;
 inline constexpr std::size_t kHeaderSize = 32;
 // Schema version written by this build and the highest one it reads (schema/autorec.fbs history).
 inline constexpr std::uint32_t kSchemaVersion = 1;
@@ -35,17 +42,20 @@ struct ContainerHeader {
   std::uint64_t content_size = 0;
 };
 
-// Compresses a FlatBuffer into a complete file image (header + zstd frame with checksum).
-std::vector<std::byte> pack_container(std::span<const std::uint8_t> flatbuffer, int zstd_level);
+// Compresses the content, given as consecutive parts, into a complete file image (header + zstd frame with
+// checksum). The parts are streamed through zstd, never concatenated.
+std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
+                                      std::uint32_t container_version = kContainerVersion);
 
 // Reads and checks the header only. `name` is used in error messages.
 ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name);
 
 // Checks the header, decompresses and verifies the checksum. Throws autorec::Error (Corrupt, Unsupported,
-// OutOfMemory) naming `name` and the failing field. The result is 16-byte aligned data.
+// OutOfMemory) naming `name` and the failing field. The result is 8-byte aligned data.
 struct AlignedBytes {
   std::vector<std::uint64_t> storage;  // uint64 storage keeps the start 8-byte aligned at least
   std::size_t size = 0;
+  std::uint32_t container_version = 0;
   const std::uint8_t* data() const { return reinterpret_cast<const std::uint8_t*>(storage.data()); }
 };
 AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,

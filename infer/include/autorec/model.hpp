@@ -31,6 +31,8 @@ struct LoadOptions {
   std::uint64_t max_decompressed_bytes = std::uint64_t{8} << 30;
   // Which backend computes. Auto = CUDA when this build has it and a device is present, else CPU.
   Device device = Device::Auto;
+  // Threads for the work done once at load (the hidden code of every training column); 0 = all cores.
+  unsigned threads = 0;
 };
 
 // One observed rating of a sparse input column: index is a dense row index of the model (a user index for

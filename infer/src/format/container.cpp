@@ -30,7 +30,10 @@ std::uint64_t get_le(const std::byte* p, int n) {
 
 }  // namespace
 
-std::vector<std::byte> pack_container(std::span<const std::uint8_t> flatbuffer, int zstd_level) {
+std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
+                                      std::uint32_t container_version) {
+  std::uint64_t total = 0;
+  for (const auto& part : content) total += part.size();
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
   if (!cctx) throw Error(Status::OutOfMemory, "zstd: cannot create a compression context");
   auto check = [&](std::size_t rc, const char* what) {
@@ -38,23 +41,34 @@ std::vector<std::byte> pack_container(std::span<const std::uint8_t> flatbuffer, 
       ZSTD_freeCCtx(cctx);
       throw Error(Status::Internal, std::string("zstd ") + what + ": " + ZSTD_getErrorName(rc));
     }
+    return rc;
   };
-  // The checksum is off by default in zstd; the content size must be recorded so readers can refuse
-  // frames of unknown size.
+  // The checksum is off by default in zstd; the content size must be recorded (pledged, since the parts are
+  // streamed) so readers can refuse frames of unknown size.
   check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level), "level");
   check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), "checksum flag");
   check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1), "content size flag");
-  std::vector<std::byte> out(kHeaderSize + ZSTD_compressBound(flatbuffer.size()));
-  std::size_t n = ZSTD_compress2(cctx, out.data() + kHeaderSize, out.size() - kHeaderSize, flatbuffer.data(),
-                                 flatbuffer.size());
-  check(n, "compress");
+  check(ZSTD_CCtx_setPledgedSrcSize(cctx, total), "pledged size");
+  std::vector<std::byte> out(kHeaderSize + ZSTD_compressBound(static_cast<std::size_t>(total)));
+  ZSTD_outBuffer dst{out.data() + kHeaderSize, out.size() - kHeaderSize, 0};
+  for (std::size_t i = 0; i < content.size(); ++i) {
+    ZSTD_inBuffer src{content[i].data(), content[i].size(), 0};
+    const bool last = i + 1 == content.size();
+    // compressBound leaves room for everything, so each call consumes its whole input.
+    while (src.pos < src.size) check(ZSTD_compressStream2(cctx, &dst, &src, ZSTD_e_continue), "compress");
+    if (last)
+      while (check(ZSTD_compressStream2(cctx, &dst, &src, ZSTD_e_end), "compress end") != 0) {}
+  }
+  if (content.empty())
+    for (ZSTD_inBuffer none{nullptr, 0, 0}; check(ZSTD_compressStream2(cctx, &dst, &none, ZSTD_e_end), "end") != 0;) {}
   ZSTD_freeCCtx(cctx);
+  const std::size_t n = dst.pos;
   out.resize(kHeaderSize + n);
   std::memcpy(out.data(), kMagic, 8);
-  put_u32(out.data() + 8, kContainerVersion);
+  put_u32(out.data() + 8, container_version);
   put_u32(out.data() + 12, kSchemaVersion);
   put_u64(out.data() + 16, n);
-  put_u64(out.data() + 24, flatbuffer.size());
+  put_u64(out.data() + 24, total);
   return out;
 }
 
@@ -110,6 +124,7 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
   ZSTD_freeDCtx(dctx);
   if (ZSTD_isError(n)) corrupt(name, std::string("zstd: ") + ZSTD_getErrorName(n));  // includes checksum errors
   if (n != out.size) corrupt(name, "decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(out.size));
+  out.container_version = h.container_version;
   return out;
 }
 

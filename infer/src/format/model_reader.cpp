@@ -40,9 +40,36 @@ class Checker {
   std::string_view name_;
 };
 
+// The bytes of a model: the FlatBuffer and, from container version 2, the data section after it.
+struct Content {
+  const fb::Model* model = nullptr;
+  std::span<const std::uint8_t> data_section;
+};
+
+// The bytes of Model.buffers[index]: inline (Buffer.data) or in the data section (Buffer.offset/size).
+std::span<const std::uint8_t> buffer_bytes(const Content& c, std::uint32_t index, const std::string& tf,
+                                           const Checker& ck) {
+  const auto& buffers = ck.present(c.model->buffers(), "buffers");
+  ck.require(index > 0 && index < buffers.size(), tf + ".buffer", index, "1.." + std::to_string(buffers.size() - 1));
+  const fb::Buffer* b = buffers.Get(index);
+  const std::string bf = "buffers[" + std::to_string(index) + "]";
+  if (b->size() == 0) {
+    ck.require(b->offset() == 0, bf + ".offset", b->offset(), "0 when size is 0 (inline data)");
+    const auto& data = ck.present(b->data(), bf + ".data");
+    return {data.data(), data.size()};
+  }
+  ck.require(b->data() == nullptr, bf + ".data", "present", "absent when the data is external (size > 0)");
+  const std::uint64_t section = c.data_section.size();
+  ck.require(b->offset() % 16 == 0, bf + ".offset", b->offset(), "a multiple of 16");
+  ck.require(b->offset() <= section && b->size() <= section - b->offset(), bf + ".size", b->size(),
+             "within the " + std::to_string(section) + "-byte data section from offset " + std::to_string(b->offset()));
+  return c.data_section.subspan(static_cast<std::size_t>(b->offset()), static_cast<std::size_t>(b->size()));
+}
+
 // Copies an F32 tensor after checking its shape, buffer and values.
-std::vector<float> read_f32_tensor(const fb::Model& m, std::uint32_t index, std::uint64_t rows,
-                                   std::uint64_t cols, const std::string& field, const Checker& ck) {
+std::vector<float> read_f32_tensor(const Content& c, std::uint32_t index, std::uint64_t rows, std::uint64_t cols,
+                                   const std::string& field, const Checker& ck) {
+  const fb::Model& m = *c.model;
   const auto& tensors = ck.present(m.tensors(), "tensors");
   ck.require(index < tensors.size(), field, index, "a tensor index below " + std::to_string(tensors.size()));
   const fb::Tensor* t = tensors.Get(index);
@@ -59,20 +86,15 @@ std::vector<float> read_f32_tensor(const fb::Model& m, std::uint32_t index, std:
   if (t->dtype() != fb::DType::F32)
     throw Error(Status::Unsupported, field + ": dtype " + std::to_string(static_cast<int>(t->dtype())) +
                                          " is not supported by this build (F32 only)");
-  const auto& buffers = ck.present(m.buffers(), "buffers");
-  ck.require(t->buffer() > 0 && t->buffer() < buffers.size(), tf + ".buffer", t->buffer(),
-             "1.." + std::to_string(buffers.size() - 1));
-  const fb::Buffer* b = buffers.Get(t->buffer());
+  const std::span<const std::uint8_t> data = buffer_bytes(c, t->buffer(), tf, ck);
   const std::string bf = "buffers[" + std::to_string(t->buffer()) + "]";
-  ck.require(b->offset() == 0 && b->size() == 0, bf + ".offset", b->offset(), "0 (external data unsupported)");
-  const auto& data = ck.present(b->data(), bf + ".data");
   const std::uint64_t count = rows * (cols == 0 ? 1 : cols);
   ck.require(data.size() == count * sizeof(float), bf + ".data size", data.size(),
              std::to_string(count * sizeof(float)) + " bytes for " + tf);
   std::vector<float> out(count);
   std::memcpy(out.data(), data.data(), data.size());
   for (std::uint64_t i = 0; i < count; ++i)
-    ck.require(std::isfinite(out[i]), field + "[" + std::to_string(i) + "]", out[i], "a finite number");
+    if (!std::isfinite(out[i])) ck.require(false, field + "[" + std::to_string(i) + "]", out[i], "a finite number");
   return out;
 }
 
@@ -123,14 +145,16 @@ void read_observations(const fb::Observations& o, std::uint32_t rows, std::uint3
   obs.entries.resize(n);
   for (std::uint32_t c = 0; c < cols; ++c) {
     const std::uint32_t b = obs.start[c], e = obs.start[c + 1];
-    ck.require(b <= e && e <= n, "observations.col_start[" + std::to_string(c + 1) + "]", e, "non-decreasing");
+    // Messages are built only on failure: these loops run once per stored rating (100M for Netflix-sized data).
+    if (!(b <= e && e <= n)) ck.require(false, "observations.col_start[" + std::to_string(c + 1) + "]", e, "non-decreasing");
     for (std::uint32_t k = b; k < e; ++k) {
       const std::uint32_t r = row.Get(k);
-      ck.require(r < rows, "observations.row[" + std::to_string(k) + "]", r, "below " + std::to_string(rows));
-      ck.require(k == b || r > obs.entries[k - 1].index, "observations.row[" + std::to_string(k) + "]", r,
+      if (r >= rows) ck.require(false, "observations.row[" + std::to_string(k) + "]", r, "below " + std::to_string(rows));
+      if (k != b && r <= obs.entries[k - 1].index)
+        ck.require(false, "observations.row[" + std::to_string(k) + "]", r,
                  "increasing within column " + std::to_string(c));
       const float v = coded ? o.code_base() + o.code_step() * static_cast<float>(o.code()->Get(k)) : o.value()->Get(k);
-      ck.require(std::isfinite(v), "observations.value[" + std::to_string(k) + "]", v, "a finite number");
+      if (!std::isfinite(v)) ck.require(false, "observations.value[" + std::to_string(k) + "]", v, "a finite number");
       obs.entries[k] = {r, v};
     }
   }
@@ -138,17 +162,33 @@ void read_observations(const fb::Observations& o, std::uint32_t rows, std::uint3
 
 }  // namespace
 
-void read_model(const std::uint8_t* data, std::size_t size, std::string_view name, Model::Impl& impl) {
+void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& impl) {
   const Checker ck(name);
-  ck.require(size < FLATBUFFERS_MAX_BUFFER_SIZE, "content size", size, "below 2 GiB");
-  ck.require(fb::ModelBufferHasIdentifier(data), "file_identifier", "?", "\"ARC1\"");
+  // Container 1 holds the FlatBuffer alone; container 2 a size-prefixed FlatBuffer and then the data section.
+  const std::uint8_t* data = bytes.data();
+  const bool prefixed = bytes.container_version >= 2;
+  std::uint64_t size = bytes.size;
+  Content content;
+  if (prefixed) {
+    ck.require(size >= 12, "content size", size, "at least 12 bytes");
+    const std::uint64_t fb_size = 4 + std::uint64_t{flatbuffers::ReadScalar<flatbuffers::uoffset_t>(data)};
+    ck.require(fb_size <= size, "FlatBuffer size prefix", fb_size - 4,
+               "at most the content size " + std::to_string(size) + " - 4");
+    const std::uint64_t section = (fb_size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    if (section < size) content.data_section = {data + section, static_cast<std::size_t>(size - section)};
+    size = fb_size;
+  }
+  ck.require(size >= 8 && size < FLATBUFFERS_MAX_BUFFER_SIZE, "FlatBuffer size", size, "8 bytes .. 2 GiB");
+  ck.require(prefixed ? fb::SizePrefixedModelBufferHasIdentifier(data) : fb::ModelBufferHasIdentifier(data),
+             "file_identifier", "?", "\"ARC1\"");
   flatbuffers::Verifier::Options vopts;
   vopts.max_depth = 16;
   vopts.max_tables = 1u << 20;
-  flatbuffers::Verifier verifier(data, size, vopts);
-  if (!fb::VerifyModelBuffer(verifier))
+  flatbuffers::Verifier verifier(data, static_cast<std::size_t>(size), vopts);
+  if (!(prefixed ? fb::VerifySizePrefixedModelBuffer(verifier) : fb::VerifyModelBuffer(verifier)))
     throw Error(Status::Corrupt, std::string(name) + ": the FlatBuffers verifier rejected the model table");
-  const fb::Model& m = *fb::GetModel(data);
+  const fb::Model& m = prefixed ? *fb::GetSizePrefixedModel(data) : *fb::GetModel(data);
+  content.model = &m;
 
   ModelInfo& info = impl.info;
   info.source_name = std::string(name);
@@ -185,12 +225,12 @@ void read_model(const std::uint8_t* data, std::size_t size, std::string_view nam
     const bool in_out = layout == fb::WeightLayout::InOut;
     const std::uint64_t r = in_out ? layer.in_size : layer.out_size, c = in_out ? layer.out_size : layer.in_size;
     ck.require(r * c <= (std::uint64_t{1} << 32), lf + " weight elements", r * c, "at most 2^32");
-    std::vector<float> w = read_f32_tensor(m, src->weight(), r, c, lf + ".weight", ck);
+    std::vector<float> w = read_f32_tensor(content, src->weight(), r, c, lf + ".weight", ck);
     Eigen::Map<const RowMatrix> wm(w.data(), static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
     // The first layer is used [in, out] (sparse gathers), the others [out, in].
     const bool want_in_out = l == 0;
     layer.weight = in_out == want_in_out ? RowMatrix(wm) : RowMatrix(wm.transpose());
-    std::vector<float> b = read_f32_tensor(m, src->bias(), layer.out_size, 0, lf + ".bias", ck);
+    std::vector<float> b = read_f32_tensor(content, src->bias(), layer.out_size, 0, lf + ".bias", ck);
     layer.bias = Eigen::Map<const Eigen::VectorXf>(b.data(), layer.out_size);
     params += r * c + layer.out_size;
     info.layers.push_back({layer.in_size, layer.out_size, layer.activation, layer.dropout});

@@ -57,6 +57,8 @@ HeldOut map_to_dataset(const RawRatings& raw, const Dataset& data);
 // Deterministic split membership of one (user, item) rating; for integer ids it is exactly
 // bench/make_split.py: splitmix64(seed * 2^42 + user * 2^21 + item) % 1000 < round(1000 * ratio).
 bool in_split(const Dataset& data, const Rating& r, std::uint64_t seed, double ratio);
+// The same rule for integer ids, for writers that have no Dataset (autorec-synth).
+bool in_split_ints(std::int64_t user, std::int64_t item, std::uint64_t seed, double ratio);
 
 // Splits `data` into the part kept and the part held out (test or validation).
 void split(const Dataset& data, std::uint64_t seed, double ratio, std::vector<Rating>& kept,

@@ -19,6 +19,9 @@ struct ModelContents {
   std::uint64_t num_val = 0;
   double test_rmse = -1;
   int zstd_level = 3;
+  // Tensors whose bytes add up to more than this go to the container's data section instead of inside the
+  // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path).
+  std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30;
 };
 
 inline constexpr const char* kTrainerVersion = "autorec-train 0.1.0";

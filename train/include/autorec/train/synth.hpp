@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <ostream>
+#include <utility>
 
 namespace autorec::train {
 
@@ -20,5 +21,12 @@ struct SynthConfig {
 // cannot fully capture. Popular items and active users get more ratings (skewed sampling), as in real data.
 // Returns the number of ratings written.
 std::uint64_t write_synthetic(const SynthConfig& config, std::ostream& out);
+
+// The same ratings, each written to `held` when it falls in the reference split (in_split_ints with
+// split_seed and held_ratio) and to `kept` otherwise: the files autorec-split would make from the full set,
+// without writing and re-reading it (a Netflix-sized set is 1.4 GB of text). Returns {kept, held} counts.
+std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig& config, std::ostream& kept,
+                                                              std::ostream& held, std::uint64_t split_seed,
+                                                              double held_ratio);
 
 }  // namespace autorec::train
