@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
+#include "autorec/train/sparse_step.hpp"
 #include "autorec/train/trainer.hpp"
 
 using namespace autorec;
@@ -150,6 +151,55 @@ BOOST_AUTO_TEST_CASE(sigmoid_identity) { check_against_reference(Activation::Sig
 BOOST_AUTO_TEST_CASE(tanh_sigmoid) { check_against_reference(Activation::Tanh, Activation::Sigmoid); }
 BOOST_AUTO_TEST_CASE(elu_identity) { check_against_reference(Activation::Elu, Activation::Identity); }
 BOOST_AUTO_TEST_CASE(selu_tanh) { check_against_reference(Activation::Selu, Activation::Tanh); }
+
+BOOST_AUTO_TEST_CASE(gpu_kernel_phases_match_the_cpu_trainer) {
+  // The CUDA kernels' phases (sparse_step.hpp), run on the host in kernel order, on columns long enough to be
+  // cut into several chunks: the same loss and gradients as the CPU trainer, up to float summation order.
+  const std::uint32_t rows = 150, H = 24;
+  const Csc m = random_csc(rows, 10, 7);
+  TrainConfig c;
+  c.hidden = H;
+  c.encoder = Activation::Tanh;
+  c.decoder = Activation::Sigmoid;
+  c.dropout = 0;
+  c.threads = 1;
+  auto backend = make_cpu_trainer();
+  backend->init(c, m);
+  const Weights w = random_weights(rows, H, 5);
+  backend->set_weights(w);
+  const std::vector<std::uint32_t> cols = {4, 9, 0, 7, 2};
+  const auto bc = static_cast<std::uint32_t>(cols.size());
+  const auto [loss, grad] = backend->batch_gradient(cols);
+
+  std::vector<step::Chunk> chunks;
+  step::append_chunks(m.start.data(), cols.data(), bc, chunks);
+  BOOST_REQUIRE(chunks.size() >= 2 * cols.size());  // every column spans several chunks
+  const step::Problem p{m.row.data(), m.value.data(), rows, H, w.V.data(), w.mu.data(), w.W.data(), w.b.data(),
+                        c.encoder, c.decoder};
+  std::vector<float> Z(bc * H), hact(bc * H), keep(bc * H), hdrop(bc * H), DH(bc * H), dout(m.nnz());
+  std::vector<float> gV(w.V.size()), gmu(H), gW(w.W.size()), gb(rows);
+  const float scale = 1.0f / (float(bc) * float(rows));
+  const double sse = step::reference_batch(p, chunks, bc, scale, {false, 0, 0, 0, 1.0f},
+                                           {Z.data(), hact.data(), keep.data(), hdrop.data(), DH.data(), dout.data()},
+                                           {gV.data(), gmu.data(), gW.data(), gb.data()});
+  BOOST_TEST(0.5 * sse / (double(bc) * rows) == loss, boost::test_tools::tolerance(1e-5));
+  // Sums in another order differ by float rounding, which is relative to the tensor's largest terms.
+  auto check = [](const std::vector<float>& got, const std::vector<float>& want, const char* name) {
+    float top = 0;
+    for (float x : want) top = std::max(top, std::abs(x));
+    BOOST_REQUIRE(top > 0);
+    std::size_t nonzero = 0;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      BOOST_REQUIRE_MESSAGE(std::abs(got[i] - want[i]) <= 1e-5f * top, name << "[" << i << "] " << got[i] << " vs " << want[i]);
+      nonzero += got[i] != 0;
+    }
+    BOOST_TEST(nonzero > want.size() / 4, name << ": " << nonzero << " of " << want.size() << " non-zero");
+  };
+  check(gW, grad.W, "gW");
+  check(gV, grad.V, "gV");
+  check(gb, grad.b, "gb");
+  check(gmu, grad.mu, "gmu");
+}
 
 BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   const Csc m = random_csc(40, 30, 5);

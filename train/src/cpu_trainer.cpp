@@ -16,6 +16,7 @@
 #include <cmath>
 
 #include "autorec/error.hpp"
+#include "autorec/train/sparse_step.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
@@ -67,7 +68,7 @@ class CpuTrainer final : public TrainBackend {
     std::uint32_t batches = 0;
     for (std::uint32_t s = 0; s < ncols; s += cfg_.batch_size) {
       const std::uint32_t bc = std::min(cfg_.batch_size, ncols - s);
-      const double sse = step(std::span<const std::uint32_t>(perm.data() + s, bc));
+      const double sse = optimizer_step(std::span<const std::uint32_t>(perm.data() + s, bc));
       // The recipe's objective: half the squared error averaged over every output of the batch.
       loss_sum += 0.5 * sse / (double(bc) * fit.num_rows);
       sse_sum += sse;
@@ -122,8 +123,9 @@ class CpuTrainer final : public TrainBackend {
     const std::uint32_t H = w_.hidden, rows = w_.rows;
     const auto bc = static_cast<std::uint32_t>(cols.size());
     const float scale = 1.0f / (float(bc) * float(rows));
-    const std::uint32_t threshold = dropout ? dropout_threshold(cfg_.dropout) : 0;
-    const float keep_scale = dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f;
+    // The masks of the CUDA kernels too (sparse_step.hpp).
+    const step::Dropout drop{dropout, cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
+                             dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
 
     // Batch entry offsets: entries of batch column j are [off[j], off[j+1]).
     off_.assign(bc + 1, 0);
@@ -141,13 +143,9 @@ class CpuTrainer final : public TrainBackend {
         float* hd = &hdrop_[std::size_t{j} * H];
         float* keep = &keep_[std::size_t{j} * H];
         encode(c, h);
-        for (std::uint32_t g = 0; g < H; g += 4) {
-          const std::uint64_t bits = dropout_bits(cfg_.seed, step_, j, g / 4);
-          for (std::uint32_t q = 0; q < 4 && g + q < H; ++q) {
-            const auto lane = static_cast<std::uint32_t>((bits >> (16 * q)) & 0xFFFF);
-            keep[g + q] = lane >= threshold ? keep_scale : 0.0f;
-            hd[g + q] = h[g + q] * keep[g + q];
-          }
+        for (std::uint32_t q = 0; q < H; ++q) {
+          keep[q] = step::dropout_keep(drop, j, q);
+          hd[q] = h[q] * keep[q];
         }
         const CVec hdv(hd, H);
         dh.setZero();
@@ -206,7 +204,7 @@ class CpuTrainer final : public TrainBackend {
   }
 
   // One optimiser step on a batch of columns; returns the batch's squared error.
-  double step(std::span<const std::uint32_t> cols) {
+  double optimizer_step(std::span<const std::uint32_t> cols) {
     ++step_;
     const double sse = forward_backward(cols, cfg_.dropout > 0);
     const std::uint32_t H = w_.hidden, rows = w_.rows;

@@ -15,6 +15,11 @@
 namespace autorec::train {
 namespace {
 
+using cuda::Chunk;
+using cuda::Dropout;
+using cuda::Problem;
+using cuda::Scratch;
+
 void check(cudaError_t e, const char* what) {
   if (e != cudaSuccess) throw Error(Status::Internal, std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
 }
@@ -71,29 +76,33 @@ class CudaTrainer final : public TrainBackend {
     cfg_ = config;
     const std::uint64_t H = config.hidden, rows = fit.num_rows;
     // Everything lives on the device for the whole run: check that it fits before allocating any of it.
-    const std::uint64_t need = (fit.start.size() + 2 * fit.nnz() + fit.num_cols()) * 4  // matrix, order
+    const std::uint64_t max_chunks = fit.nnz() / step::kChunkEntries + fit.num_cols();
+    const std::uint64_t need = (fit.start.size() + 2 * fit.nnz()) * 4                   // the fit matrix
                                + fit.nnz() * 4                                           // dout
+                               + max_chunks * sizeof(Chunk)                              // one epoch's chunks
+                               + 5 * 4 * std::uint64_t{config.batch_size} * H           // batch scratch
                                + 4 * 4 * (2 * rows * H + H + rows);                     // p, m, v, g
-    // The batch kernel keeps three hidden vectors of a column in shared memory.
+    // The decoder kernel keeps one hidden vector of a column in shared memory.
     int device = 0, smem_max = 0;
     check(cudaGetDevice(&device), "cudaGetDevice");
     check(cudaDeviceGetAttribute(&smem_max, cudaDevAttrMaxSharedMemoryPerBlockOptin, device), "shared memory limit");
-    if (3 * H * sizeof(float) > std::uint64_t(smem_max))
-      throw Error(Status::Unsupported, "cuda: --hidden " + std::to_string(H) + " needs " + std::to_string(3 * H * 4) +
+    if (H * sizeof(float) > std::uint64_t(smem_max))
+      throw Error(Status::Unsupported, "cuda: --hidden " + std::to_string(H) + " needs " + std::to_string(H * 4) +
                                            " bytes of shared memory per block; this GPU allows " + std::to_string(smem_max));
     std::size_t free_b = 0, total_b = 0;
     check(cudaMemGetInfo(&free_b, &total_b), "cudaMemGetInfo");
     if (need + (std::uint64_t{256} << 20) > free_b)
       throw Error(Status::OutOfMemory, "cuda: training needs about " + std::to_string(need >> 20) + " MiB of GPU memory, " +
                                            std::to_string(free_b >> 20) + " MiB free of " + std::to_string(total_b >> 20));
+    host_start_ = fit.start;
     start_.upload(fit.start);
     row_.upload(fit.row);
     value_.upload(fit.value);
     nnz_ = fit.nnz();
     ncols_ = fit.num_cols();
     rows_ = fit.num_rows;
-    order_.resize(ncols_);
     dout_.resize(nnz_);
+    for (DeviceArray<float>* a : {&Z_, &hact_, &keep_, &hdrop_, &DH_}) a->resize(std::size_t{config.batch_size} * H);
     sse_.resize((ncols_ + config.batch_size - 1) / config.batch_size);  // one accumulator per batch
     const Weights w = initial_weights(config, fit.num_rows);
     V_.init(w.V);
@@ -105,14 +114,22 @@ class CudaTrainer final : public TrainBackend {
 
   EpochStats run_epoch(std::uint32_t epoch) override {
     const auto t0 = std::chrono::steady_clock::now();
-    order_.upload(epoch_order(cfg_.seed, epoch, ncols_));
-    sse_.zero();
+    // The epoch's batches as chunks, built on the host and uploaded once.
+    const std::vector<std::uint32_t> order = epoch_order(cfg_.seed, epoch, ncols_);
+    std::vector<Chunk> chunks;
+    std::vector<std::size_t> batch_start;
     std::vector<std::uint32_t> sizes;
     for (std::uint32_t s = 0; s < ncols_; s += cfg_.batch_size) {
       const std::uint32_t bc = std::min(cfg_.batch_size, ncols_ - s);
-      step(order_.get() + s, bc, sse_.get() + sizes.size());
+      batch_start.push_back(chunks.size());
+      step::append_chunks(host_start_.data(), order.data() + s, bc, chunks);
       sizes.push_back(bc);
     }
+    batch_start.push_back(chunks.size());
+    chunks_.upload(chunks);
+    sse_.zero();
+    for (std::size_t k = 0; k < sizes.size(); ++k)
+      optimizer_step(chunks_.get() + batch_start[k], std::uint32_t(batch_start[k + 1] - batch_start[k]), sizes[k], sse_.get() + k);
     // The one read-back of the epoch: each batch's squared error, for the same metrics the CPU reports.
     const std::vector<double> sse = sse_.download();
     double loss = 0, total = 0;
@@ -141,8 +158,8 @@ class CudaTrainer final : public TrainBackend {
     dvalue.upload(value);
     dsse.resize(1);
     dsse.zero();
-    cuda::cells_sse(problem(), dcol.get(), dstart.get(), std::uint32_t(group_col.size()), drow.get(), dvalue.get(), lo, hi,
-                    dsse.get());
+    cuda::cells_sse(problem(), start_.get(), dcol.get(), dstart.get(), std::uint32_t(group_col.size()), drow.get(),
+                    dvalue.get(), lo, hi, dsse.get());
     check(cudaGetLastError(), "cells_sse");
     return std::sqrt(dsse.download()[0] / double(cells.size()));
   }
@@ -162,11 +179,12 @@ class CudaTrainer final : public TrainBackend {
 
   std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
     if (cols.empty()) throw Error(Status::BadInput, "batch_gradient: empty batch");
-    DeviceArray<std::uint32_t> dcols;
-    dcols.upload(std::vector<std::uint32_t>(cols.begin(), cols.end()));
+    std::vector<Chunk> chunks;
+    step::append_chunks(host_start_.data(), cols.data(), std::uint32_t(cols.size()), chunks);
+    chunks_.upload(chunks);
     sse_.zero();
     for (Param* p : {&V_, &mu_, &W_, &b_}) p->g.zero();
-    launch_gradient(dcols.get(), std::uint32_t(cols.size()), false, sse_.get());
+    launch_gradient(chunks_.get(), std::uint32_t(chunks.size()), std::uint32_t(cols.size()), false, sse_.get());
     check(cudaDeviceSynchronize(), "batch_gradient");
     Weights g = download(&Param::g);
     for (Param* p : {&V_, &mu_, &W_, &b_}) p->g.zero();
@@ -186,22 +204,23 @@ class CudaTrainer final : public TrainBackend {
     return w;
   }
 
-  cuda::DeviceProblem problem() const {
-    return {start_.get(), row_.get(), value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
+  Problem problem() const {
+    return {row_.get(), value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
             cfg_.encoder, cfg_.decoder};
   }
 
-  void launch_gradient(const std::uint32_t* cols, std::uint32_t bc, bool dropout, double* sse) {
-    const cuda::DropoutSpec drop{dropout, cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
-                                 dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
-    cuda::batch_gradient(problem(), cols, bc, 1.0f / (float(bc) * float(rows_)), drop, {dout_.get(), sse},
-                         {V_.g.get(), mu_.g.get(), W_.g.get(), b_.g.get()});
+  void launch_gradient(const Chunk* chunks, std::uint32_t n_chunks, std::uint32_t bc, bool dropout, double* sse) {
+    const Dropout drop{dropout, cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
+                       dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
+    const Scratch scratch{Z_.get(), hact_.get(), keep_.get(), hdrop_.get(), DH_.get(), dout_.get()};
+    cuda::batch_gradient(problem(), chunks, n_chunks, bc, 1.0f / (float(bc) * float(rows_)), drop, scratch,
+                         {V_.g.get(), mu_.g.get(), W_.g.get(), b_.g.get()}, sse);
     check(cudaGetLastError(), "batch_gradient");
   }
 
-  void step(const std::uint32_t* cols, std::uint32_t bc, double* sse) {
+  void optimizer_step(const Chunk* chunks, std::uint32_t n_chunks, std::uint32_t bc, double* sse) {
     ++step_;
-    launch_gradient(cols, bc, cfg_.dropout > 0, sse);
+    launch_gradient(chunks, n_chunks, bc, cfg_.dropout > 0, sse);
     const auto [a, ab] = adam_steps(cfg_, step_);
     cuda::adam(W_.p.get(), W_.m.get(), W_.v.get(), W_.g.get(), W_.p.size(), a);
     cuda::adam(V_.p.get(), V_.m.get(), V_.v.get(), V_.g.get(), V_.p.size(), a);
@@ -211,8 +230,10 @@ class CudaTrainer final : public TrainBackend {
   }
 
   TrainConfig cfg_;
-  DeviceArray<std::uint32_t> start_, row_, order_;
-  DeviceArray<float> value_, dout_;
+  std::vector<std::uint32_t> host_start_;
+  DeviceArray<std::uint32_t> start_, row_;
+  DeviceArray<Chunk> chunks_;
+  DeviceArray<float> value_, dout_, Z_, hact_, keep_, hdrop_, DH_;
   DeviceArray<double> sse_;
   Param V_, mu_, W_, b_;
   std::size_t nnz_ = 0;

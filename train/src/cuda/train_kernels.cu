@@ -1,7 +1,7 @@
-// CUDA training kernels: the same sparse step as cpu_trainer.cpp, and the same per-element math
-// (autorec/math.hpp: activations, dropout bits, Adam). One block per batch column keeps the column's hidden
-// state in shared memory; gradient rows are accumulated with atomics, so sums are not bit-reproducible
-// across runs (the parity tests use a tolerance), unlike the CPU backend.
+// CUDA training kernels: thin launch wrappers around the phases of autorec/train/sparse_step.hpp. Every
+// chunk kernel runs one block per chunk (at most kChunkEntries ratings of one column) with its threads over
+// the hidden units, so a batch's work is spread evenly whatever its columns' sizes. Partial sums meet through
+// atomics, so results are not bit-reproducible across runs (the parity tests use a tolerance).
 #include <algorithm>
 
 #include "train_kernels.hpp"
@@ -9,70 +9,72 @@
 namespace autorec::cuda {
 namespace {
 
-constexpr unsigned kThreads = 256;
+namespace step = train::step;
+
+constexpr unsigned kThreads = 128;  // hidden units per pass of a chunk block
+constexpr unsigned kElementwise = 256;
+
+struct AtomicAdd {
+  __device__ static void add(float* p, float v) { atomicAdd(p, v); }
+};
 
 __device__ float warp_sum(float x) {
   for (int o = 16; o > 0; o >>= 1) x += __shfl_down_sync(0xffffffffu, x, o);
   return x;
 }
 
-__global__ void batch_kernel(DeviceProblem p, const std::uint32_t* cols, float scale, DropoutSpec drop, BatchScratch s,
-                             Gradients g) {
-  extern __shared__ float shared[];
-  const std::uint32_t H = p.hidden, j = blockIdx.x, c = cols[j];
-  float* hact = shared;
-  float* hdrop = shared + H;
-  float* keep = shared + 2 * H;
-  const std::uint32_t kb = p.col_start[c], ke = p.col_start[c + 1];
+__global__ void encode_kernel(Problem p, const Chunk* chunks, Scratch s) {
+  const Chunk c = chunks[blockIdx.x];
+  for (std::uint32_t h = threadIdx.x; h < p.hidden; h += blockDim.x)
+    atomicAdd(s.Z + std::size_t{c.j} * p.hidden + h, step::encode_partial(p, c, h));
+}
 
-  // Encoder over the observed entries only, then dropout with the CPU's counter-based masks.
-  for (std::uint32_t h = threadIdx.x; h < H; h += blockDim.x) {
-    float acc = p.mu[h];
-    for (std::uint32_t k = kb; k < ke; ++k) acc += p.value[k] * p.V[std::size_t{p.row[k]} * H + h];
-    const float y = activate(p.encoder, acc);
-    float kp = 1.0f;
-    if (drop.enabled) {
-      const std::uint64_t bits = dropout_bits(drop.seed, drop.step, j, h / 4);
-      kp = ((bits >> (16 * (h % 4))) & 0xFFFF) >= drop.threshold ? drop.keep_scale : 0.0f;
-    }
-    hact[h] = y;
-    keep[h] = kp;
-    hdrop[h] = y * kp;
-  }
+__global__ void forward_kernel(Problem p, Scratch s, Dropout d, std::uint32_t bc) {
+  const std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x;
+  if (i < std::size_t{bc} * p.hidden)
+    step::hidden_forward(p, s, d, static_cast<std::uint32_t>(i / p.hidden), static_cast<std::uint32_t>(i % p.hidden));
+}
+
+// Outputs and errors at the chunk's stored ratings (one warp per rating, the column's hdrop in shared
+// memory), then the chunk's share of the hidden-layer gradient and of gW.
+__global__ void decode_kernel(Problem p, const Chunk* chunks, float scale, Scratch s, Grads g, double* sse) {
+  extern __shared__ float hd[];
+  const Chunk c = chunks[blockIdx.x];
+  const std::uint32_t H = p.hidden;
+  for (std::uint32_t h = threadIdx.x; h < H; h += blockDim.x) hd[h] = s.hdrop[std::size_t{c.j} * H + h];
   __syncthreads();
-
-  // Decoder at the observed rows: one warp per entry.
   const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
-  double sse = 0;
-  for (std::uint32_t k = kb + warp; k < ke; k += warps) {
-    const float* w = p.W + std::size_t{p.row[k]} * H;
+  double warp_sse = 0;
+  for (std::uint32_t k = c.begin + warp; k < c.end; k += warps) {
+    const std::uint32_t r = p.row[k];
+    const float* w = p.W + std::size_t{r} * H;
     float dot = 0;
-    for (std::uint32_t h = lane; h < H; h += 32) dot += w[h] * hdrop[h];
+    for (std::uint32_t h = lane; h < H; h += 32) dot += w[h] * hd[h];
     dot = warp_sum(dot);
     if (lane == 0) {
-      const float y = activate(p.decoder, dot + p.b[p.row[k]]);
-      const float err = y - p.value[k];
-      sse += double(err) * err;
-      s.dout[k] = err * activate_grad_from_output(p.decoder, y) * scale;
+      float se = 0;
+      const float dout = step::output_error(p, dot + p.b[r], p.value[k], scale, se);
+      s.dout[k] = dout;
+      atomicAdd(g.gb + r, dout);
+      warp_sse += se;
     }
   }
-  if (lane == 0 && sse != 0) atomicAdd(s.sse, sse);
-  __syncthreads();  // dout of this column is complete
+  if (lane == 0 && warp_sse != 0) atomicAdd(sse, warp_sse);
+  __syncthreads();  // the chunk's dout values are written (global memory, visible within the block)
+  for (std::uint32_t h = threadIdx.x; h < H; h += blockDim.x)
+    atomicAdd(s.DH + std::size_t{c.j} * H + h, step::backward_partial<AtomicAdd>(p, s, g, c, h));
+}
 
-  // Back into the hidden layer, and scatter the gradient rows of W, V (and mu, b).
-  for (std::uint32_t h = threadIdx.x; h < H; h += blockDim.x) {
-    float acc = 0;
-    for (std::uint32_t k = kb; k < ke; ++k) acc += s.dout[k] * p.W[std::size_t{p.row[k]} * H + h];
-    const float dz = acc * keep[h] * activate_grad_from_output(p.encoder, hact[h]);
-    const float hd = hdrop[h];
-    for (std::uint32_t k = kb; k < ke; ++k) {
-      const std::size_t o = std::size_t{p.row[k]} * H + h;
-      atomicAdd(g.gW + o, s.dout[k] * hd);
-      atomicAdd(g.gV + o, p.value[k] * dz);
-    }
-    atomicAdd(g.gmu + h, dz);
-  }
-  for (std::uint32_t k = kb + threadIdx.x; k < ke; k += blockDim.x) atomicAdd(g.gb + p.row[k], s.dout[k]);
+__global__ void backward_kernel(Problem p, Scratch s, Grads g, std::uint32_t bc) {
+  const std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x;
+  if (i < std::size_t{bc} * p.hidden)
+    step::hidden_backward<AtomicAdd>(p, s, g, static_cast<std::uint32_t>(i / p.hidden),
+                                     static_cast<std::uint32_t>(i % p.hidden));
+}
+
+__global__ void encoder_grad_kernel(Problem p, const Chunk* chunks, Scratch s, Grads g) {
+  const Chunk c = chunks[blockIdx.x];
+  for (std::uint32_t h = threadIdx.x; h < p.hidden; h += blockDim.x) step::encoder_grad<AtomicAdd>(p, s, g, c, h);
 }
 
 __global__ void adam_kernel(float* p, float* m, float* v, float* g, std::size_t n, AdamStep step) {
@@ -82,15 +84,13 @@ __global__ void adam_kernel(float* p, float* m, float* v, float* g, std::size_t 
   }
 }
 
-__global__ void cells_kernel(DeviceProblem p, const std::uint32_t* group_col, const std::uint32_t* group_start,
-                             const std::uint32_t* cell_row, const float* cell_value, float lo, float hi, double* out) {
+__global__ void cells_kernel(Problem p, const std::uint32_t* col_start, const std::uint32_t* group_col,
+                             const std::uint32_t* group_start, const std::uint32_t* cell_row, const float* cell_value,
+                             float lo, float hi, double* out) {
   extern __shared__ float code[];
   const std::uint32_t H = p.hidden, c = group_col[blockIdx.x];
-  for (std::uint32_t h = threadIdx.x; h < H; h += blockDim.x) {
-    float acc = p.mu[h];
-    for (std::uint32_t k = p.col_start[c]; k < p.col_start[c + 1]; ++k) acc += p.value[k] * p.V[std::size_t{p.row[k]} * H + h];
-    code[h] = activate(p.encoder, acc);
-  }
+  const Chunk whole{0, col_start[c], col_start[c + 1]};
+  for (std::uint32_t h = threadIdx.x; h < H; h += blockDim.x) code[h] = activate(p.encoder, p.mu[h] + step::encode_partial(p, whole, h));
   __syncthreads();
   const unsigned warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
   double sse = 0;
@@ -107,28 +107,37 @@ __global__ void cells_kernel(DeviceProblem p, const std::uint32_t* group_col, co
   if (lane == 0 && sse != 0) atomicAdd(out, sse);
 }
 
-std::size_t shared_bytes(std::uint32_t floats) { return std::size_t{floats} * sizeof(float); }
+unsigned elementwise_blocks(std::size_t n) { return static_cast<unsigned>((n + kElementwise - 1) / kElementwise); }
 
 }  // namespace
 
-void batch_gradient(const DeviceProblem& p, const std::uint32_t* cols, std::uint32_t bc, float scale,
-                    const DropoutSpec& drop, const BatchScratch& s, const Gradients& g) {
-  const std::size_t smem = shared_bytes(3 * p.hidden);
-  if (smem > 48 * 1024) cudaFuncSetAttribute(batch_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
-  batch_kernel<<<bc, kThreads, smem>>>(p, cols, scale, drop, s, g);
+void batch_gradient(const Problem& p, const Chunk* chunks, std::uint32_t n_chunks, std::uint32_t bc, float scale,
+                    const Dropout& d, const Scratch& s, const Grads& g, double* sse) {
+  const std::size_t units = std::size_t{bc} * p.hidden;
+  cudaMemsetAsync(s.Z, 0, units * sizeof(float));
+  cudaMemsetAsync(s.DH, 0, units * sizeof(float));
+  if (n_chunks == 0 || units == 0) return;
+  const std::size_t smem = std::size_t{p.hidden} * sizeof(float);
+  if (smem > 48 * 1024) cudaFuncSetAttribute(decode_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+  encode_kernel<<<n_chunks, kThreads>>>(p, chunks, s);
+  forward_kernel<<<elementwise_blocks(units), kElementwise>>>(p, s, d, bc);
+  decode_kernel<<<n_chunks, kThreads, smem>>>(p, chunks, scale, s, g, sse);
+  backward_kernel<<<elementwise_blocks(units), kElementwise>>>(p, s, g, bc);
+  encoder_grad_kernel<<<n_chunks, kThreads>>>(p, chunks, s, g);
 }
 
 void adam(float* p, float* m, float* v, float* g, std::size_t n, const AdamStep& step) {
-  const auto blocks = static_cast<unsigned>(std::min<std::size_t>((n + kThreads - 1) / kThreads, 8192));
-  if (n) adam_kernel<<<blocks, kThreads>>>(p, m, v, g, n, step);
+  const auto blocks = static_cast<unsigned>(std::min<std::size_t>((n + kElementwise - 1) / kElementwise, 8192));
+  if (n) adam_kernel<<<blocks, kElementwise>>>(p, m, v, g, n, step);
 }
 
-void cells_sse(const DeviceProblem& p, const std::uint32_t* group_col, const std::uint32_t* group_start,
-               std::uint32_t groups, const std::uint32_t* cell_row, const float* cell_value, float lo, float hi,
-               double* sse) {
-  const std::size_t smem = shared_bytes(p.hidden);
+void cells_sse(const Problem& p, const std::uint32_t* col_start, const std::uint32_t* group_col,
+               const std::uint32_t* group_start, std::uint32_t groups, const std::uint32_t* cell_row,
+               const float* cell_value, float lo, float hi, double* sse) {
+  const std::size_t smem = std::size_t{p.hidden} * sizeof(float);
   if (smem > 48 * 1024) cudaFuncSetAttribute(cells_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
-  if (groups) cells_kernel<<<groups, kThreads, smem>>>(p, group_col, group_start, cell_row, cell_value, lo, hi, sse);
+  if (groups)
+    cells_kernel<<<groups, 256, smem>>>(p, col_start, group_col, group_start, cell_row, cell_value, lo, hi, sse);
 }
 
 }  // namespace autorec::cuda
