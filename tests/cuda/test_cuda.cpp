@@ -2,6 +2,7 @@
 // its precondition failed, and CTest lists the test as skipped (not passed).
 #define BOOST_TEST_MODULE autorec_cuda
 #include <boost/test/included/unit_test.hpp>
+#include <algorithm>
 #include <cmath>
 
 #include "../unit/helpers.hpp"
@@ -28,7 +29,7 @@ train::Csc small_problem(train::Dataset& data, std::vector<train::Rating>& fit, 
 
 }  // namespace
 
-// Tolerances: gradients within 1e-4 relative (float atomics change the summation order); per-epoch loss
+// Tolerances: gradients within 1e-5 of each tensor's largest value (float atomics change the summation order); per-epoch loss
 // within 1% and final test RMSE within 0.002 after training (orders compound over steps); reconstruction
 // outputs within 1e-4 relative.
 BOOST_AUTO_TEST_CASE(gradient_parity, *boost::unit_test::precondition(has_cuda)) {
@@ -48,11 +49,19 @@ BOOST_AUTO_TEST_CASE(gradient_parity, *boost::unit_test::precondition(has_cuda))
   const auto [lc, gc] = cpu->batch_gradient(cols);
   const auto [lg, gg] = gpu->batch_gradient(cols);
   BOOST_TEST(close(lg, lc, 1e-5, 1e-9));
-  const double scale = 1e-6;
-  for (std::size_t i = 0; i < gc.W.size(); ++i) BOOST_REQUIRE(close(gg.W[i], gc.W[i], 1e-4, scale * 1e-3));
-  for (std::size_t i = 0; i < gc.V.size(); ++i) BOOST_REQUIRE(close(gg.V[i], gc.V[i], 1e-4, scale * 1e-3));
-  for (std::size_t i = 0; i < gc.b.size(); ++i) BOOST_REQUIRE(close(gg.b[i], gc.b[i], 1e-4, scale * 1e-3));
-  for (std::size_t i = 0; i < gc.mu.size(); ++i) BOOST_REQUIRE(close(gg.mu[i], gc.mu[i], 1e-4, scale * 1e-3));
+  // Sums in another order differ by float rounding relative to the tensor's largest terms (the host run of
+  // the same kernel phases in tests/unit/test_gradient.cpp uses the same bound).
+  auto same = [](const std::vector<float>& got, const std::vector<float>& want) {
+    float top = 0;
+    for (float x : want) top = std::max(top, std::abs(x));
+    for (std::size_t i = 0; i < want.size(); ++i)
+      if (std::abs(got[i] - want[i]) > 1e-5f * top) return false;
+    return top > 0;
+  };
+  BOOST_TEST(same(gg.W, gc.W));
+  BOOST_TEST(same(gg.V, gc.V));
+  BOOST_TEST(same(gg.b, gc.b));
+  BOOST_TEST(same(gg.mu, gc.mu));
 }
 
 BOOST_AUTO_TEST_CASE(training_parity, *boost::unit_test::precondition(has_cuda)) {
