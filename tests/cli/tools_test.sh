@@ -47,6 +47,12 @@ check verify-bad-test-data 2 "$bin/autorec-verify" "$work/m.fb" "$work/bad.data"
 grep -q "bad.data:2:" "$work/err" || { echo "FAIL message lacks file:line"; fails=$((fails + 1)); }
 check train-bad-data 2 "$bin/autorec-train" "$work/bad.data" -o "$work/never.fb"
 [ ! -e "$work/never.fb" ] || { echo "FAIL a model was written from bad data"; fails=$((fails + 1)); }
+check convert-int8 0 "$bin/autorec-convert" "$work/m.fb" "$work/m8.fb" --dtype int8
+check verify-int8 0 "$bin/autorec-verify" "$work/m8.fb" "$work/test.data" --max-rmse 5
+check convert-bad-dtype 2 "$bin/autorec-convert" "$work/m.fb" "$work/m9.fb" --dtype int4
+check convert-not-a-model 2 "$bin/autorec-convert" "$work/test.data" "$work/m9.fb" --dtype fp16
+[ ! -e "$work/m9.fb" ] || { echo "FAIL convert wrote a file from bad input"; fails=$((fails + 1)); }
+check train-fp16 0 "$bin/autorec-train" "$work/train.data" -o "$work/m16.fb" --hidden 16 --epochs 2 --dtype fp16
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 
 # autorec-verify must reproduce the trainer's own test RMSE to 1e-6.

@@ -52,6 +52,18 @@ inline Trained train_small(train::TrainConfig config, std::uint32_t users = 120,
   return t;
 }
 
+// One small model (hidden 12, 3 epochs, batch 16), trained once per test process and shared by the suites.
+inline const Trained& small_trained() {
+  static const Trained t = [] {
+    train::TrainConfig c;
+    c.hidden = 12;
+    c.epochs = 3;
+    c.batch_size = 16;
+    return train_small(c);
+  }();
+  return t;
+}
+
 inline std::vector<RatingRef> refs(const std::vector<train::Rating>& ratings) {
   std::vector<RatingRef> out;
   for (const auto& r : ratings) out.push_back({r.user, r.item, r.value});

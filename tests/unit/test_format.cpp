@@ -12,16 +12,7 @@ using namespace autorec;
 
 namespace {
 
-const test::Trained& trained() {
-  static const test::Trained t = [] {
-    train::TrainConfig c;
-    c.hidden = 12;
-    c.epochs = 3;
-    c.batch_size = 16;
-    return test::train_small(c);
-  }();
-  return t;
-}
+const test::Trained& trained() { return test::small_trained(); }
 
 Status load_status(std::span<const std::byte> bytes) {
   try {

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
         {"item_id_range", id_range(m.num_items, [&](std::uint32_t i) { return model.item_id(i); })},
         {"observations", m.num_observations},
         {"layers", layers},
-        {"dtype", "f32"},
+        {"dtype", autorec::dtype_name(m.weight_dtype)},
         {"parameters", m.num_parameters},
         {"rating_scale", {{"min", m.rating_min}, {"max", m.rating_max}, {"step", m.rating_step}, {"integral", m.integral_ratings}}},
         {"global_mean", m.global_mean},
@@ -62,14 +62,15 @@ int main(int argc, char** argv) {
       std::printf("%s\n", j.dump(2).c_str());
       return 0;
     }
-    std::printf("file          %s (%zu bytes; container v%u, schema v%u, FlatBuffer %llu bytes, checksum ok)\n", path.c_str(),
+    std::printf("file          %s (%zu bytes; container v%u, schema v%u, content %llu bytes, checksum ok)\n", path.c_str(),
                 bytes.size(), h.container_version, m.schema_version, static_cast<unsigned long long>(h.content_size));
     std::printf("model         %s-based AutoRec, %u users x %u items, %llu stored ratings\n", autorec::variant_name(m.variant),
                 m.num_users, m.num_items, static_cast<unsigned long long>(m.num_observations));
     for (std::size_t l = 0; l < m.layers.size(); ++l)
       std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
                   autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);
-    std::printf("parameters    %llu (f32)\n", static_cast<unsigned long long>(m.num_parameters));
+    std::printf("parameters    %llu (weights stored as %s, biases fp32; computed in fp32)\n",
+                static_cast<unsigned long long>(m.num_parameters), autorec::dtype_name(m.weight_dtype));
     std::printf("ids           users %s, items %s\n", j["user_id_range"].dump().c_str(), j["item_id_range"].dump().c_str());
     std::printf("scale         [%g, %g] step %g%s, global mean %.4f\n", m.rating_min, m.rating_max, m.rating_step,
                 m.integral_ratings ? " integral" : "", m.global_mean);

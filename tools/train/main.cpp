@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
   std::string train_path, out_path = "model.fb", test_path, metrics_path, variant = "item", encoder = "sigmoid",
-                          decoder = "identity", device = "auto", duplicates = "last";
+                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32";
   double test_ratio = 0;
   std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false, no_decay_biases = false;
@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-bad-lines", skip_bad, "skip (count and report) malformed lines instead of failing");
   app.add_option("--metrics", metrics_path, "write one JSON line per epoch and a summary line to this file");
   app.add_option("--zstd-level", zstd_level, "zstd level of the model file")->check(CLI::Range(1, 19));
+  app.add_option("--dtype", dtype, "storage type of the weight matrices: fp32, fp16, bf16 or int8 (per-row scales)")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16", "int8"}));
   app.add_flag("-q,--quiet", quiet, "print only the summary");
 
   return autorec::tools::tool_main(app, argc, argv, [&]() -> int {
@@ -127,6 +129,7 @@ int main(int argc, char** argv) {
     if (!result.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", result.notice.c_str());
 
     at::ModelContents contents{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, zstd_level};
+    contents.dtype = *autorec::parse_dtype(dtype);
     std::vector<std::byte> file = at::build_model_file(contents);
 
     // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.

@@ -10,9 +10,11 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 
 #include "autorec/container.hpp"
+#include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
 
 namespace autorec::train {
@@ -26,22 +28,24 @@ class TensorTable {
   TensorTable(FlatBufferBuilder& fbb, bool external) : fbb_(fbb), external_(external) {
     buffers_.push_back(fb::CreateBuffer(fbb_));  // index 0: the empty sentinel
   }
-  // Appends an F32 tensor and its buffer; returns the tensor index. External data is referenced, not copied:
-  // `data` must outlive the table's parts().
-  std::uint32_t add(const std::string& name, std::vector<std::uint64_t> shape, const std::vector<float>& data) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
-    const std::size_t size = data.size() * sizeof(float);
-    if (external_ && size > 0) {
-      section_size_ = (section_size_ + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
-      buffers_.push_back(fb::CreateBuffer(fbb_, 0, section_size_, size));
-      section_.push_back({section_size_, {bytes, size}});
-      section_size_ += size;
-    } else {
-      fbb_.ForceVectorAlignment(size, 1, 16);
-      buffers_.push_back(fb::CreateBuffer(fbb_, fbb_.CreateVector(bytes, size)));
+  // Appends a tensor stored as `dtype` (only 2-D weights are reduced; 1-D tensors stay F32) and its buffers;
+  // returns the tensor index. External data is referenced, not copied: `data` must outlive parts().
+  std::uint32_t add(const std::string& name, std::vector<std::uint64_t> shape, const std::vector<float>& data,
+                    DType dtype = DType::F32) {
+    if (shape.size() != 2) dtype = DType::F32;
+    std::uint32_t scale_index = 0;
+    std::span<const std::uint8_t> bytes{reinterpret_cast<const std::uint8_t*>(data.data()), data.size() * sizeof(float)};
+    if (dtype != DType::F32) {
+      const std::vector<std::uint8_t>& coded = encoded_.emplace_back(encode(data, shape[0], shape[1], dtype));
+      bytes = coded;
+      if (dtype == DType::I8) {
+        const std::vector<float>& scales = scales_.emplace_back(row_scales_);
+        scale_index = push_buffer({reinterpret_cast<const std::uint8_t*>(scales.data()), scales.size() * sizeof(float)});
+      }
     }
-    const auto buffer_index = static_cast<std::uint32_t>(buffers_.size() - 1);
-    tensors_.push_back(fb::CreateTensorDirect(fbb_, name.c_str(), &shape, fb::DType::F32, buffer_index));
+    const std::uint32_t buffer_index = push_buffer(bytes);
+    tensors_.push_back(fb::CreateTensorDirect(fbb_, name.c_str(), &shape, static_cast<fb::DType>(dtype), buffer_index,
+                                              scale_index));
     return static_cast<std::uint32_t>(tensors_.size() - 1);
   }
   // The container content after the finished, size-prefixed FlatBuffer: zero padding and the external data.
@@ -60,8 +64,33 @@ class TensorTable {
   std::vector<Offset<fb::Tensor>> tensors_;
 
  private:
+  std::uint32_t push_buffer(std::span<const std::uint8_t> bytes) {
+    if (external_ && !bytes.empty()) {
+      section_size_ = (section_size_ + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      buffers_.push_back(fb::CreateBuffer(fbb_, 0, section_size_, bytes.size()));
+      section_.push_back({section_size_, bytes});
+      section_size_ += bytes.size();
+    } else {
+      fbb_.ForceVectorAlignment(bytes.size(), 1, 16);
+      buffers_.push_back(fb::CreateBuffer(fbb_, fbb_.CreateVector(bytes.data(), bytes.size())));
+    }
+    return static_cast<std::uint32_t>(buffers_.size() - 1);
+  }
+
+  std::vector<std::uint8_t> encode(const std::vector<float>& x, std::uint64_t rows, std::uint64_t cols, DType t) {
+    if (t == DType::F16)
+      for (const float v : x)
+        if (!fits_f16(v))
+          throw Error(Status::Unsupported, "--dtype fp16: weight " + std::to_string(v) +
+                                               " is beyond the fp16 range (65504); use bf16 or fp32");
+    return encode_matrix(x.data(), rows, cols, t, row_scales_);
+  }
+
   FlatBufferBuilder& fbb_;
   bool external_;
+  std::deque<std::vector<std::uint8_t>> encoded_;  // reduced copies, alive until the file is packed
+  std::deque<std::vector<float>> scales_;
+  std::vector<float> row_scales_;
   std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> section_;
   std::uint64_t section_size_ = 0;
 };
@@ -98,7 +127,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const Weights& w = in.result->weights;
   // FlatBuffers addresses at most 2 GiB: large tensors go to the data section after it, and what must stay
   // inside (observations, ids) is checked here rather than failing inside the builder.
-  const double tensor_bytes = 4.0 * double(w.V.size() + w.W.size() + w.mu.size() + w.b.size());
+  const double tensor_bytes = double(dtype_bytes(in.dtype)) * double(w.V.size() + w.W.size()) +
+                              4.0 * double(w.mu.size() + w.b.size() + 2 * w.rows);
   const bool external = tensor_bytes > double(in.inline_tensor_limit);
   const double inline_estimate = (external ? 0.0 : tensor_bytes) + 9.0 * double(in.observations->nnz()) +
                                  64.0 * double(in.data->users.size() + in.data->items.size());
@@ -110,9 +140,9 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
 
   TensorTable t(fbb, external);
   const std::uint64_t rows = w.rows, hidden = w.hidden;
-  const std::uint32_t v = t.add("encoder.weight", {rows, hidden}, w.V);
+  const std::uint32_t v = t.add("encoder.weight", {rows, hidden}, w.V, in.dtype);
   const std::uint32_t mu = t.add("encoder.bias", {hidden}, w.mu);
-  const std::uint32_t wd = t.add("decoder.weight", {rows, hidden}, w.W);
+  const std::uint32_t wd = t.add("decoder.weight", {rows, hidden}, w.W, in.dtype);
   const std::uint32_t b = t.add("decoder.bias", {rows}, w.b);
   const auto act = [](Activation a) { return static_cast<fb::Activation>(a); };
   const std::vector<Offset<fb::Layer>> layers = {

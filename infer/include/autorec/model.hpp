@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "autorec/dtype.hpp"
 #include "autorec/math.hpp"
 
 namespace autorec {
@@ -74,6 +75,7 @@ struct ModelInfo {
   float global_mean;
   std::string cold_start;  // description of the fallback rule
   std::uint64_t num_parameters;
+  DType weight_dtype = DType::F32;  // how the weight matrices are stored in the file (computation is fp32)
   // Training metadata.
   std::uint32_t epochs_run, best_epoch;
   std::vector<EpochRecord> history;

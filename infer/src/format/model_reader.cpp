@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "autorec/container.hpp"
+#include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
 #include "model_impl.hpp"
 
@@ -66,9 +67,10 @@ std::span<const std::uint8_t> buffer_bytes(const Content& c, std::uint32_t index
   return c.data_section.subspan(static_cast<std::size_t>(b->offset()), static_cast<std::size_t>(b->size()));
 }
 
-// Copies an F32 tensor after checking its shape, buffer and values.
-std::vector<float> read_f32_tensor(const Content& c, std::uint32_t index, std::uint64_t rows, std::uint64_t cols,
-                                   const std::string& field, const Checker& ck) {
+// A tensor as floats, after checking its shape, buffers and values; reduced types (fp16, bf16, int8 with
+// per-row scales) are decoded here, once. `dtype` receives the stored type.
+std::vector<float> read_tensor(const Content& c, std::uint32_t index, std::uint64_t rows, std::uint64_t cols,
+                               const std::string& field, const Checker& ck, DType& dtype) {
   const fb::Model& m = *c.model;
   const auto& tensors = ck.present(m.tensors(), "tensors");
   ck.require(index < tensors.size(), field, index, "a tensor index below " + std::to_string(tensors.size()));
@@ -83,16 +85,28 @@ std::vector<float> read_f32_tensor(const Content& c, std::uint32_t index, std::u
     ck.require(shape.Get(0) == rows, tf + ".shape[0]", shape.Get(0), std::to_string(rows));
     ck.require(shape.Get(1) == cols, tf + ".shape[1]", shape.Get(1), std::to_string(cols));
   }
-  if (t->dtype() != fb::DType::F32)
-    throw Error(Status::Unsupported, field + ": dtype " + std::to_string(static_cast<int>(t->dtype())) +
-                                         " is not supported by this build (F32 only)");
+  const auto code = static_cast<std::uint8_t>(t->dtype());
+  ck.require(code <= 3, tf + ".dtype", code, "0..3 (fp32, fp16, bf16, int8)");
+  dtype = static_cast<DType>(code);
+  ck.require(dtype == DType::F32 || cols > 0, tf + ".dtype", dtype_name(dtype), "fp32 for a 1-D tensor");
   const std::span<const std::uint8_t> data = buffer_bytes(c, t->buffer(), tf, ck);
   const std::string bf = "buffers[" + std::to_string(t->buffer()) + "]";
   const std::uint64_t count = rows * (cols == 0 ? 1 : cols);
-  ck.require(data.size() == count * sizeof(float), bf + ".data size", data.size(),
-             std::to_string(count * sizeof(float)) + " bytes for " + tf);
+  ck.require(data.size() == count * dtype_bytes(dtype), bf + ".data size", data.size(),
+             std::to_string(count * dtype_bytes(dtype)) + " bytes for " + tf + " (" + dtype_name(dtype) + ")");
   std::vector<float> out(count);
-  std::memcpy(out.data(), data.data(), data.size());
+  std::vector<float> scales;
+  if (dtype == DType::I8) {
+    const std::span<const std::uint8_t> sb = buffer_bytes(c, t->scale_buffer(), tf + ".scale_buffer", ck);
+    ck.require(sb.size() == rows * sizeof(float), tf + ".scale_buffer size", sb.size(),
+               std::to_string(rows * sizeof(float)) + " bytes (one fp32 scale per row)");
+    scales.resize(rows);
+    std::memcpy(scales.data(), sb.data(), sb.size());
+    for (std::uint64_t r = 0; r < rows; ++r)
+      if (!(std::isfinite(scales[r]) && scales[r] >= 0))
+        ck.require(false, tf + ".scale[" + std::to_string(r) + "]", scales[r], "finite and >= 0");
+  }
+  decode_matrix(data.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out.data());
   for (std::uint64_t i = 0; i < count; ++i)
     if (!std::isfinite(out[i])) ck.require(false, field + "[" + std::to_string(i) + "]", out[i], "a finite number");
   return out;
@@ -225,12 +239,14 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     const bool in_out = layout == fb::WeightLayout::InOut;
     const std::uint64_t r = in_out ? layer.in_size : layer.out_size, c = in_out ? layer.out_size : layer.in_size;
     ck.require(r * c <= (std::uint64_t{1} << 32), lf + " weight elements", r * c, "at most 2^32");
-    std::vector<float> w = read_f32_tensor(content, src->weight(), r, c, lf + ".weight", ck);
+    DType wtype = DType::F32, btype = DType::F32;
+    std::vector<float> w = read_tensor(content, src->weight(), r, c, lf + ".weight", ck, wtype);
+    if (l == 0 || wtype != DType::F32) info.weight_dtype = wtype;
     Eigen::Map<const RowMatrix> wm(w.data(), static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
     // The first layer is used [in, out] (sparse gathers), the others [out, in].
     const bool want_in_out = l == 0;
     layer.weight = in_out == want_in_out ? RowMatrix(wm) : RowMatrix(wm.transpose());
-    std::vector<float> b = read_f32_tensor(content, src->bias(), layer.out_size, 0, lf + ".bias", ck);
+    std::vector<float> b = read_tensor(content, src->bias(), layer.out_size, 0, lf + ".bias", ck, btype);
     layer.bias = Eigen::Map<const Eigen::VectorXf>(b.data(), layer.out_size);
     params += r * c + layer.out_size;
     info.layers.push_back({layer.in_size, layer.out_size, layer.activation, layer.dropout});

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "autorec/dtype.hpp"
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/trainer.hpp"
 
@@ -19,6 +20,9 @@ struct ModelContents {
   std::uint64_t num_val = 0;
   double test_rmse = -1;
   int zstd_level = 3;
+  // Storage type of the weight matrices (biases stay fp32): fp16/bf16 halve them, int8 with per-row scales
+  // quarters them; the reader converts to float once at load.
+  DType dtype = DType::F32;
   // Tensors whose bytes add up to more than this go to the container's data section instead of inside the
   // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path).
   std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30;
@@ -28,6 +32,11 @@ inline constexpr const char* kTrainerVersion = "autorec-train 0.1.0";
 
 // The complete file image (container header + compressed FlatBuffer).
 std::vector<std::byte> build_model_file(const ModelContents& contents);
+
+// The model file `file` with its weight matrices stored as `dtype` (autorec-convert). The file is fully
+// validated first; every other field is kept. Throws autorec::Error naming `name`.
+std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::string_view name, DType dtype,
+                                          int zstd_level = 3, std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30);
 
 // Writes bytes to path atomically: a temporary file in the same folder, fsync, rename, fsync of the folder.
 // On any failure the temporary file is removed, the previous file at `path` is untouched, and an

@@ -1,0 +1,118 @@
+// autorec-convert's work: the same model with its weight matrices stored in another type. The file is
+// validated in full by the inference library first, then rewritten through the FlatBuffers object API so
+// every other field (ids, observations, training history) is carried over untouched.
+#include <autorec_generated.h>
+
+#include <cstring>
+
+#include "autorec/container.hpp"
+#include "autorec/dtype.hpp"
+#include "autorec/error.hpp"
+#include "autorec/model.hpp"
+#include "autorec/train/model_writer.hpp"
+
+namespace autorec::train {
+namespace {
+
+// The bytes of buffer `index` of an unpacked model: inline data, or a slice of the data section.
+std::vector<std::uint8_t> buffer_data(const fb::ModelT& m, std::uint32_t index, std::span<const std::uint8_t> section) {
+  const fb::BufferT& b = *m.buffers.at(index);
+  if (b.size == 0) return b.data;
+  return {section.begin() + static_cast<std::ptrdiff_t>(b.offset),
+          section.begin() + static_cast<std::ptrdiff_t>(b.offset + b.size)};
+}
+
+}  // namespace
+
+std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::string_view name, DType dtype,
+                                          int zstd_level, std::uint64_t inline_tensor_limit) {
+  // Everything the reader checks (sizes, bounds, finite values) holds before a byte is reinterpreted here.
+  Model::load_buffer(file, name, {.max_decompressed_bytes = ~std::uint64_t{0}, .device = Device::Cpu});
+  const AlignedBytes content = unpack_container(file, name, ~std::uint64_t{0});
+  const bool prefixed = content.container_version >= 2;
+  std::span<const std::uint8_t> section;
+  if (prefixed) {
+    std::uint32_t prefix;
+    std::memcpy(&prefix, content.data(), 4);
+    const std::size_t start = (std::size_t{prefix} + 4 + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    if (start < content.size) section = {content.data() + start, content.size - start};
+  }
+  std::unique_ptr<fb::ModelT> m(prefixed ? fb::GetSizePrefixedModel(content.data())->UnPack()
+                                         : fb::GetModel(content.data())->UnPack());
+
+  // Every buffer belongs to one tensor (data or I8 scales): rebuild the buffer list tensor by tensor.
+  std::vector<std::vector<std::uint8_t>> data = {{}};  // index 0: the empty sentinel
+  for (auto& t : m->tensors) {
+    const std::vector<std::uint8_t> bytes = buffer_data(*m, t->buffer, section);
+    const auto from = static_cast<DType>(t->dtype);
+    const DType to = t->shape.size() == 2 ? dtype : DType::F32;
+    if (from == to) {
+      if (to == DType::I8) {
+        std::vector<std::uint8_t> scales = buffer_data(*m, t->scale_buffer, section);
+        t->scale_buffer = static_cast<std::uint32_t>(data.size());
+        data.push_back(std::move(scales));
+      }
+      t->buffer = static_cast<std::uint32_t>(data.size());
+      data.push_back(bytes);
+      continue;
+    }
+    const std::size_t rows = t->shape[0], cols = t->shape[1];
+    std::vector<float> scales, x(rows * cols);
+    if (from == DType::I8) {
+      const std::vector<std::uint8_t> sb = buffer_data(*m, t->scale_buffer, section);
+      scales.resize(rows);
+      std::memcpy(scales.data(), sb.data(), sb.size());
+    }
+    decode_matrix(bytes.data(), rows, cols, from, scales.data(), x.data());
+    if (to == DType::F16)
+      for (const float v : x)
+        if (!fits_f16(v))
+          throw Error(Status::Unsupported, std::string(name) + ": weight " + std::to_string(v) + " of " + t->name +
+                                               " is beyond the fp16 range (65504); use bf16 or fp32");
+    t->dtype = static_cast<fb::DType>(to);
+    t->scale_buffer = 0;
+    std::vector<std::uint8_t> coded = encode_matrix(x.data(), rows, cols, to, scales);
+    if (to == DType::I8) {
+      t->scale_buffer = static_cast<std::uint32_t>(data.size());
+      data.emplace_back(reinterpret_cast<const std::uint8_t*>(scales.data()),
+                        reinterpret_cast<const std::uint8_t*>(scales.data() + scales.size()));
+    }
+    t->buffer = static_cast<std::uint32_t>(data.size());
+    data.push_back(std::move(coded));
+  }
+
+  // Tensors above the limit go to the data section, as build_model_file does.
+  std::uint64_t total = 0;
+  for (const auto& d : data) total += d.size();
+  const bool external = total > inline_tensor_limit;
+  m->buffers.clear();
+  std::vector<std::pair<std::uint64_t, std::size_t>> placed;  // (offset in section, index in data)
+  std::uint64_t at = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    auto b = std::make_unique<fb::BufferT>();
+    if (external && !data[i].empty()) {
+      at = (at + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      b->offset = at;
+      b->size = data[i].size();
+      placed.push_back({at, i});
+      at += data[i].size();
+    } else {
+      b->data = std::move(data[i]);
+    }
+    m->buffers.push_back(std::move(b));
+  }
+  flatbuffers::FlatBufferBuilder fbb(std::size_t{1} << 20);
+  fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
+  static constexpr std::uint8_t kZeros[kDataAlignment] = {};
+  std::vector<std::span<const std::uint8_t>> parts = {{fbb.GetBufferPointer(), fbb.GetSize()}};
+  const std::uint64_t base = (fbb.GetSize() + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+  std::uint64_t written = fbb.GetSize();
+  for (const auto& [offset, i] : placed) {
+    parts.push_back({kZeros, static_cast<std::size_t>(base + offset - written)});
+    parts.push_back(data[i]);
+    written = base + offset + data[i].size();
+  }
+  return pack_container(parts, zstd_level);
+}
+
+}  // namespace autorec::train
