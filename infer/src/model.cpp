@@ -95,6 +95,30 @@ std::string IdIndex::id(std::uint32_t index) const {
 
 // ---- loading ----
 
+namespace {
+
+// Runs fn(t) for t in [0, threads), on `threads` threads of which the caller is one; rethrows the first error.
+template <class F>
+void run_threads(unsigned threads, F&& fn) {
+  std::vector<std::exception_ptr> errors(threads);
+  auto guarded = [&](unsigned t) {
+    try {
+      fn(t);
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(guarded, t);
+    guarded(0);
+  }
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+}  // namespace
+
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
@@ -140,28 +164,28 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   impl->codes.resize(impl->net.code_size(), cols);
   constexpr std::uint32_t kBatch = 256;
   const std::uint32_t batches = (cols + kBatch - 1) / kBatch;
-  const unsigned threads = std::clamp<unsigned>(options.threads ? options.threads : std::thread::hardware_concurrency(), 1, batches);
-  std::vector<std::exception_ptr> errors(threads);
-  auto encode_share = [&](unsigned t) {
-    try {
-      std::vector<std::span<const Entry>> batch;
-      for (std::uint32_t b = t; b < batches; b += threads) {
-        const std::uint32_t c0 = b * kBatch, n = std::min(kBatch, cols - c0);
-        batch.clear();
-        for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
-        impl->backend->encode(batch, impl->codes.col(c0).data());
-      }
-    } catch (...) {
-      errors[t] = std::current_exception();
+  impl->threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (impl->info.backend != "cpu") impl->threads = 1;  // a device backend serialises calls anyway
+  const unsigned load_threads = std::clamp<unsigned>(impl->threads, 1, std::max(batches, 1u));
+  run_threads(load_threads, [&](unsigned t) {
+    std::vector<std::span<const Entry>> batch;
+    for (std::uint32_t b = t; b < batches; b += load_threads) {
+      const std::uint32_t c0 = b * kBatch, n = std::min(kBatch, cols - c0);
+      batch.clear();
+      for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
+      impl->backend->encode(batch, impl->codes.col(c0).data());
     }
-  };
+  });
+  // Row -> columns, for recommend(exclude_rated).
+  impl->row_start.assign(std::size_t{obs.num_rows} + 1, 0);
+  for (const Entry& e : obs.entries) ++impl->row_start[e.index + 1];
+  for (std::uint32_t r = 0; r < obs.num_rows; ++r) impl->row_start[r + 1] += impl->row_start[r];
+  impl->row_cols.resize(obs.entries.size());
   {
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(encode_share, t);
-    encode_share(0);
+    std::vector<std::uint32_t> fill(impl->row_start.begin(), impl->row_start.end() - 1);
+    for (std::uint32_t c = 0; c < cols; ++c)
+      for (const Entry& e : obs.column(c)) impl->row_cols[fill[e.index]++] = c;
   }
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
   impl->empty_code.resize(impl->net.code_size());
   const std::span<const Entry> empty[] = {std::span<const Entry>()};
   impl->backend->encode(empty, impl->empty_code.data());
@@ -207,10 +231,18 @@ void Model::reconstruct_batch(std::span<const std::span<const Entry>> columns, s
   check_out(out, columns.size() * std::size_t{length});
   for (std::size_t c = 0; c < columns.size(); ++c) check_column(columns[c], length, c);
   if (columns.empty()) return;
-  ColMatrix codes(impl_->net.code_size(), static_cast<Eigen::Index>(columns.size()));
-  impl_->backend->encode(columns, codes.data());
-  impl_->backend->decode(codes.data(), columns.size(), out.data());
-  for (float& y : out) y = impl_->finish(y, clamp);
+  // Contiguous slices of the batch, one per thread, each through its own matrix-matrix product.
+  const std::size_t n = columns.size();
+  const unsigned threads = static_cast<unsigned>(std::min<std::size_t>(impl_->threads, (n + 15) / 16));
+  run_threads(std::max(threads, 1u), [&](unsigned t) {
+    const std::size_t b = n * t / std::max(threads, 1u), e = n * (t + 1) / std::max(threads, 1u);
+    if (b == e) return;
+    ColMatrix codes(impl_->net.code_size(), static_cast<Eigen::Index>(e - b));
+    impl_->backend->encode(columns.subspan(b, e - b), codes.data());
+    float* y = out.data() + b * std::size_t{length};
+    impl_->backend->decode(codes.data(), e - b, y);
+    for (std::size_t i = 0; i < (e - b) * length; ++i) y[i] = impl_->finish(y[i], clamp);
+  });
 }
 
 void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool clamp) const {
@@ -285,6 +317,56 @@ Prediction Model::predict(std::optional<std::uint32_t> user, std::optional<std::
 
 Prediction Model::predict(std::string_view user_id, std::string_view item_id, bool clamp) const {
   return predict(user_index(user_id), item_index(item_id), clamp);
+}
+
+std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, bool exclude_rated) const {
+  const Impl& m = *impl_;
+  if (user >= m.info.num_users)
+    throw Error(Status::BadInput, "recommend: user index " + std::to_string(user) + " is not below " +
+                                      std::to_string(m.info.num_users));
+  const bool item_based = m.info.variant == Variant::ItemBased;
+  const std::uint32_t items = m.info.num_items;
+  // Raw (unclamped) scores and their sources for every item, by the rule predict() uses.
+  std::vector<float> score(items);
+  std::vector<Source> source(items, Source::Model);
+  const DenseLayer& last = m.net.layers.back();
+  if (item_based && m.known_row(user)) {
+    // Every known item's prediction is W[user] . code(item) + b[user]: one product with the cached codes.
+    Eigen::Map<Eigen::VectorXf> s(score.data(), items);
+    s.noalias() = m.codes.transpose() * last.weight.row(user).transpose();
+    for (std::uint32_t i = 0; i < items; ++i) score[i] = activate(last.activation, score[i] + last.bias[user]);
+  } else if (!item_based && m.known_column(user)) {
+    m.backend->decode(m.codes.col(user).data(), 1, score.data());
+  } else {
+    for (std::uint32_t i = 0; i < items; ++i) source[i] = Source::GlobalMean;  // all cold: scored below
+  }
+  for (std::uint32_t i = 0; i < items; ++i) {
+    const bool model_scored = source[i] == Source::Model && (item_based ? m.known_column(i) : m.known_row(i));
+    if (!model_scored) {
+      const Prediction p = predict(user, i, false);
+      score[i] = p.value;
+      source[i] = p.source;
+    }
+  }
+  std::vector<std::uint32_t> order;
+  order.reserve(items);
+  std::vector<std::uint8_t> rated(items, 0);
+  if (exclude_rated) {
+    if (item_based) {
+      for (std::uint32_t k2 = m.row_start[user]; k2 < m.row_start[user + 1]; ++k2) rated[m.row_cols[k2]] = 1;
+    } else if (user < m.obs.num_cols()) {
+      for (const Entry& e : m.obs.column(user)) rated[e.index] = 1;
+    }
+  }
+  for (std::uint32_t i = 0; i < items; ++i)
+    if (!rated[i]) order.push_back(i);
+  const std::size_t top = std::min(k, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                    [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
+  std::vector<Recommendation> out;
+  out.reserve(top);
+  for (std::size_t r = 0; r < top; ++r) out.push_back({order[r], m.finish(score[order[r]], true), source[order[r]]});
+  return out;
 }
 
 EvalResult evaluate(const Model& model, std::span<const RatingRef> ratings, bool clamp) {

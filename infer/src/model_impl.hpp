@@ -53,7 +53,10 @@ struct Model::Impl {
   // Code (input of the last layer) of every training column, code_size x num_cols, column-major: a known
   // (user, item) prediction is then one dot product.
   ColMatrix codes;
+  // The transpose of obs, row -> its columns (increasing), for exclude_rated in recommend().
+  std::vector<std::uint32_t> row_start, row_cols;
   std::unique_ptr<Backend> backend;
+  unsigned threads = 1;  // for CPU batch work
 
   // A row or column is known when it has at least one stored observation.
   bool known_column(std::optional<std::uint32_t> c) const;

@@ -1,9 +1,13 @@
 // autorec-bench MODEL: serving speed of a model file on a device: load time, reconstruction of every training
-// column in batches (and the FLOP rate that implies), one-column reconstruction and predict latency.
+// column in batches (and the FLOP rate that implies), one-column reconstruction, predict and top-10 latency.
+// autorec-bench --hardware: this machine's matrix-multiply rate and memory bandwidth at --threads, the
+// ceilings the benchmark suite (bench/suite.py) divides by.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <Eigen/Core>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "autorec/container.hpp"
 #include "autorec/model.hpp"
@@ -26,6 +30,40 @@ double best_of(int repeat, F&& f) {
   return best;
 }
 
+// fp32 matrix-multiply rate (GFLOP/s) of Eigen, the library autorec computes with: C[m, n] = A[m, k] B[k, n]
+// with the columns of B and C split over `threads` threads, as reconstruct_batch splits a batch.
+double gemm_gflops(unsigned threads, int repeat) {
+  const Eigen::Index m = 2048, k = 512, n = 2048;
+  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(m, k), b = Eigen::MatrixXf::Random(k, n);
+  Eigen::MatrixXf c(m, n);
+  const double s = best_of(repeat, [&] {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        const Eigen::Index b0 = n * t / threads, b1 = n * (t + 1) / threads;
+        c.middleCols(b0, b1 - b0).noalias() = a * b.middleCols(b0, b1 - b0);
+      });
+  });
+  return 2.0 * double(m) * double(k) * double(n) / s * 1e-9;
+}
+
+// Memory bandwidth (GB/s) of a triad x = y + s z over arrays far larger than the caches, counting the bytes
+// read and written (3 arrays x 4 bytes per element), on `threads` threads.
+double triad_gbps(unsigned threads, int repeat) {
+  const std::size_t n = std::size_t{64} << 20;  // 3 x 256 MiB
+  std::vector<float> x(n), y(n, 1.0f), z(n, 2.0f);
+  const double s = best_of(repeat, [&] {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        const std::size_t b = n * t / threads, e = n * (t + 1) / threads;
+        for (std::size_t i = b; i < e; ++i) x[i] = y[i] + 0.5f * z[i];
+      });
+  });
+  if (x[n / 2] != 2.0f) throw autorec::Error(autorec::Status::Internal, "triad check failed");
+  return 3.0 * 4.0 * double(n) / s * 1e-9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -33,14 +71,26 @@ int main(int argc, char** argv) {
   std::string path, device = "auto";
   std::uint32_t batch = 1024;
   int repeat = 3;
-  bool json = false;
-  app.add_option("model", path, "model.fb")->required();
+  bool json = false, hardware = false;
+  unsigned threads = 0;
+  app.add_option("model", path, "model.fb");
+  app.add_flag("--hardware", hardware, "measure this machine's matrix-multiply rate and memory bandwidth instead");
+  app.add_option("--threads", threads, "threads (0 = all cores)");
   app.add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   app.add_option("--batch", batch, "columns per batch reconstruction call")->check(CLI::Range(1u, 1u << 20));
   app.add_option("--repeat", repeat, "timed repetitions (the best is reported)")->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "print one JSON object");
   return autorec::tools::tool_main(app, argc, argv, [&] {
+    const unsigned nt = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
+    if (hardware) {
+      const nlohmann::json h = {{"threads", nt}, {"gemm_gflops", gemm_gflops(nt, repeat)},
+                                {"triad_gbps", triad_gbps(nt, repeat)}};
+      std::printf("%s\n", json ? h.dump().c_str() : h.dump(2).c_str());
+      return 0;
+    }
+    if (path.empty()) throw autorec::Error(autorec::Status::BadInput, "a model file is required (or --hardware)");
     autorec::LoadOptions opts;
+    opts.threads = nt;
     opts.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
     const std::vector<std::byte> bytes = autorec::read_file_bytes(path);
     std::optional<autorec::Model> model;
@@ -76,7 +126,15 @@ int main(int argc, char** argv) {
                                  sink = sink + m.predict(std::uint32_t(k * 7919u % m.info().num_users),
                                                          std::uint32_t(k * 104729u % m.info().num_items)).value;
                              }) / predicts;
+    const std::uint32_t users = m.info().num_users;
+    const int tops = std::min<std::uint32_t>(users, 200);
+    std::size_t picked = 0;
+    const double top10_s = best_of(repeat, [&] {
+                             for (int k = 0; k < tops; ++k) picked += m.recommend(std::uint32_t(k * 7919u % users), 10).size();
+                           }) / tops;
     nlohmann::json j = {{"model", path},
+                        {"threads", nt},
+                        {"weight_dtype", autorec::dtype_name(m.info().weight_dtype)},
                         {"backend", m.info().backend},
                         {"file_bytes", bytes.size()},
                         {"load_s", load_s},
@@ -87,6 +145,7 @@ int main(int argc, char** argv) {
                         {"reconstruct_gflops", flops / all_s * 1e-9},
                         {"reconstruct_column_s", column_s},
                         {"predict_s", predict_s},
+                        {"top10_s", top10_s},
                         {"batch", batch}};
     if (json) {
       std::printf("%s\n", j.dump().c_str());
@@ -98,6 +157,7 @@ int main(int argc, char** argv) {
                 cols / all_s, flops / all_s * 1e-9, batch);
     std::printf("reconstruct one column  %.1f us\n", column_s * 1e6);
     std::printf("predict                 %.3f us\n", predict_s * 1e6);
+    std::printf("top-10 for a user       %.1f us (%zu items returned)\n", top10_s * 1e6, picked);
     return 0;
   });
 }

@@ -25,6 +25,43 @@ namespace {
 using Vec = Eigen::Map<Eigen::VectorXf>;
 using CVec = Eigen::Map<const Eigen::VectorXf>;
 
+// acc[0..n) += sum over i < rows.size() of coef[i] * matrix row rows[i], four rows per pass so that acc is
+// loaded and stored once per four rows (the rows are gathered from a matrix of rows x n, row-major).
+template <class RowOf, class CoefOf>
+void add_rows(float* acc, std::uint32_t n, std::uint32_t count, RowOf row_of, CoefOf coef) {
+  std::uint32_t i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const float *a = row_of(i), *b = row_of(i + 1), *c = row_of(i + 2), *d = row_of(i + 3);
+    const float ca = coef(i), cb = coef(i + 1), cc = coef(i + 2), cd = coef(i + 3);
+#pragma omp simd
+    for (std::uint32_t h = 0; h < n; ++h) acc[h] += ca * a[h] + cb * b[h] + cc * c[h] + cd * d[h];
+  }
+  for (; i < count; ++i) {
+    const float* a = row_of(i);
+    const float ca = coef(i);
+#pragma omp simd
+    for (std::uint32_t h = 0; h < n; ++h) acc[h] += ca * a[h];
+  }
+}
+
+// Dot products of up to four rows with x, in one pass over x.
+void dot_rows(const float* const* rows, std::uint32_t count, const float* x, std::uint32_t n, float* out) {
+  if (count == 4) {
+    const float *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
+    float sa = 0, sb = 0, sc = 0, sd = 0;
+#pragma omp simd reduction(+ : sa, sb, sc, sd)
+    for (std::uint32_t h = 0; h < n; ++h) sa += a[h] * x[h], sb += b[h] * x[h], sc += c[h] * x[h], sd += d[h] * x[h];
+    out[0] = sa, out[1] = sb, out[2] = sc, out[3] = sd;
+    return;
+  }
+  for (std::uint32_t i = 0; i < count; ++i) {
+    float s = 0;
+#pragma omp simd reduction(+ : s)
+    for (std::uint32_t h = 0; h < n; ++h) s += rows[i][h] * x[h];
+    out[i] = s;
+  }
+}
+
 void adam_span(const AdamStep& s, float* p, float* m, float* v, const float* g, std::uint32_t n) {
 #pragma omp simd
   for (std::uint32_t k = 0; k < n; ++k) adam_update(s, p[k], m[k], v[k], g[k]);
@@ -108,11 +145,10 @@ class CpuTrainer final : public TrainBackend {
  private:
   // Encoder output (no dropout) of training column c.
   void encode(std::uint32_t c, float* out) const {
-    const std::uint32_t H = w_.hidden;
-    Vec z(out, H);
-    z = CVec(w_.mu.data(), H);
-    for (std::uint32_t k = fit_->start[c]; k < fit_->start[c + 1]; ++k)
-      z += fit_->value[k] * CVec(&w_.V[std::size_t{fit_->row[k]} * H], H);
+    const std::uint32_t H = w_.hidden, kb = fit_->start[c];
+    std::copy(w_.mu.begin(), w_.mu.end(), out);
+    add_rows(out, H, fit_->start[c + 1] - kb, [&](std::uint32_t i) { return &w_.V[std::size_t{fit_->row[kb + i]} * H]; },
+             [&](std::uint32_t i) { return fit_->value[kb + i]; });
     for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
   }
 
@@ -147,18 +183,24 @@ class CpuTrainer final : public TrainBackend {
           keep[q] = step::dropout_keep(drop, j, q);
           hd[q] = h[q] * keep[q];
         }
-        const CVec hdv(hd, H);
         dh.setZero();
         double sse = 0;
-        for (std::uint32_t k = fit.start[c], e = off_[j]; k < fit.start[c + 1]; ++k, ++e) {
-          const std::uint32_t r = fit.row[k];
-          const CVec wr(&w_.W[std::size_t{r} * H], H);
-          const float y = activate(cfg_.decoder, wr.dot(hdv) + w_.b[r]);
-          const float err = y - fit.value[k];
-          sse += double(err) * err;
-          const float d = err * activate_grad_from_output(cfg_.decoder, y) * scale;
-          dout_[e] = d;
-          dh += d * wr;
+        // Four observed rows at a time: their dot products in one pass over hd, then their share of dh in
+        // one pass over dh while the rows are still in L1.
+        for (std::uint32_t k = fit.start[c], e = off_[j]; k < fit.start[c + 1]; k += 4, e += 4) {
+          const std::uint32_t m = std::min(4u, fit.start[c + 1] - k);
+          const float* wr[4];
+          float dot[4], d[4];
+          for (std::uint32_t i = 0; i < m; ++i) wr[i] = &w_.W[std::size_t{fit.row[k + i]} * H];
+          dot_rows(wr, m, hd, H, dot);
+          for (std::uint32_t i = 0; i < m; ++i) {
+            const float y = activate(cfg_.decoder, dot[i] + w_.b[fit.row[k + i]]);
+            const float err = y - fit.value[k + i];
+            sse += double(err) * err;
+            d[i] = err * activate_grad_from_output(cfg_.decoder, y) * scale;
+            dout_[e + i] = d[i];
+          }
+          add_rows(dh.data(), H, m, [&](std::uint32_t i) { return wr[i]; }, [&](std::uint32_t i) { return d[i]; });
         }
         float* dz = &dz_[std::size_t{j} * H];
         for (std::uint32_t q = 0; q < H; ++q) dz[q] = dh[q] * keep[q] * activate_grad_from_output(cfg_.encoder, h[q]);
@@ -187,13 +229,13 @@ class CpuTrainer final : public TrainBackend {
     gW.setZero();
     gV.setZero();
     gb = 0;
-    for (std::uint32_t s = row_start_[r]; s < row_start_[r + 1]; ++s) {
-      const BatchEntry& be = by_row_[s];
-      const float d = dout_[be.e];
-      gW += d * CVec(&hdrop_[std::size_t{be.j} * H], H);
-      gV += fit_->value[be.k] * CVec(&dz_[std::size_t{be.j} * H], H);
-      gb += d;
-    }
+    const BatchEntry* be = &by_row_[row_start_[r]];
+    const std::uint32_t n = row_start_[r + 1] - row_start_[r];
+    add_rows(gW.data(), H, n, [&](std::uint32_t i) { return &hdrop_[std::size_t{be[i].j} * H]; },
+             [&](std::uint32_t i) { return dout_[be[i].e]; });
+    add_rows(gV.data(), H, n, [&](std::uint32_t i) { return &dz_[std::size_t{be[i].j} * H]; },
+             [&](std::uint32_t i) { return fit_->value[be[i].k]; });
+    for (std::uint32_t i = 0; i < n; ++i) gb += dout_[be[i].e];
   }
 
   Eigen::VectorXf mu_gradient(std::uint32_t bc) const {

@@ -32,7 +32,8 @@ struct LoadOptions {
   std::uint64_t max_decompressed_bytes = std::uint64_t{8} << 30;
   // Which backend computes. Auto = CUDA when this build has it and a device is present, else CPU.
   Device device = Device::Auto;
-  // Threads for the work done once at load (the hidden code of every training column); 0 = all cores.
+  // Threads for the work done once at load (the hidden code of every training column) and for
+  // reconstruct_batch on the CPU; 0 = all cores. Single-column calls always run on the caller's thread.
   unsigned threads = 0;
 };
 
@@ -49,6 +50,13 @@ const char* source_name(Source s) noexcept;
 
 struct Prediction {
   float value;
+  Source source;
+};
+
+// One recommended item: dense item index, the predicted rating (clamped to the scale), and its source.
+struct Recommendation {
+  std::uint32_t item;
+  float rating;
   Source source;
 };
 
@@ -134,6 +142,12 @@ class Model {
   Prediction predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item,
                      bool clamp = true) const;
   Prediction predict(std::string_view user_id, std::string_view item_id, bool clamp = true) const;
+
+  // The k items with the highest predicted rating for a user (dense index), best first; ties go to the lower
+  // item index. With exclude_rated, items the user rated in training are left out. Every item is scored by
+  // the same rule as predict() (a known user costs one matrix-vector product over all items); ranking uses
+  // the unclamped prediction so that items above the top of the scale stay ordered.
+  std::vector<Recommendation> recommend(std::uint32_t user, std::size_t k, bool exclude_rated = true) const;
 
   struct Impl;
 
