@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
         {"file_bytes", bytes.size()},
         {"container_version", h.container_version},
         {"schema_version", m.schema_version},
-        {"flatbuffer_bytes", h.content_size},
+        {"content_bytes", h.content_size},
         {"checksum", "ok"},
         {"variant", autorec::variant_name(m.variant)},
         {"users", m.num_users},

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""The benchmark suite: one invocation measures training, serving and model size on one data set, next to
+the PyTorch peer and next to this machine's own limits, all in the same run.
+
+Usage: bench/suite.py [--ml1m FILE] [--seed 1] [--threads 2] [--epochs 25] [--peer-epochs 2] [--no-peer]
+                      [--json OUT] [--markdown OUT]
+
+The data path defaults to $AUTOREC_ML1M_FILE; without one the suite stops and says so. Steps:
+  1. the machine: matrix-multiply rate (Eigen, the library autorec computes with) and memory bandwidth
+     (triad), both from `autorec-bench --hardware` at --threads;
+  2. the reference split (shared/bench/make_split.py);
+  3. autorec-train (hidden 500, textbook recipe): seconds per epoch, ratings/s, and the epoch's floor: the
+     bytes it must move (the dense Adam step reads and writes p, m, v for every parameter once per batch) over
+     the bandwidth, or its FLOPs (10 x ratings x hidden for the sparse products, plus Adam) over the
+     matrix-multiply rate, whichever is larger;
+  4. the model in fp32, fp16, bf16 and int8 (autorec-convert): file size, test RMSE (autorec-verify), load,
+     reconstruction of every column (FLOP/s against the measured matrix-multiply rate), one column,
+     predict and top-10 latency (autorec-bench);
+  5. the peer (shared/peers/torch_autorec.py) on the same split and threads: seconds per epoch (over
+     --peer-epochs epochs: its full 25 take 10+ minutes on ML-1M), and the dense reconstruction of every
+     column by the same network shape in PyTorch.
+"""
+import argparse, json, math, os, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_compare import ROOT, cpu_name, find_shared, peer, run  # noqa: E402
+
+DTYPES = ["fp32", "fp16", "bf16", "int8"]
+
+
+def tool(bindir, name, *args):
+    return run([os.path.join(bindir, name), *map(str, args)]).stdout
+
+
+def train(bindir, split, threads, epochs):
+    model, metrics = os.path.join(split, "fp32.fb"), os.path.join(split, "metrics.jsonl")
+    tool(bindir, "autorec-train", os.path.join(split, "train.data"), "--test", os.path.join(split, "test.data"),
+         "-o", model, "--threads", threads, "--epochs", epochs, "--device", "cpu", "-q", "--metrics", metrics)
+    lines = [json.loads(l) for l in open(metrics)]
+    seconds = sorted(l["seconds"] for l in lines if "epoch" in l)
+    return model, {"s_per_epoch": seconds[len(seconds) // 2], "s_per_epoch_mean": sum(seconds) / len(seconds),
+                   "ratings_per_s": lines[-1]["fit"] / seconds[len(seconds) // 2], "fit": lines[-1]["fit"]}
+
+
+def epoch_floor(info, fit, batch, hw):
+    """Bytes and FLOPs one epoch must move, and the time the machine needs for them."""
+    rows, hidden, cols = info["rows"], info["hidden"], info["cols"]
+    params = 2 * rows * hidden + hidden + rows
+    steps = math.ceil(cols / batch)
+    flops = 10 * fit * hidden + 10 * steps * params
+    bytes_ = 24 * steps * params + 8 * fit
+    t_bytes, t_flops = bytes_ / (hw["triad_gbps"] * 1e9), flops / (hw["gemm_gflops"] * 1e9)
+    return {"gflop": flops / 1e9, "gbytes": bytes_ / 1e9, "t_bytes": t_bytes, "t_flops": t_flops,
+            "floor_s": max(t_bytes, t_flops)}
+
+
+def torch_reconstruction(train_path, rows, cols, hidden, threads):
+    """The peer's equivalent of reconstructing every column: its dense forward pass over the whole matrix."""
+    code = f"""
+import time, torch
+torch.set_num_threads({threads})
+net = torch.nn.Sequential(torch.nn.Linear({rows}, {hidden}), torch.nn.Sigmoid(), torch.nn.Linear({hidden}, {rows}))
+x = torch.zeros({cols}, {rows})
+with torch.no_grad():
+    net(x[:8])
+    t = time.perf_counter(); net(x); print(time.perf_counter() - t)
+"""
+    return float(run(["/usr/bin/python3", "-c", code]).stdout.strip())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ml1m", default=os.environ.get("AUTOREC_ML1M_FILE", ""))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--peer-epochs", type=int, default=2)
+    ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--json")
+    ap.add_argument("--markdown")
+    a = ap.parse_args()
+    if not a.ml1m:
+        sys.exit("suite: skipped: no data (--ml1m FILE or AUTOREC_ML1M_FILE)")
+    shared = find_shared()
+    t_start = time.time()
+    out = {"machine": f"{cpu_name()}, {os.cpu_count()} cores", "threads": a.threads, "date": time.strftime("%Y-%m-%d"),
+           "data": a.ml1m, "seed": a.seed}
+    hw = json.loads(tool(a.bindir, "autorec-bench", "--hardware", "--threads", a.threads, "--json"))
+    out["hardware"] = hw
+    print(f"hardware: {hw['gemm_gflops']:.1f} GFLOP/s matrix multiply, {hw['triad_gbps']:.1f} GB/s", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as split:
+        run(["/usr/bin/python3", os.path.join(shared, "bench", "make_split.py"), a.ml1m, split, "--seed", str(a.seed)])
+        model, tr = train(a.bindir, split, a.threads, a.epochs)
+        info = json.loads(tool(a.bindir, "autorec-inspect", model, "--json"))
+        cols = info["items"] if info["variant"].startswith("item") else info["users"]
+        dims = {"rows": info["layers"][0]["in"], "hidden": info["layers"][0]["out"], "cols": cols}
+        tr["floor"] = epoch_floor(dims, tr["fit"], info["hyperparameters"]["batch_size"], hw)
+        tr["x_floor"] = tr["s_per_epoch"] / tr["floor"]["floor_s"]
+        out["training"] = tr
+        print(f"training: {json.dumps(tr)}", file=sys.stderr, flush=True)
+        models = {}
+        for d in DTYPES:
+            path = model if d == "fp32" else os.path.join(split, f"{d}.fb")
+            if d != "fp32":
+                tool(a.bindir, "autorec-convert", model, path, "--dtype", d)
+            v = json.loads(tool(a.bindir, "autorec-verify", path, os.path.join(split, "test.data"), "--json"))
+            b = json.loads(tool(a.bindir, "autorec-bench", path, "--device", "cpu", "--threads", a.threads, "--json"))
+            models[d] = {"bytes": os.path.getsize(path), "rmse": v["rmse"], **{k: b[k] for k in (
+                "load_s", "reconstruct_all_s", "reconstruct_gflops", "reconstruct_column_s", "predict_s", "top10_s")}}
+            print(f"{d}: {json.dumps(models[d])}", file=sys.stderr, flush=True)
+        out["models"] = models
+        if not a.no_peer:
+            p = peer(shared, split, a.threads, a.peer_epochs)
+            p["reconstruct_all_s"] = torch_reconstruction(os.path.join(split, "train.data"), dims["rows"],
+                                                          dims["cols"], dims["hidden"], a.threads)
+            out["peer"] = p
+            print(f"peer: {json.dumps(p)}", file=sys.stderr, flush=True)
+    out["suite_s"] = time.time() - t_start
+
+    f32, fl = models["fp32"], tr["floor"]
+    lines = [f"Machine: {out['machine']}, {a.threads} threads; measured {hw['gemm_gflops']:.1f} GFLOP/s fp32 "
+             f"matrix multiply (Eigen), {hw['triad_gbps']:.1f} GB/s memory bandwidth (triad). Data: ML-1M, "
+             f"make_split.py seed {a.seed}, hidden 500, textbook recipe. Suite time {out['suite_s']:.0f} s.", "",
+             "| figure | autorec | peer | autorec vs peer | autorec vs machine limit |", "|---|---|---|---|---|"]
+    p = out.get("peer")
+    lines.append(f"| training, s/epoch (median of {a.epochs}) | {tr['s_per_epoch']:.3f} | "
+                 + (f"{p['s_per_epoch']:.2f} ({a.peer_epochs} epochs) | {p['s_per_epoch'] / tr['s_per_epoch']:.0f}x faster | "
+                    if p else "- | - | ")
+                 + f"{tr['x_floor']:.2f}x the floor of {fl['floor_s'] * 1e3:.0f} ms ({fl['gbytes']:.2f} GB at the "
+                 f"bandwidth: {fl['t_bytes'] * 1e3:.0f} ms; {fl['gflop']:.1f} GFLOP at the matmul rate: "
+                 f"{fl['t_flops'] * 1e3:.0f} ms) |")
+    lines.append(f"| training, ratings/s | {tr['ratings_per_s'] / 1e6:.2f} M | | | |")
+    lines.append(f"| reconstruct all {dims['cols']} columns | {f32['reconstruct_all_s'] * 1e3:.0f} ms | "
+                 + (f"{p['reconstruct_all_s'] * 1e3:.0f} ms (dense forward) | {p['reconstruct_all_s'] / f32['reconstruct_all_s']:.0f}x faster | "
+                    if p else "- | - | ")
+                 + f"{f32['reconstruct_gflops']:.1f} GFLOP/s = {100 * f32['reconstruct_gflops'] / hw['gemm_gflops']:.0f}% of the matmul rate |")
+    lines.append(f"| one column | {f32['reconstruct_column_s'] * 1e6:.0f} us | | | |")
+    lines.append(f"| predict | {f32['predict_s'] * 1e6:.2f} us | | | |")
+    lines.append(f"| top-10 for a user | {f32['top10_s'] * 1e6:.0f} us | | | |")
+    lines.append(f"| model load | {f32['load_s'] * 1e3:.0f} ms | | | |")
+    if p:
+        lines.append(f"| test RMSE | {f32['rmse']:.4f} ({a.epochs} epochs) | {p['rmse']:.4f} ({a.peer_epochs} epochs) | | |")
+    lines += ["", "| weights | file bytes | vs fp32 | test RMSE | change | load | reconstruct all | one column | predict | top-10 |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for d, m in models.items():
+        lines.append(f"| {d} | {m['bytes']:,} | {100 * m['bytes'] / f32['bytes']:.1f}% | {m['rmse']:.6f} | "
+                     f"{m['rmse'] - f32['rmse']:+.6f} | {m['load_s'] * 1e3:.0f} ms | {m['reconstruct_all_s'] * 1e3:.0f} ms | "
+                     f"{m['reconstruct_column_s'] * 1e6:.0f} us | {m['predict_s'] * 1e6:.2f} us | {m['top10_s'] * 1e6:.0f} us |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.markdown:
+        open(a.markdown, "w").write(text)
+    if a.json:
+        json.dump(out, open(a.json, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
