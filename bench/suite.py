@@ -130,7 +130,9 @@ def main():
                  + f"{tr['x_floor']:.2f}x the floor of {fl['floor_s'] * 1e3:.0f} ms ({fl['gbytes']:.2f} GB at the "
                  f"bandwidth: {fl['t_bytes'] * 1e3:.0f} ms; {fl['gflop']:.1f} GFLOP at the matmul rate: "
                  f"{fl['t_flops'] * 1e3:.0f} ms) |")
-    lines.append(f"| training, ratings/s | {tr['ratings_per_s'] / 1e6:.2f} M | | | |")
+    lines.append(f"| training, ratings/s | {tr['ratings_per_s'] / 1e6:.2f} M | | | "
+                 f"{fl['gbytes'] / tr['s_per_epoch']:.1f} GB/s and {fl['gflop'] / tr['s_per_epoch']:.1f} GFLOP/s of the "
+                 f"floor's bytes and FLOPs achieved |")
     lines.append(f"| reconstruct all {dims['cols']} columns | {f32['reconstruct_all_s'] * 1e3:.0f} ms | "
                  + (f"{p['reconstruct_all_s'] * 1e3:.0f} ms (dense forward) | {p['reconstruct_all_s'] / f32['reconstruct_all_s']:.0f}x faster | "
                     if p else "- | - | ")
