@@ -84,6 +84,43 @@ BOOST_AUTO_TEST_CASE(validation_keeps_the_best_epoch) {
   BOOST_TEST(res.history.size() <= std::size_t{best_epoch} + c.patience);
 }
 
+BOOST_AUTO_TEST_CASE(cosine_schedule_runs_from_lr_to_lr_min) {
+  train::TrainConfig c;
+  c.learning_rate = 0.01;
+  c.lr_min = 0.001;
+  c.epochs = 11;
+  BOOST_TEST(train::learning_rate_at(c, 1) == 0.01);  // constant by default
+  BOOST_TEST(train::learning_rate_at(c, 11) == 0.01);
+  c.schedule = train::TrainConfig::Schedule::Cosine;
+  BOOST_TEST(train::learning_rate_at(c, 1) == 0.01, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(train::learning_rate_at(c, 6) == 0.0055, boost::test_tools::tolerance(1e-12));  // half way
+  BOOST_TEST(train::learning_rate_at(c, 11) == 0.001, boost::test_tools::tolerance(1e-12));
+  for (std::uint32_t e = 2; e <= 11; ++e) BOOST_TEST(train::learning_rate_at(c, e) < train::learning_rate_at(c, e - 1));
+}
+
+BOOST_AUTO_TEST_CASE(adamw_step_matches_its_definition) {
+  // PyTorch's AdamW, written out in double: p *= 1 - lr*wd; m, v updated; p -= lr/bc1 * m / (sqrt(v/bc2) + eps).
+  train::TrainConfig c;
+  c.learning_rate = 0.01;
+  c.weight_decay = 0;
+  c.decoupled_decay = 0.1;
+  c.decay_biases = false;
+  double p = 0.5, m = 0, v = 0;
+  float pf = 0.5f, mf = 0, vf = 0;
+  const double grads[] = {0.3, -0.2, 0.05};
+  for (std::uint64_t t = 1; t <= 3; ++t) {
+    const double g = grads[t - 1];
+    p *= 1 - c.learning_rate * c.decoupled_decay;
+    m = 0.9 * m + 0.1 * g;
+    v = 0.999 * v + 0.001 * g * g;
+    p -= c.learning_rate / (1 - std::pow(0.9, double(t))) * m / (std::sqrt(v / (1 - std::pow(0.999, double(t)))) + 1e-8);
+    const train::AdamSteps s = train::adam_steps(c, t, 1);
+    adam_update(s.weights, pf, mf, vf, float(g));
+    BOOST_TEST(pf == p, boost::test_tools::tolerance(1e-6));
+    BOOST_TEST(s.biases.shrink == 1.0f);  // biases are not decayed with decay_biases off
+  }
+}
+
 BOOST_AUTO_TEST_CASE(same_seed_same_model_file_weights) {
   train::TrainConfig c;
   c.hidden = 8;

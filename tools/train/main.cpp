@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
   std::string train_path, out_path = "model.fb", test_path, metrics_path, variant = "item", encoder = "sigmoid",
-                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32";
+                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant";
   double test_ratio = 0;
   std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false, no_decay_biases = false;
@@ -43,6 +43,11 @@ int main(int argc, char** argv) {
   app.add_option("--lr", cfg.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", cfg.weight_decay, "L2 weight decay (added to the Adam gradient)")->check(CLI::NonNegativeNumber);
   app.add_flag("--no-decay-biases", no_decay_biases, "apply the weight decay to W and V only (the paper's loss)");
+  app.add_option("--adamw-decay", cfg.decoupled_decay, "AdamW: decoupled weight decay (p *= 1 - lr * d each step)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--lr-schedule", schedule, "constant, or cosine down to --lr-min at the last epoch")
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  app.add_option("--lr-min", cfg.lr_min, "final learning rate of the cosine schedule")->check(CLI::NonNegativeNumber);
   app.add_option("--batch", cfg.batch_size, "columns per optimiser step")->check(CLI::Range(1u, 1u << 20));
   app.add_option("--epochs", cfg.epochs, "epochs")->check(CLI::Range(1u, 100000u));
   app.add_option("--seed", cfg.seed, "seed of initialisation, shuffling, dropout and the splits");
@@ -70,6 +75,7 @@ int main(int argc, char** argv) {
     cfg.encoder = *autorec::parse_activation(encoder);
     cfg.decoder = *autorec::parse_activation(decoder);
     cfg.decay_biases = !no_decay_biases;
+    cfg.schedule = schedule == "cosine" ? at::TrainConfig::Schedule::Cosine : at::TrainConfig::Schedule::Constant;
     cfg.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
     const auto policy = *at::parse_duplicate_policy(duplicates);
     const auto t_start = std::chrono::steady_clock::now();

@@ -96,6 +96,7 @@ class CpuTrainer final : public TrainBackend {
   }
 
   EpochStats run_epoch(std::uint32_t epoch) override {
+    epoch_ = epoch;
     const auto t0 = std::chrono::steady_clock::now();
     const Csc& fit = *fit_;
     const std::uint32_t ncols = fit.num_cols();
@@ -253,7 +254,7 @@ class CpuTrainer final : public TrainBackend {
     const auto bc = static_cast<std::uint32_t>(cols.size());
 
     // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
-    const auto [adam, adam_bias] = adam_steps(cfg_, step_);
+    const auto [adam, adam_bias] = adam_steps(cfg_, step_, epoch_);
 #pragma omp parallel num_threads(threads_)
     {
       Eigen::VectorXf gW(H), gV(H);
@@ -308,6 +309,7 @@ class CpuTrainer final : public TrainBackend {
   Weights w_;
   std::vector<float> mV_, vV_, mW_, vW_, mmu_, vmu_, mb_, vb_;  // Adam moments
   std::uint64_t step_ = 0;
+  std::uint32_t epoch_ = 1;  // the epoch being run (the learning-rate schedule)
   // Per-batch scratch.
   std::vector<float> hact_, hdrop_, keep_, dz_, dout_;
   std::vector<double> col_sse_;

@@ -53,15 +53,18 @@ AUTOREC_HD std::uint64_t splitmix64(std::uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Adam with L2 weight decay folded into the gradient (PyTorch's Adam(weight_decay=...)):
-// g += wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
+// Adam with L2 weight decay folded into the gradient (PyTorch's Adam(weight_decay=...)) and, for AdamW,
+// decoupled decay applied to the parameter first (PyTorch's AdamW: p *= 1 - lr*wd):
+// p *= shrink; g += wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
 struct AdamStep {
   float lr_over_bc1;     // learning rate / (1 - beta1^t)
   float inv_sqrt_bc2;    // 1 / sqrt(1 - beta2^t)
   float beta1, beta2, eps, weight_decay;
+  float shrink = 1.0f;   // 1 - lr * decoupled decay (AdamW); 1 = none
 };
 
 AUTOREC_HD void adam_update(const AdamStep& s, float& p, float& m, float& v, float g) {
+  p *= s.shrink;
   g += s.weight_decay * p;
   m = s.beta1 * m + (1.0f - s.beta1) * g;
   v = s.beta2 * v + (1.0f - s.beta2) * g * g;

@@ -325,6 +325,9 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
       add("patience", std::to_string(h->patience()));
       add("loss_scaling", "\"" + (h->loss_scaling() ? h->loss_scaling()->str() : std::string()) + "\"");
       add("threads", std::to_string(h->threads()));
+      add("lr_schedule", "\"" + (h->lr_schedule() ? h->lr_schedule()->str() : std::string("constant")) + "\"");
+      add("lr_min", std::to_string(h->lr_min()));
+      add("decoupled_decay", std::to_string(h->decoupled_decay()));
       info.hyperparameters_json = js + "}";
     }
   } else {

@@ -113,6 +113,7 @@ class CudaTrainer final : public TrainBackend {
   }
 
   EpochStats run_epoch(std::uint32_t epoch) override {
+    epoch_ = epoch;
     const auto t0 = std::chrono::steady_clock::now();
     // The epoch's batches as chunks, built on the host and uploaded once.
     const std::vector<std::uint32_t> order = epoch_order(cfg_.seed, epoch, ncols_);
@@ -221,7 +222,7 @@ class CudaTrainer final : public TrainBackend {
   void optimizer_step(const Chunk* chunks, std::uint32_t n_chunks, std::uint32_t bc, double* sse) {
     ++step_;
     launch_gradient(chunks, n_chunks, bc, cfg_.dropout > 0, sse);
-    const auto [a, ab] = adam_steps(cfg_, step_);
+    const auto [a, ab] = adam_steps(cfg_, step_, epoch_);
     cuda::adam(W_.p.get(), W_.m.get(), W_.v.get(), W_.g.get(), W_.p.size(), a);
     cuda::adam(V_.p.get(), V_.m.get(), V_.v.get(), V_.g.get(), V_.p.size(), a);
     cuda::adam(b_.p.get(), b_.m.get(), b_.v.get(), b_.g.get(), b_.p.size(), ab);
@@ -239,6 +240,7 @@ class CudaTrainer final : public TrainBackend {
   std::size_t nnz_ = 0;
   std::uint32_t ncols_ = 0, rows_ = 0;
   std::uint64_t step_ = 0;
+  std::uint32_t epoch_ = 1;  // the epoch being run (the learning-rate schedule)
 };
 
 }  // namespace

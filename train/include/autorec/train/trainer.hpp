@@ -21,7 +21,11 @@ struct TrainConfig {
   float dropout = 0.05f;                      // after the encoder, training only (inverted dropout)
   double learning_rate = 0.002;
   double weight_decay = 1e-5;  // L2 folded into the Adam gradient, as torch.optim.Adam(weight_decay=...)
+  double decoupled_decay = 0;  // AdamW's decoupled decay: p *= 1 - lr * decoupled_decay every step
   bool decay_biases = true;    // the textbook recipe decays every parameter
+  // Learning rate over the epochs: constant, or a cosine from learning_rate down to lr_min at the last epoch.
+  enum class Schedule : std::uint8_t { Constant, Cosine } schedule = Schedule::Constant;
+  double lr_min = 0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   std::uint32_t batch_size = 256;  // columns per optimiser step
   std::uint32_t epochs = 25;
@@ -77,12 +81,14 @@ struct ColumnGroups {
 };
 ColumnGroups group_by_column(const std::vector<Cell>& cells);
 
-// The Adam constants of optimiser step t (from 1) for the weights and for the biases (no decay there when
-// config.decay_biases is off): one definition for every backend.
+// The Adam constants of optimiser step t (from 1) in `epoch` (from 1) for the weights and for the biases (no
+// decay there when config.decay_biases is off): one definition for every backend.
 struct AdamSteps {
   AdamStep weights, biases;
 };
-AdamSteps adam_steps(const TrainConfig& config, std::uint64_t t);
+AdamSteps adam_steps(const TrainConfig& config, std::uint64_t t, std::uint32_t epoch);
+// The learning rate of an epoch under config.schedule.
+double learning_rate_at(const TrainConfig& config, std::uint32_t epoch);
 
 // The epoch statistics every backend reports, from the quantities they measure.
 EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz);
