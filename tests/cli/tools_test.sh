@@ -53,6 +53,13 @@ check convert-bad-dtype 2 "$bin/autorec-convert" "$work/m.fb" "$work/m9.fb" --dt
 check convert-not-a-model 2 "$bin/autorec-convert" "$work/test.data" "$work/m9.fb" --dtype fp16
 [ ! -e "$work/m9.fb" ] || { echo "FAIL convert wrote a file from bad input"; fails=$((fails + 1)); }
 check train-fp16 0 "$bin/autorec-train" "$work/train.data" -o "$work/m16.fb" --hidden 16 --epochs 2 --dtype fp16
+check tune 0 "$bin/autorec-tune" "$work/train.data" --grid hidden=8,16 dropout=0 --epochs 4 --patience 2 --out "$work/tune"
+if [ "$(wc -l < "$work/tune/results.csv")" -eq 3 ] && grep -q "<polyline" "$work/tune/curves.svg" && grep -q "best: validation RMSE" "$work/out"; then
+  echo "ok   tune wrote results.csv (2 configurations), curves.svg and the best configuration"; passes=$((passes + 1))
+else
+  echo "FAIL tune outputs"; cat "$work/tune/results.csv" "$work/out"; fails=$((fails + 1))
+fi
+check tune-bad-grid 2 "$bin/autorec-tune" "$work/train.data" --grid hidden
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 
 # autorec-verify must reproduce the trainer's own test RMSE to 1e-6.
