@@ -201,6 +201,43 @@ BOOST_AUTO_TEST_CASE(gpu_kernel_phases_match_the_cpu_trainer) {
   check(gmu, grad.mu, "gmu");
 }
 
+BOOST_AUTO_TEST_CASE(rprop_moves_each_parameter_against_the_full_objective_gradient) {
+  // The first Rprop step moves every parameter by its initial step size against the sign of the gradient of
+  // sum (r - h)^2 + lambda/2 (|W|^2 + |V|^2); the data part is checked against batch_gradient (itself checked
+  // against the dense reference above): d sum / d theta = 2 x columns x rows x d(recipe loss) / d theta.
+  const std::uint32_t rows = 9, cols = 7, H = 5;
+  const Csc m = random_csc(rows, cols, 3);
+  TrainConfig c;
+  c.hidden = H;
+  c.optimizer = TrainConfig::Optimizer::Rprop;
+  c.l2_lambda = 3.0;
+  c.batch_size = 4;  // the full batch is gathered over two mini-batches
+  c.threads = 2;
+  const Weights w = random_weights(rows, H, 11);
+  auto ref = make_cpu_trainer();
+  ref->init(c, m);
+  ref->set_weights(w);
+  std::vector<std::uint32_t> all(cols);
+  for (std::uint32_t j = 0; j < cols; ++j) all[j] = j;
+  const auto [loss, g] = ref->batch_gradient(all);
+  const double k = 2.0 * cols * rows;
+  auto rp = make_cpu_trainer();
+  rp->init(c, m);
+  rp->set_weights(w);
+  rp->run_epoch(1);
+  const Weights after = rp->weights();
+  auto moved = [](float before, float now, double grad) {
+    const float want = grad > 0 ? before - 1e-3f : before + 1e-3f;
+    return std::abs(now - want) <= 1e-7f;
+  };
+  for (std::size_t i = 0; i < w.W.size(); ++i) {
+    BOOST_REQUIRE_MESSAGE(moved(w.W[i], after.W[i], k * g.W[i] + c.l2_lambda * w.W[i]), "W[" << i << "]");
+    BOOST_REQUIRE_MESSAGE(moved(w.V[i], after.V[i], k * g.V[i] + c.l2_lambda * w.V[i]), "V[" << i << "]");
+  }
+  for (std::uint32_t r = 0; r < rows; ++r) BOOST_REQUIRE_MESSAGE(moved(w.b[r], after.b[r], k * g.b[r]), "b[" << r << "]");
+  for (std::uint32_t h = 0; h < H; ++h) BOOST_REQUIRE_MESSAGE(moved(w.mu[h], after.mu[h], k * g.mu[h]), "mu[" << h << "]");
+}
+
 BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   const Csc m = random_csc(40, 30, 5);
   auto run = [&](int threads) {

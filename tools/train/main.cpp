@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
   std::string train_path, out_path = "model.fb", test_path, metrics_path, variant = "item", encoder = "sigmoid",
-                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant";
+                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant", optimizer = "adam";
   double test_ratio = 0;
   std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false, no_decay_biases = false;
@@ -48,6 +48,10 @@ int main(int argc, char** argv) {
   app.add_option("--lr-schedule", schedule, "constant, or cosine down to --lr-min at the last epoch")
       ->check(CLI::IsMember({"constant", "cosine"}));
   app.add_option("--lr-min", cfg.lr_min, "final learning rate of the cosine schedule")->check(CLI::NonNegativeNumber);
+  app.add_option("--optimizer", optimizer, "adam (mini-batch, default) or rprop (full batch, the paper's objective)")
+      ->check(CLI::IsMember({"adam", "rprop"}));
+  app.add_option("--lambda", cfg.l2_lambda, "rprop: L2 weight of the paper's objective (lambda/2 |W|^2 + |V|^2)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--batch", cfg.batch_size, "columns per optimiser step")->check(CLI::Range(1u, 1u << 20));
   app.add_option("--epochs", cfg.epochs, "epochs")->check(CLI::Range(1u, 100000u));
   app.add_option("--seed", cfg.seed, "seed of initialisation, shuffling, dropout and the splits");
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
     cfg.encoder = *autorec::parse_activation(encoder);
     cfg.decoder = *autorec::parse_activation(decoder);
     cfg.decay_biases = !no_decay_biases;
+    cfg.optimizer = optimizer == "rprop" ? at::TrainConfig::Optimizer::Rprop : at::TrainConfig::Optimizer::Adam;
     cfg.schedule = schedule == "cosine" ? at::TrainConfig::Schedule::Cosine : at::TrainConfig::Schedule::Constant;
     cfg.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
     const auto policy = *at::parse_duplicate_policy(duplicates);

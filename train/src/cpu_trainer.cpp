@@ -97,6 +97,7 @@ class CpuTrainer final : public TrainBackend {
 
   EpochStats run_epoch(std::uint32_t epoch) override {
     epoch_ = epoch;
+    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop) return rprop_epoch(epoch);
     const auto t0 = std::chrono::steady_clock::now();
     const Csc& fit = *fit_;
     const std::uint32_t ncols = fit.num_cols();
@@ -155,11 +156,16 @@ class CpuTrainer final : public TrainBackend {
 
   // Phase A and the batch transpose: fills the per-batch scratch; returns the batch's squared error. Dropout
   // masks come from (seed, step_, batch position), so any thread count draws the same ones.
-  double forward_backward(std::span<const std::uint32_t> cols, bool dropout) {
+  // `scale` multiplies d loss / d output: the recipe's 1 / (batch columns x rows) by default.
+  double forward_backward(std::span<const std::uint32_t> cols, bool dropout, float scale = 0) {
     const Csc& fit = *fit_;
     const std::uint32_t H = w_.hidden, rows = w_.rows;
     const auto bc = static_cast<std::uint32_t>(cols.size());
-    const float scale = 1.0f / (float(bc) * float(rows));
+    if (scale == 0) scale = 1.0f / (float(bc) * float(rows));
+    // batch_gradient may ask for more columns than the configured batch.
+    if (hact_.size() < std::size_t{bc} * H)
+      for (std::vector<float>* v : {&hact_, &hdrop_, &keep_, &dz_}) v->resize(std::size_t{bc} * H);
+    if (col_sse_.size() < bc) col_sse_.resize(bc);
     // The masks of the CUDA kernels too (sparse_step.hpp).
     const step::Dropout drop{dropout, cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
                              dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
@@ -245,6 +251,79 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t j = 0; j < bc; ++j) g += CVec(&dz_[std::size_t{j} * H], H);
     return g;
   }
+
+  // One full-batch iRprop- step on the paper's objective: E = sum over the fit ratings of (r - h)^2 +
+  // lambda/2 (|W|^2 + |V|^2), biases unregularised (Sedhain et al. trained I-AutoRec with Rprop/L-BFGS).
+  // Each parameter moves by its own step size, grown by 1.2 while its gradient keeps its sign and halved
+  // (and the move skipped) when the sign flips. No dropout.
+  EpochStats rprop_epoch(std::uint32_t epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Csc& fit = *fit_;
+    const std::uint32_t H = w_.hidden, rows = w_.rows, ncols = fit.num_cols();
+    if (rp_.W.g.empty())
+      for (RpropState* st : {&rp_.W, &rp_.V, &rp_.b, &rp_.mu}) {
+        const std::size_t n = st == &rp_.b ? rows : st == &rp_.mu ? H : std::size_t{rows} * H;
+        st->g.assign(n, 0);
+        st->prev.assign(n, 0);
+        st->step.assign(n, kRpropStep0);
+      }
+    for (RpropState* st : {&rp_.W, &rp_.V, &rp_.b, &rp_.mu}) std::fill(st->g.begin(), st->g.end(), 0.0f);
+    double sse = 0;
+    std::vector<std::uint32_t> cols(std::min(cfg_.batch_size, ncols));
+    for (std::uint32_t s = 0; s < ncols; s += cfg_.batch_size) {
+      const std::uint32_t bc = std::min(cfg_.batch_size, ncols - s);
+      cols.resize(bc);
+      for (std::uint32_t j = 0; j < bc; ++j) cols[j] = s + j;
+      sse += forward_backward(cols, false, 2.0f);  // d/dy (r - y)^2 = 2 (y - r)
+#pragma omp parallel num_threads(threads_)
+      {
+        Eigen::VectorXf gW(H), gV(H);
+        float gb = 0;
+#pragma omp for schedule(dynamic, 32)
+        for (std::uint32_t r = 0; r < rows; ++r) {
+          row_gradient(r, gW, gV, gb);
+          const std::size_t o = std::size_t{r} * H;
+          for (std::uint32_t h = 0; h < H; ++h) rp_.W.g[o + h] += gW[h], rp_.V.g[o + h] += gV[h];
+          rp_.b.g[r] += gb;
+        }
+      }
+      const Eigen::VectorXf gmu = mu_gradient(bc);
+      for (std::uint32_t h = 0; h < H; ++h) rp_.mu.g[h] += gmu[h];
+    }
+    const float lambda = static_cast<float>(cfg_.l2_lambda);
+    double penalty = 0;
+    for (std::size_t i = 0; i < w_.W.size(); ++i) {
+      rp_.W.g[i] += lambda * w_.W[i];
+      rp_.V.g[i] += lambda * w_.V[i];
+      penalty += double(w_.W[i]) * w_.W[i] + double(w_.V[i]) * w_.V[i];
+    }
+    rprop_update(rp_.W, w_.W);
+    rprop_update(rp_.V, w_.V);
+    rprop_update(rp_.b, w_.b);
+    rprop_update(rp_.mu, w_.mu);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return epoch_stats(epoch, seconds, sse + 0.5 * lambda * penalty, sse, fit.nnz());
+  }
+
+  static constexpr float kRpropStep0 = 1e-3f, kRpropStepMin = 1e-7f, kRpropStepMax = 0.05f;
+  struct RpropState {
+    std::vector<float> g, prev, step;
+  };
+  void rprop_update(RpropState& st, std::vector<float>& p) {
+    const std::size_t n = p.size();
+#pragma omp parallel for simd num_threads(threads_) schedule(static)
+    for (std::size_t i = 0; i < n; ++i) {
+      const float prod = st.g[i] * st.prev[i];
+      float g = st.g[i];
+      if (prod > 0) st.step[i] = std::min(st.step[i] * 1.2f, kRpropStepMax);
+      if (prod < 0) st.step[i] = std::max(st.step[i] * 0.5f, kRpropStepMin), g = 0;
+      p[i] -= g > 0 ? st.step[i] : (g < 0 ? -st.step[i] : 0.0f);
+      st.prev[i] = g;
+    }
+  }
+  struct {
+    RpropState W, V, b, mu;
+  } rp_;
 
   // One optimiser step on a batch of columns; returns the batch's squared error.
   double optimizer_step(std::span<const std::uint32_t> cols) {

@@ -157,10 +157,12 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const std::vector<fb::Activation> acts = {act(cfg.encoder), act(cfg.decoder)};
   const std::vector<float> drops = {cfg.dropout, 0.0f};
   const auto hyper = fb::CreateHyperparametersDirect(
-      fbb, &hidden_sizes, &acts, &drops, cfg.decoupled_decay > 0 ? "adamw" : "adam", cfg.learning_rate,
+      fbb, &hidden_sizes, &acts, &drops, cfg.optimizer == TrainConfig::Optimizer::Rprop ? "rprop" : cfg.decoupled_decay > 0 ? "adamw" : "adam",
+      cfg.learning_rate,
       cfg.weight_decay, cfg.decay_biases, cfg.batch_size, cfg.epochs, cfg.seed, cfg.init_std, cfg.val_ratio,
       cfg.patience, "half_squared_error_mean_over_batch_columns_x_rows", static_cast<std::uint32_t>(cfg.threads),
-      cfg.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant", cfg.lr_min, cfg.decoupled_decay);
+      cfg.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant", cfg.lr_min, cfg.decoupled_decay,
+      cfg.optimizer == TrainConfig::Optimizer::Rprop ? cfg.l2_lambda : 0.0);
 
   // The ratings the model reconstructs from are exactly the fit part.
   const Csc& obs = *in.observations;

@@ -328,6 +328,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
       add("lr_schedule", "\"" + (h->lr_schedule() ? h->lr_schedule()->str() : std::string("constant")) + "\"");
       add("lr_min", std::to_string(h->lr_min()));
       add("decoupled_decay", std::to_string(h->decoupled_decay()));
+      add("l2_lambda", std::to_string(h->l2_lambda()));
       info.hyperparameters_json = js + "}";
     }
   } else {

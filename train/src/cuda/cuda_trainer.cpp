@@ -74,6 +74,8 @@ class CudaTrainer final : public TrainBackend {
 
   void init(const TrainConfig& config, const Csc& fit) override {
     cfg_ = config;
+    if (config.optimizer != TrainConfig::Optimizer::Adam)
+      throw Error(Status::Unsupported, "cuda: --optimizer rprop runs on the CPU only in this version (--device cpu)");
     const std::uint64_t H = config.hidden, rows = fit.num_rows;
     // Everything lives on the device for the whole run: check that it fits before allocating any of it.
     const std::uint64_t max_chunks = fit.nnz() / step::kChunkEntries + fit.num_cols();
@@ -180,6 +182,8 @@ class CudaTrainer final : public TrainBackend {
 
   std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
     if (cols.empty()) throw Error(Status::BadInput, "batch_gradient: empty batch");
+    if (cols.size() * std::size_t{cfg_.hidden} > Z_.size())  // more columns than the configured batch
+      for (DeviceArray<float>* a : {&Z_, &hact_, &keep_, &hdrop_, &DH_}) a->resize(cols.size() * std::size_t{cfg_.hidden});
     std::vector<Chunk> chunks;
     step::append_chunks(host_start_.data(), cols.data(), std::uint32_t(cols.size()), chunks);
     chunks_.upload(chunks);

@@ -26,6 +26,10 @@ struct TrainConfig {
   // Learning rate over the epochs: constant, or a cosine from learning_rate down to lr_min at the last epoch.
   enum class Schedule : std::uint8_t { Constant, Cosine } schedule = Schedule::Constant;
   double lr_min = 0;
+  // Adam (mini-batches, the recipe) or Rprop: one full-batch step per epoch on the paper's objective
+  // sum (r - h)^2 + l2_lambda/2 (|W|^2 + |V|^2), as Sedhain et al. trained it (CPU only).
+  enum class Optimizer : std::uint8_t { Adam, Rprop } optimizer = Optimizer::Adam;
+  double l2_lambda = 1.0;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   std::uint32_t batch_size = 256;  // columns per optimiser step
   std::uint32_t epochs = 25;
