@@ -245,6 +245,23 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t i = 0; i < n; ++i) gb += dout_[be[i].e];
   }
 
+  // Phase B's loop: f(r, gW, gV, gb) for every row, rows spread over the threads (each row is one task,
+  // so whatever f writes at row r needs no lock).
+  template <class F>
+  void for_each_row_gradient(F&& f) const {
+    const std::uint32_t H = w_.hidden, rows = w_.rows;
+#pragma omp parallel num_threads(threads_)
+    {
+      Eigen::VectorXf gW(H), gV(H);
+      float gb = 0;
+#pragma omp for schedule(dynamic, 32)
+      for (std::uint32_t r = 0; r < rows; ++r) {
+        row_gradient(r, gW, gV, gb);
+        f(r, gW, gV, gb);
+      }
+    }
+  }
+
   Eigen::VectorXf mu_gradient(std::uint32_t bc) const {
     const std::uint32_t H = w_.hidden;
     Eigen::VectorXf g = Eigen::VectorXf::Zero(H);
@@ -275,18 +292,11 @@ class CpuTrainer final : public TrainBackend {
       cols.resize(bc);
       for (std::uint32_t j = 0; j < bc; ++j) cols[j] = s + j;
       sse += forward_backward(cols, false, 2.0f);  // d/dy (r - y)^2 = 2 (y - r)
-#pragma omp parallel num_threads(threads_)
-      {
-        Eigen::VectorXf gW(H), gV(H);
-        float gb = 0;
-#pragma omp for schedule(dynamic, 32)
-        for (std::uint32_t r = 0; r < rows; ++r) {
-          row_gradient(r, gW, gV, gb);
-          const std::size_t o = std::size_t{r} * H;
-          for (std::uint32_t h = 0; h < H; ++h) rp_.W.g[o + h] += gW[h], rp_.V.g[o + h] += gV[h];
-          rp_.b.g[r] += gb;
-        }
-      }
+      for_each_row_gradient([&](std::uint32_t r, const Eigen::VectorXf& gW, const Eigen::VectorXf& gV, float gb) {
+        const std::size_t o = std::size_t{r} * H;
+        for (std::uint32_t h = 0; h < H; ++h) rp_.W.g[o + h] += gW[h], rp_.V.g[o + h] += gV[h];
+        rp_.b.g[r] += gb;
+      });
       const Eigen::VectorXf gmu = mu_gradient(bc);
       for (std::uint32_t h = 0; h < H; ++h) rp_.mu.g[h] += gmu[h];
     }
@@ -329,24 +339,17 @@ class CpuTrainer final : public TrainBackend {
   double optimizer_step(std::span<const std::uint32_t> cols) {
     ++step_;
     const double sse = forward_backward(cols, cfg_.dropout > 0);
-    const std::uint32_t H = w_.hidden, rows = w_.rows;
+    const std::uint32_t H = w_.hidden;
     const auto bc = static_cast<std::uint32_t>(cols.size());
 
     // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
     const auto [adam, adam_bias] = adam_steps(cfg_, step_, epoch_);
-#pragma omp parallel num_threads(threads_)
-    {
-      Eigen::VectorXf gW(H), gV(H);
-      float gb = 0;
-#pragma omp for schedule(dynamic, 32)
-      for (std::uint32_t r = 0; r < rows; ++r) {
-        row_gradient(r, gW, gV, gb);
-        const std::size_t o = std::size_t{r} * H;
-        adam_span(adam, &w_.W[o], &mW_[o], &vW_[o], gW.data(), H);
-        adam_span(adam, &w_.V[o], &mV_[o], &vV_[o], gV.data(), H);
-        adam_update(adam_bias, w_.b[r], mb_[r], vb_[r], gb);
-      }
-    }
+    for_each_row_gradient([&](std::uint32_t r, const Eigen::VectorXf& gW, const Eigen::VectorXf& gV, float gb) {
+      const std::size_t o = std::size_t{r} * H;
+      adam_span(adam, &w_.W[o], &mW_[o], &vW_[o], gW.data(), H);
+      adam_span(adam, &w_.V[o], &mV_[o], &vV_[o], gV.data(), H);
+      adam_update(adam_bias, w_.b[r], mb_[r], vb_[r], gb);
+    });
 
     // Phase C: encoder bias.
     const Eigen::VectorXf gmu = mu_gradient(bc);
