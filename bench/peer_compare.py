@@ -36,7 +36,7 @@ def cpu_name():
 def ours(bindir, split, threads):
     model = os.path.join(split, "model.fb")
     metrics = os.path.join(split, "metrics.jsonl")
-    run([os.path.join(bindir, "autorec-train"), os.path.join(split, "train.data"), "--test",
+    run([os.path.join(bindir, "autorec-train"), os.path.join(split, "train.data"), "--recipe", "textbook", "--test",
          os.path.join(split, "test.data"), "-o", model, "--threads", str(threads), "--device", "cpu", "-q",
          "--metrics", metrics])
     lines = [json.loads(l) for l in open(metrics)]

@@ -34,7 +34,7 @@ def tool(bindir, name, *args):
 
 def train(bindir, split, threads, epochs):
     model, metrics = os.path.join(split, "fp32.fb"), os.path.join(split, "metrics.jsonl")
-    tool(bindir, "autorec-train", os.path.join(split, "train.data"), "--test", os.path.join(split, "test.data"),
+    tool(bindir, "autorec-train", os.path.join(split, "train.data"), "--recipe", "textbook", "--test", os.path.join(split, "test.data"),
          "-o", model, "--threads", threads, "--epochs", epochs, "--device", "cpu", "-q", "--metrics", metrics)
     lines = [json.loads(l) for l in open(metrics)]
     seconds = sorted(l["seconds"] for l in lines if "epoch" in l)

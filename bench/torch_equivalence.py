@@ -87,7 +87,7 @@ def main():
                 if u in ui and i in ii:
                     f.write(f"{u}\t{i}\t{r}\n")
         model = os.path.join(tmp, "m.fb")
-        subprocess.run([os.path.join(a.bindir, "autorec-train"), a.train, "-o", model, "--dropout", "0", "--seed",
+        subprocess.run([os.path.join(a.bindir, "autorec-train"), a.train, "--recipe", "textbook", "-o", model, "--dropout", "0", "--seed",
                         str(a.seed), "--epochs", str(a.epochs), "--hidden", str(H), "-q"], check=True,
                        capture_output=True)
         out = subprocess.run([os.path.join(a.bindir, "autorec-verify"), model, seen_file, "--json"], check=True,

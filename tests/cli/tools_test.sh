@@ -60,6 +60,24 @@ else
   echo "FAIL tune outputs"; cat "$work/tune/results.csv" "$work/out"; fails=$((fails + 1))
 fi
 check tune-bad-grid 2 "$bin/autorec-tune" "$work/train.data" --grid hidden
+# Recipes: the default is AdamW with a cosine schedule, textbook the published Adam recipe; flags override.
+check train-default-recipe 0 "$bin/autorec-train" "$work/train.data" -o "$work/rd.fb" --hidden 8 --epochs 3
+check inspect-default-recipe 0 "$bin/autorec-inspect" "$work/rd.fb" --json
+cp "$work/out" "$work/rd.json"
+check train-textbook-recipe 0 "$bin/autorec-train" "$work/train.data" -o "$work/rt.fb" --hidden 8 --epochs 3 --recipe textbook --lr 0.001
+check inspect-textbook-recipe 0 "$bin/autorec-inspect" "$work/rt.fb" --json
+if python3 - "$work/rd.json" "$work/out" <<'PY'; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
+import json, sys
+d = json.load(open(sys.argv[1]))["hyperparameters"]
+t = json.load(open(sys.argv[2]))["hyperparameters"]
+ok = (d["recipe"] == "default" and d["optimizer"] == "adamw" and d["lr_schedule"] == "cosine" and d["epochs"] == 3
+      and d["weight_decay"] == 0 and not d["decay_biases"]
+      and t["recipe"] == "textbook" and t["optimizer"] == "adam" and t["lr_schedule"] == "constant"
+      and abs(t["weight_decay"] - 1e-5) < 1e-12 and t["decay_biases"] and t["learning_rate"] == 0.001)
+print("recipes recorded:", d, t, sep="\n") if not ok else print("ok   recipes recorded in the model")
+sys.exit(0 if ok else 1)
+PY
+check train-bad-recipe 2 "$bin/autorec-train" "$work/train.data" --recipe best
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 
 # autorec-verify must reproduce the trainer's own test RMSE to 1e-6.

@@ -28,13 +28,16 @@ int main(int argc, char** argv) {
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
   std::string train_path, out_path = "model.fb", test_path, metrics_path, variant = "item", encoder = "sigmoid",
-                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant", optimizer = "adam";
+                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant", optimizer = "adam", recipe_name = "default";
   double test_ratio = 0;
   std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false, no_decay_biases = false;
   int zstd_level = 3;
   app.add_option("train", train_path, "training ratings (u.data, ratings.dat, ratings.csv; .zst ok)")->required();
   app.add_option("-o,--output", out_path, "model file to write (atomically)");
+  app.add_option("--recipe", recipe_name, "starting settings: default (best found on validation data) or textbook "
+                                          "(the published recipe); flags given explicitly override them")
+      ->check(CLI::IsMember({"default", "textbook"}));
   app.add_option("--variant", variant, "item (I-AutoRec, default) or user (U-AutoRec)")->check(CLI::IsMember({"item", "user"}));
   app.add_option("--hidden", cfg.hidden, "hidden units")->check(CLI::Range(1u, 65536u));
   app.add_option("--encoder", encoder, "encoder activation g")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
@@ -79,8 +82,26 @@ int main(int argc, char** argv) {
     cfg.encoder = *autorec::parse_activation(encoder);
     cfg.decoder = *autorec::parse_activation(decoder);
     cfg.decay_biases = !no_decay_biases;
+    // The recipe fills every setting not given on the command line.
+    const at::TrainConfig preset = *at::recipe(recipe_name);
+    cfg.recipe = preset.recipe;
+    const auto unless_given = [&](const char* option, auto&& take) {
+      if (app.count(option) == 0) take();
+    };
+    unless_given("--hidden", [&] { cfg.hidden = preset.hidden; });
+    unless_given("--dropout", [&] { cfg.dropout = preset.dropout; });
+    unless_given("--lr", [&] { cfg.learning_rate = preset.learning_rate; });
+    unless_given("--weight-decay", [&] { cfg.weight_decay = preset.weight_decay; });
+    unless_given("--adamw-decay", [&] { cfg.decoupled_decay = preset.decoupled_decay; });
+    unless_given("--no-decay-biases", [&] { cfg.decay_biases = preset.decay_biases; });
+    unless_given("--lr-min", [&] { cfg.lr_min = preset.lr_min; });
+    unless_given("--batch", [&] { cfg.batch_size = preset.batch_size; });
+    unless_given("--epochs", [&] { cfg.epochs = preset.epochs; });
+    unless_given("--init-std", [&] { cfg.init_std = preset.init_std; });
     cfg.optimizer = optimizer == "rprop" ? at::TrainConfig::Optimizer::Rprop : at::TrainConfig::Optimizer::Adam;
-    cfg.schedule = schedule == "cosine" ? at::TrainConfig::Schedule::Cosine : at::TrainConfig::Schedule::Constant;
+    cfg.schedule = app.count("--lr-schedule") == 0 ? preset.schedule
+                   : schedule == "cosine"           ? at::TrainConfig::Schedule::Cosine
+                                                    : at::TrainConfig::Schedule::Constant;
     cfg.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
     const auto policy = *at::parse_duplicate_policy(duplicates);
     const auto t_start = std::chrono::steady_clock::now();

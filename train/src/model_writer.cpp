@@ -162,7 +162,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
       cfg.weight_decay, cfg.decay_biases, cfg.batch_size, cfg.epochs, cfg.seed, cfg.init_std, cfg.val_ratio,
       cfg.patience, "half_squared_error_mean_over_batch_columns_x_rows", static_cast<std::uint32_t>(cfg.threads),
       cfg.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant", cfg.lr_min, cfg.decoupled_decay,
-      cfg.optimizer == TrainConfig::Optimizer::Rprop ? cfg.l2_lambda : 0.0);
+      cfg.optimizer == TrainConfig::Optimizer::Rprop ? cfg.l2_lambda : 0.0, cfg.recipe.c_str());
 
   // The ratings the model reconstructs from are exactly the fit part.
   const Csc& obs = *in.observations;

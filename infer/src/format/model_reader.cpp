@@ -329,6 +329,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
       add("lr_min", std::to_string(h->lr_min()));
       add("decoupled_decay", std::to_string(h->decoupled_decay()));
       add("l2_lambda", std::to_string(h->l2_lambda()));
+      add("recipe", "\"" + (h->recipe() ? h->recipe()->str() : std::string()) + "\"");
       info.hyperparameters_json = js + "}";
     }
   } else {

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "autorec/model.hpp"
@@ -13,6 +15,8 @@
 
 namespace autorec::train {
 
+// Every default below is the textbook recipe (--recipe textbook); autorec-train's default recipe is
+// recipe("default"), which changes only the optimiser settings (docs/RESULTS.md says how it was chosen).
 struct TrainConfig {
   Variant variant = Variant::ItemBased;
   std::uint32_t hidden = 500;
@@ -39,7 +43,13 @@ struct TrainConfig {
   std::uint32_t patience = 0;  // stop after this many epochs without a better validation RMSE; 0 = never
   int threads = 0;             // 0 = all cores
   Device device = Device::Auto;
+  std::string recipe = "textbook";  // the named recipe these settings started from (recorded in the model)
 };
+
+// The named recipes: "textbook" (TrainConfig{}) and "default" (the best found on validation data).
+// nullopt for an unknown name.
+std::optional<TrainConfig> recipe(std::string_view name);
+inline constexpr const char* kRecipeNames = "textbook, default";
 
 // Compressed sparse columns in the model's orientation (a column = one network input).
 struct Csc {
