@@ -4,6 +4,7 @@
 
 Usage: bench/peer_compare.py [--ml100k DIR] [--ml1m FILE] [--seeds 1 2 3] [--ml1m-seeds 1]
                              [--threads 2] [--peer-epochs 25] [--no-peer] [--json OUT] [--markdown OUT]
+                             [--recipe textbook|default] [--train-flags '--variant user']
 Paths default to $AUTOREC_ML100K_DIR and $AUTOREC_ML1M_FILE; a data set without a path is skipped (and said
 so). Prints one markdown table: seconds per epoch, test RMSE (from autorec-verify), and the speed ratio.
 """
@@ -33,10 +34,10 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
-def ours(bindir, split, threads):
+def ours(bindir, split, threads, recipe="textbook", extra=()):
     model = os.path.join(split, "model.fb")
     metrics = os.path.join(split, "metrics.jsonl")
-    run([os.path.join(bindir, "autorec-train"), os.path.join(split, "train.data"), "--recipe", "textbook", "--test",
+    run([os.path.join(bindir, "autorec-train"), os.path.join(split, "train.data"), "--recipe", recipe, *extra, "--test",
          os.path.join(split, "test.data"), "-o", model, "--threads", str(threads), "--device", "cpu", "-q",
          "--metrics", metrics])
     lines = [json.loads(l) for l in open(metrics)]
@@ -66,6 +67,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--peer-epochs", type=int, default=25)
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--recipe", default="textbook", help="autorec-train --recipe (the peer runs the textbook recipe)")
+    ap.add_argument("--train-flags", default="", help="more autorec-train flags, e.g. '--variant user'")
     ap.add_argument("--bindir", default=os.path.join(ROOT, "build", "bin"))
     ap.add_argument("--json")
     ap.add_argument("--markdown")
@@ -87,7 +90,7 @@ def main():
                 split = os.path.join(tmp, f"{name}-{seed}")
                 run(["/usr/bin/python3", os.path.join(shared, "bench", "make_split.py"), path, split, "--seed",
                      str(seed)])
-                row = {"data": name, "seed": seed, "ours": ours(a.bindir, split, a.threads)}
+                row = {"data": name, "seed": seed, "ours": ours(a.bindir, split, a.threads, a.recipe, a.train_flags.split())}
                 if not a.no_peer:
                     row["peer"] = peer(shared, split, a.threads, a.peer_epochs)
                     row["speedup"] = row["peer"]["s_per_epoch"] / row["ours"]["s_per_epoch"]

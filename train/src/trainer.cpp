@@ -14,8 +14,8 @@
 namespace autorec::train {
 
 namespace {
-constexpr double kDefaultDecoupledDecay = 2.0;
-constexpr std::uint32_t kDefaultEpochs = 80;
+constexpr double kDefaultDecoupledDecay = 4.0;
+constexpr std::uint32_t kDefaultEpochs = 100;
 }  // namespace
 
 Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant) {
