@@ -240,11 +240,12 @@ BOOST_AUTO_TEST_CASE(rprop_moves_each_parameter_against_the_full_objective_gradi
 
 BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   const Csc m = random_csc(40, 30, 5);
-  auto run = [&](int threads) {
+  auto run = [&](int threads, float input_dropout = 0) {
     TrainConfig c;
     c.hidden = 16;
     c.batch_size = 8;
     c.threads = threads;
+    c.input_dropout = input_dropout;
     auto b = make_cpu_trainer();
     b->init(c, m);
     for (std::uint32_t e = 1; e <= 3; ++e) b->run_epoch(e);
@@ -255,6 +256,12 @@ BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   BOOST_TEST(a.V == b.V);
   BOOST_TEST(a.b == b.b);
   BOOST_TEST(a.mu == b.mu);
+  // Input dropout draws per stored rating, so it too is the same for any thread count, and it does change
+  // the trajectory.
+  const Weights c = run(1, 0.25f), d = run(2, 0.25f);
+  BOOST_TEST(c.V == d.V);
+  BOOST_TEST(c.W == d.W);
+  BOOST_TEST(c.V != a.V);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

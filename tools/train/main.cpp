@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   app.add_option("--encoder", encoder, "encoder activation g")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
   app.add_option("--decoder", decoder, "decoder activation f")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
   app.add_option("--dropout", cfg.dropout, "dropout after the encoder (training only)")->check(CLI::Range(0.0f, 0.95f));
+  app.add_option("--input-dropout", cfg.input_dropout, "share of each column's ratings hidden from the encoder "
+                                                       "while training (denoising; CPU)")->check(CLI::Range(0.0f, 0.95f));
   app.add_option("--lr", cfg.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", cfg.weight_decay, "L2 weight decay (added to the Adam gradient)")->check(CLI::NonNegativeNumber);
   app.add_flag("--no-decay-biases", no_decay_biases, "apply the weight decay to W and V only (the paper's loss)");

@@ -145,12 +145,19 @@ class CpuTrainer final : public TrainBackend {
   Weights weights() const override { return w_; }
 
  private:
-  // Encoder output (no dropout) of training column c.
+  // What stored rating k feeds the encoder: its value, or with input dropout on (training steps only) its
+  // value times 0 or 1 / (1 - p).
+  float input_value(std::size_t k) const {
+    const float v = fit_->value[k];
+    return input_mask_ ? v * step::input_keep(cfg_.seed, step_, k, input_threshold_, input_scale_) : v;
+  }
+
+  // Encoder output (no hidden-layer dropout) of training column c.
   void encode(std::uint32_t c, float* out) const {
     const std::uint32_t H = w_.hidden, kb = fit_->start[c];
     std::copy(w_.mu.begin(), w_.mu.end(), out);
     add_rows(out, H, fit_->start[c + 1] - kb, [&](std::uint32_t i) { return &w_.V[std::size_t{fit_->row[kb + i]} * H]; },
-             [&](std::uint32_t i) { return fit_->value[kb + i]; });
+             [&](std::uint32_t i) { return input_value(kb + i); });
     for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
   }
 
@@ -162,6 +169,9 @@ class CpuTrainer final : public TrainBackend {
     const std::uint32_t H = w_.hidden, rows = w_.rows;
     const auto bc = static_cast<std::uint32_t>(cols.size());
     if (scale == 0) scale = 1.0f / (float(bc) * float(rows));
+    input_mask_ = dropout && cfg_.input_dropout > 0;  // also read by phase B's encoder gradient
+    input_threshold_ = dropout_threshold(cfg_.input_dropout);
+    input_scale_ = 1.0f / (1.0f - cfg_.input_dropout);
     // batch_gradient may ask for more columns than the configured batch.
     if (hact_.size() < std::size_t{bc} * H)
       for (std::vector<float>* v : {&hact_, &hdrop_, &keep_, &dz_}) v->resize(std::size_t{bc} * H);
@@ -241,7 +251,7 @@ class CpuTrainer final : public TrainBackend {
     add_rows(gW.data(), H, n, [&](std::uint32_t i) { return &hdrop_[std::size_t{be[i].j} * H]; },
              [&](std::uint32_t i) { return dout_[be[i].e]; });
     add_rows(gV.data(), H, n, [&](std::uint32_t i) { return &dz_[std::size_t{be[i].j} * H]; },
-             [&](std::uint32_t i) { return fit_->value[be[i].k]; });
+             [&](std::uint32_t i) { return input_value(be[i].k); });
     for (std::uint32_t i = 0; i < n; ++i) gb += dout_[be[i].e];
   }
 
@@ -354,6 +364,7 @@ class CpuTrainer final : public TrainBackend {
     // Phase C: encoder bias.
     const Eigen::VectorXf gmu = mu_gradient(bc);
     adam_span(adam_bias, w_.mu.data(), mmu_.data(), vmu_.data(), gmu.data(), H);
+    input_mask_ = false;  // validation and the model's codes see every rating
     return sse;
   }
 
@@ -392,6 +403,10 @@ class CpuTrainer final : public TrainBackend {
   std::vector<float> mV_, vV_, mW_, vW_, mmu_, vmu_, mb_, vb_;  // Adam moments
   std::uint64_t step_ = 0;
   std::uint32_t epoch_ = 1;  // the epoch being run (the learning-rate schedule)
+  // Input dropout of the current step (set by forward_backward).
+  bool input_mask_ = false;
+  std::uint32_t input_threshold_ = 0;
+  float input_scale_ = 1.0f;
   // Per-batch scratch.
   std::vector<float> hact_, hdrop_, keep_, dz_, dout_;
   std::vector<double> col_sse_;

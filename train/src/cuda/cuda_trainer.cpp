@@ -74,6 +74,8 @@ class CudaTrainer final : public TrainBackend {
 
   void init(const TrainConfig& config, const Csc& fit) override {
     cfg_ = config;
+    if (config.input_dropout > 0)
+      throw Error(Status::Unsupported, "cuda: --input-dropout runs on the CPU only in this version (--device cpu)");
     if (config.optimizer != TrainConfig::Optimizer::Adam)
       throw Error(Status::Unsupported, "cuda: --optimizer rprop runs on the CPU only in this version (--device cpu)");
     const std::uint64_t H = config.hidden, rows = fit.num_rows;

@@ -65,6 +65,14 @@ AUTOREC_HD float dropout_keep(const Dropout& d, std::uint32_t j, std::uint32_t h
   return ((bits >> (16 * (h % 4))) & 0xFFFF) >= d.threshold ? d.keep_scale : 0.0f;
 }
 
+// Input dropout (denoising): whether stored rating k of the fit matrix enters the encoder at optimiser step
+// `step`, as 0 or keep_scale. Drawn per rating, so every backend and thread count drops the same ones.
+AUTOREC_HD float input_keep(std::uint64_t seed, std::uint64_t step, std::uint64_t k, std::uint32_t threshold,
+                            float keep_scale) {
+  const std::uint64_t bits = splitmix64(splitmix64(seed ^ 0x5BD1E995A5A5A5A5ull) + (step << 40) + k);
+  return (bits & 0xFFFF) >= threshold ? keep_scale : 0.0f;
+}
+
 AUTOREC_HD float encode_partial(const Problem& p, const Chunk& c, std::uint32_t h) {
   float acc = 0.0f;
   for (std::uint32_t k = c.begin; k < c.end; ++k) acc += p.value[k] * p.V[std::size_t{p.row[k]} * p.hidden + h];

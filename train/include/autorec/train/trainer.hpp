@@ -23,6 +23,7 @@ struct TrainConfig {
   Activation encoder = Activation::Sigmoid;  // g
   Activation decoder = Activation::Identity;  // f
   float dropout = 0.05f;                      // after the encoder, training only (inverted dropout)
+  float input_dropout = 0;  // share of each column's stored ratings hidden from the encoder (denoising; CPU)
   double learning_rate = 0.002;
   double weight_decay = 1e-5;  // L2 folded into the Adam gradient, as torch.optim.Adam(weight_decay=...)
   double decoupled_decay = 0;  // AdamW's decoupled decay: p *= 1 - lr * decoupled_decay every step
