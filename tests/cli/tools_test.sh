@@ -77,6 +77,17 @@ ok = (d["recipe"] == "default" and d["optimizer"] == "adamw" and d["lr_schedule"
 print("recipes recorded:", d, t, sep="\n") if not ok else print("ok   recipes recorded in the model")
 sys.exit(0 if ok else 1)
 PY
+check train-refit 0 "$bin/autorec-train" "$work/train.data" -o "$work/rf.fb" --hidden 8 --epochs 6 --val-ratio 0.2 --refit \
+  --metrics "$work/rf.jsonl"
+if python3 - "$work/rf.jsonl" <<'PY'; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+summary = rows[-1]
+ok = summary["val"] == 0 and summary["fit"] == 4000 and summary["epochs_run"] <= 6
+print("ok   refit trains on all 4000 training ratings" if ok else f"FAIL refit summary {summary}")
+sys.exit(0 if ok else 1)
+PY
+check train-refit-needs-validation 2 "$bin/autorec-train" "$work/train.data" -o "$work/rf2.fb" --refit
 check train-bad-recipe 2 "$bin/autorec-train" "$work/train.data" --recipe best
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 

@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
                           decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant", optimizer = "adam", recipe_name = "default";
   double test_ratio = 0;
   std::optional<float> rating_min, rating_max;
-  bool skip_bad = false, quiet = false, no_decay_biases = false;
+  bool skip_bad = false, quiet = false, no_decay_biases = false, refit = false;
   int zstd_level = 3;
   app.add_option("train", train_path, "training ratings (u.data, ratings.dat, ratings.csv; .zst ok)")->required();
   app.add_option("-o,--output", out_path, "model file to write (atomically)");
@@ -62,6 +62,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", cfg.seed, "seed of initialisation, shuffling, dropout and the splits");
   app.add_option("--init-std", cfg.init_std, "std of the N(0, s) initial weights")->check(CLI::PositiveNumber);
   app.add_option("--val-ratio", cfg.val_ratio, "share of training ratings held out for validation / early stopping")->check(CLI::Range(0.0, 0.5));
+  app.add_flag("--refit", refit, "after choosing the epoch count on the validation part, train again on all "
+                                 "training ratings for that many epochs (needs --val-ratio)")
+      ->needs(app.get_option("--val-ratio"));
   app.add_option("--patience", cfg.patience, "stop after N epochs without a better validation RMSE (0 = off)");
   app.add_option("--threads", cfg.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
   app.add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -147,7 +150,7 @@ int main(int argc, char** argv) {
       metrics.open(metrics_path);
       if (!metrics) throw autorec::Error(autorec::Status::BadInput, metrics_path + ": cannot open for writing");
     }
-    const at::TrainResult result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, [&](const at::EpochStats& s) {
+    const auto on_epoch = [&](const at::EpochStats& s) {
       if (!quiet) {
         std::printf("epoch %3u/%u  loss %.6f  train_rmse %.4f", s.epoch, cfg.epochs, s.loss, s.train_rmse);
         if (s.val_rmse >= 0) std::printf("  val_rmse %.4f", s.val_rmse);
@@ -159,10 +162,25 @@ int main(int argc, char** argv) {
                                   {"val_rmse", s.val_rmse < 0 ? nlohmann::json() : nlohmann::json(s.val_rmse)},
                                   {"seconds", s.seconds}, {"ratings_per_s", s.ratings_per_s}}.dump()
                 << '\n' << std::flush;
-    });
+    };
+    at::TrainResult result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch);
     if (!result.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", result.notice.c_str());
+    // --refit: the epoch count chosen on validation, trained again on all the training ratings.
+    at::Csc all_m;
+    if (refit) {
+      if (!quiet)
+        std::printf("refit: %u epochs (the best on validation) on all %zu training ratings\n", result.best_epoch,
+                    train_part.size());
+      cfg.epochs = result.best_epoch;
+      cfg.val_ratio = 0;
+      cfg.patience = 0;
+      all_m = at::make_csc(train_part, nu, ni, cfg.variant);
+      result = at::train(cfg, all_m, {}, data.scale.min, data.scale.max, on_epoch);
+      val.clear();
+    }
+    const at::Csc& model_m = refit ? all_m : fit_m;
 
-    at::ModelContents contents{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, zstd_level};
+    at::ModelContents contents{&cfg, &data, &model_m, &result, policy, val.size(), -1.0, zstd_level};
     contents.dtype = *autorec::parse_dtype(dtype);
     std::vector<std::byte> file = at::build_model_file(contents);
 
@@ -197,7 +215,7 @@ int main(int argc, char** argv) {
     if (metrics.is_open()) {
       nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", file.size()},
                                 {"epochs_run", result.history.size()}, {"best_epoch", result.best_epoch},
-                                {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", load_s}, {"fit", fit.size()},
+                                {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", load_s}, {"fit", refit ? train_part.size() : fit.size()},
                                 {"val", val.size()}, {"threads", cfg.threads}};
       if (has_test) summary["test_rmse"] = test.rmse, summary["test_mae"] = test.mae, summary["test_count"] = test.count;
       metrics << summary.dump() << '\n';
