@@ -54,7 +54,7 @@ def epoch_floor(info, fit, batch, hw):
             "floor_s": max(t_bytes, t_flops)}
 
 
-def torch_reconstruction(train_path, rows, cols, hidden, threads):
+def torch_reconstruction(rows, cols, hidden, threads):
     """The peer's equivalent of reconstructing every column: its dense forward pass over the whole matrix."""
     code = f"""
 import time, torch
@@ -112,8 +112,7 @@ def main():
         out["models"] = models
         if not a.no_peer:
             p = peer(shared, split, a.threads, a.peer_epochs)
-            p["reconstruct_all_s"] = torch_reconstruction(os.path.join(split, "train.data"), dims["rows"],
-                                                          dims["cols"], dims["hidden"], a.threads)
+            p["reconstruct_all_s"] = torch_reconstruction(dims["rows"], dims["cols"], dims["hidden"], a.threads)
             out["peer"] = p
             print(f"peer: {json.dumps(p)}", file=sys.stderr, flush=True)
     out["suite_s"] = time.time() - t_start

@@ -176,12 +176,12 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
       impl->backend->encode(batch, impl->codes.col(c0).data());
     }
   });
-  // Row -> columns, for recommend(exclude_rated).
-  impl->row_start.assign(std::size_t{obs.num_rows} + 1, 0);
-  for (const Entry& e : obs.entries) ++impl->row_start[e.index + 1];
-  for (std::uint32_t r = 0; r < obs.num_rows; ++r) impl->row_start[r + 1] += impl->row_start[r];
-  impl->row_cols.resize(obs.entries.size());
-  {
+  // Row -> columns, for recommend(exclude_rated) of item-based models (a user-based model's user is a column).
+  if (impl->info.variant == Variant::ItemBased) {
+    impl->row_start.assign(std::size_t{obs.num_rows} + 1, 0);
+    for (const Entry& e : obs.entries) ++impl->row_start[e.index + 1];
+    for (std::uint32_t r = 0; r < obs.num_rows; ++r) impl->row_start[r + 1] += impl->row_start[r];
+    impl->row_cols.resize(obs.entries.size());
     std::vector<std::uint32_t> fill(impl->row_start.begin(), impl->row_start.end() - 1);
     for (std::uint32_t c = 0; c < cols; ++c)
       for (const Entry& e : obs.column(c)) impl->row_cols[fill[e.index]++] = c;
@@ -354,7 +354,7 @@ std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, 
   if (exclude_rated) {
     if (item_based) {
       for (std::uint32_t k2 = m.row_start[user]; k2 < m.row_start[user + 1]; ++k2) rated[m.row_cols[k2]] = 1;
-    } else if (user < m.obs.num_cols()) {
+    } else {
       for (const Entry& e : m.obs.column(user)) rated[e.index] = 1;
     }
   }

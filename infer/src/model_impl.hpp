@@ -53,7 +53,7 @@ struct Model::Impl {
   // Code (input of the last layer) of every training column, code_size x num_cols, column-major: a known
   // (user, item) prediction is then one dot product.
   ColMatrix codes;
-  // The transpose of obs, row -> its columns (increasing), for exclude_rated in recommend().
+  // The transpose of obs, row -> its columns (increasing), for exclude_rated in recommend(); item-based only.
   std::vector<std::uint32_t> row_start, row_cols;
   std::unique_ptr<Backend> backend;
   unsigned threads = 1;  // for CPU batch work

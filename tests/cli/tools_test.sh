@@ -88,6 +88,7 @@ print("ok   refit trains on all 4000 training ratings" if ok else f"FAIL refit s
 sys.exit(0 if ok else 1)
 PY
 check train-refit-needs-validation 2 "$bin/autorec-train" "$work/train.data" -o "$work/rf2.fb" --refit
+check train-refit-needs-some-validation 2 "$bin/autorec-train" "$work/train.data" -o "$work/rf2.fb" --refit --val-ratio 0
 check train-bad-recipe 2 "$bin/autorec-train" "$work/train.data" --recipe best
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 

@@ -240,12 +240,13 @@ BOOST_AUTO_TEST_CASE(rprop_moves_each_parameter_against_the_full_objective_gradi
 
 BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   const Csc m = random_csc(40, 30, 5);
-  auto run = [&](int threads, float input_dropout = 0) {
+  auto run = [&](int threads, float input_dropout = 0, float dropout = 0.05f) {
     TrainConfig c;
     c.hidden = 16;
     c.batch_size = 8;
     c.threads = threads;
     c.input_dropout = input_dropout;
+    c.dropout = dropout;
     auto b = make_cpu_trainer();
     b->init(c, m);
     for (std::uint32_t e = 1; e <= 3; ++e) b->run_epoch(e);
@@ -262,6 +263,8 @@ BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   BOOST_TEST(c.V == d.V);
   BOOST_TEST(c.W == d.W);
   BOOST_TEST(c.V != a.V);
+  // Input dropout does not depend on the hidden layer's dropout being on.
+  BOOST_TEST(run(1, 0.25f, 0.0f).V != run(1, 0.0f, 0.0f).V);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -96,6 +96,9 @@ BOOST_AUTO_TEST_CASE(cosine_schedule_runs_from_lr_to_lr_min) {
   BOOST_TEST(train::learning_rate_at(c, 6) == 0.0055, boost::test_tools::tolerance(1e-12));  // half way
   BOOST_TEST(train::learning_rate_at(c, 11) == 0.001, boost::test_tools::tolerance(1e-12));
   for (std::uint32_t e = 2; e <= 11; ++e) BOOST_TEST(train::learning_rate_at(c, e) < train::learning_rate_at(c, e - 1));
+  // A refit runs fewer epochs along the same curve: epoch 11 of a 21-epoch cosine is its midpoint.
+  c.schedule_epochs = 21;
+  BOOST_TEST(train::learning_rate_at(c, 11) == 0.0055, boost::test_tools::tolerance(1e-12));
 }
 
 BOOST_AUTO_TEST_CASE(adamw_step_matches_its_definition) {

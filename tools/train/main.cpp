@@ -123,6 +123,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "autorec-train: %llu duplicate (user, item) pairs, resolved by --duplicates %s\n",
                    static_cast<unsigned long long>(data.duplicates), duplicates.c_str());
 
+    if (refit && cfg.val_ratio <= 0)
+      throw autorec::Error(autorec::Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
     // Splits: test (by ratio, or a file), then validation out of what remains. Neither trains the model.
     std::vector<at::Rating> train_part = data.ratings, test_part, fit, val;
     if (test_ratio > 0) at::split(data, cfg.seed, test_ratio, train_part, test_part);
@@ -171,6 +173,7 @@ int main(int argc, char** argv) {
       if (!quiet)
         std::printf("refit: %u epochs (the best on validation) on all %zu training ratings\n", result.best_epoch,
                     train_part.size());
+      cfg.schedule_epochs = cfg.epochs;  // the learning-rate curve that was validated, stopped at the best epoch
       cfg.epochs = result.best_epoch;
       cfg.val_ratio = 0;
       cfg.patience = 0;

@@ -161,15 +161,16 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
   }
 
-  // Phase A and the batch transpose: fills the per-batch scratch; returns the batch's squared error. Dropout
-  // masks come from (seed, step_, batch position), so any thread count draws the same ones.
+  // Phase A and the batch transpose: fills the per-batch scratch; returns the batch's squared error. With
+  // `training`, the configured hidden and input dropout apply; their masks come from (seed, step_, batch
+  // position or rating), so any thread count draws the same ones.
   // `scale` multiplies d loss / d output: the recipe's 1 / (batch columns x rows) by default.
-  double forward_backward(std::span<const std::uint32_t> cols, bool dropout, float scale = 0) {
+  double forward_backward(std::span<const std::uint32_t> cols, bool training, float scale = 0) {
     const Csc& fit = *fit_;
     const std::uint32_t H = w_.hidden, rows = w_.rows;
     const auto bc = static_cast<std::uint32_t>(cols.size());
     if (scale == 0) scale = 1.0f / (float(bc) * float(rows));
-    input_mask_ = dropout && cfg_.input_dropout > 0;  // also read by phase B's encoder gradient
+    input_mask_ = training && cfg_.input_dropout > 0;  // also read by phase B's encoder gradient
     input_threshold_ = dropout_threshold(cfg_.input_dropout);
     input_scale_ = 1.0f / (1.0f - cfg_.input_dropout);
     // batch_gradient may ask for more columns than the configured batch.
@@ -177,6 +178,7 @@ class CpuTrainer final : public TrainBackend {
       for (std::vector<float>* v : {&hact_, &hdrop_, &keep_, &dz_}) v->resize(std::size_t{bc} * H);
     if (col_sse_.size() < bc) col_sse_.resize(bc);
     // The masks of the CUDA kernels too (sparse_step.hpp).
+    const bool dropout = training && cfg_.dropout > 0;
     const step::Dropout drop{dropout, cfg_.seed, step_, dropout ? dropout_threshold(cfg_.dropout) : 0u,
                              dropout ? 1.0f / (1.0f - cfg_.dropout) : 1.0f};
 
@@ -196,9 +198,12 @@ class CpuTrainer final : public TrainBackend {
         float* hd = &hdrop_[std::size_t{j} * H];
         float* keep = &keep_[std::size_t{j} * H];
         encode(c, h);
-        for (std::uint32_t q = 0; q < H; ++q) {
-          keep[q] = step::dropout_keep(drop, j, q);
-          hd[q] = h[q] * keep[q];
+        for (std::uint32_t g = 0; g < H; g += 4) {  // one hash per four units, as the GPU draws them
+          const std::uint64_t bits = drop.enabled ? dropout_bits(drop.seed, drop.step, j, g / 4) : 0;
+          for (std::uint32_t q = g; q < std::min(g + 4, H); ++q) {
+            keep[q] = drop.enabled ? step::keep_from_bits(drop, bits, q % 4) : 1.0f;
+            hd[q] = h[q] * keep[q];
+          }
         }
         dh.setZero();
         double sse = 0;
@@ -348,7 +353,7 @@ class CpuTrainer final : public TrainBackend {
   // One optimiser step on a batch of columns; returns the batch's squared error.
   double optimizer_step(std::span<const std::uint32_t> cols) {
     ++step_;
-    const double sse = forward_backward(cols, cfg_.dropout > 0);
+    const double sse = forward_backward(cols, true);
     const std::uint32_t H = w_.hidden;
     const auto bc = static_cast<std::uint32_t>(cols.size());
 

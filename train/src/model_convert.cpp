@@ -14,10 +14,21 @@
 namespace autorec::train {
 namespace {
 
-// The bytes of buffer `index` of an unpacked model: inline data, or a slice of the data section.
-std::vector<std::uint8_t> buffer_data(const fb::ModelT& m, std::uint32_t index, std::span<const std::uint8_t> section) {
-  const fb::BufferT& b = *m.buffers.at(index);
+[[noreturn]] void corrupt(std::string_view name, const std::string& what) {
+  throw Error(Status::Corrupt, std::string(name) + ": " + what);
+}
+
+// The bytes of buffer `index` of an unpacked model: inline data, or a slice of the data section. The reader
+// validated the buffers the layers use; a tensor no layer uses is checked here.
+std::vector<std::uint8_t> buffer_data(const fb::ModelT& m, std::uint32_t index, std::span<const std::uint8_t> section,
+                                      std::string_view name) {
+  if (index >= m.buffers.size() || !m.buffers[index])
+    corrupt(name, "field buffers[" + std::to_string(index) + "]: no such buffer");
+  const fb::BufferT& b = *m.buffers[index];
   if (b.size == 0) return b.data;
+  if (b.offset > section.size() || b.size > section.size() - b.offset)
+    corrupt(name, "field buffers[" + std::to_string(index) + "].size = " + std::to_string(b.size) +
+                      ": beyond the data section");
   return {section.begin() + static_cast<std::ptrdiff_t>(b.offset),
           section.begin() + static_cast<std::ptrdiff_t>(b.offset + b.size)};
 }
@@ -26,7 +37,8 @@ std::vector<std::uint8_t> buffer_data(const fb::ModelT& m, std::uint32_t index, 
 
 std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::string_view name, DType dtype,
                                           int zstd_level, std::uint64_t inline_tensor_limit) {
-  // Everything the reader checks (sizes, bounds, finite values) holds before a byte is reinterpreted here.
+  // What the reader checks (sizes, bounds, finite values of every tensor a layer uses) holds before a byte
+  // is reinterpreted here; the few reads beyond that are checked below.
   Model::load_buffer(file, name, {.max_decompressed_bytes = ~std::uint64_t{0}, .device = Device::Cpu});
   const AlignedBytes content = unpack_container(file, name, ~std::uint64_t{0});
   const bool prefixed = content.container_version >= 2;
@@ -34,7 +46,7 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
   if (prefixed) {
     std::uint32_t prefix;
     std::memcpy(&prefix, content.data(), 4);
-    const std::size_t start = (std::size_t{prefix} + 4 + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    const auto start = static_cast<std::size_t>(data_section_start(std::uint64_t{prefix} + 4));
     if (start < content.size) section = {content.data() + start, content.size - start};
   }
   std::unique_ptr<fb::ModelT> m(prefixed ? fb::GetSizePrefixedModel(content.data())->UnPack()
@@ -42,13 +54,15 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
 
   // Every buffer belongs to one tensor (data or I8 scales): rebuild the buffer list tensor by tensor.
   std::vector<std::vector<std::uint8_t>> data = {{}};  // index 0: the empty sentinel
+  std::uint64_t old_tensor_bytes = 0;
+  for (const auto& b : m->buffers) old_tensor_bytes += b ? b->data.size() + b->size : 0;
   for (auto& t : m->tensors) {
-    const std::vector<std::uint8_t> bytes = buffer_data(*m, t->buffer, section);
+    const std::vector<std::uint8_t> bytes = buffer_data(*m, t->buffer, section, name);
     const auto from = static_cast<DType>(t->dtype);
     const DType to = t->shape.size() == 2 ? dtype : DType::F32;
     if (from == to) {
       if (to == DType::I8) {
-        std::vector<std::uint8_t> scales = buffer_data(*m, t->scale_buffer, section);
+        std::vector<std::uint8_t> scales = buffer_data(*m, t->scale_buffer, section, name);
         t->scale_buffer = static_cast<std::uint32_t>(data.size());
         data.push_back(std::move(scales));
       }
@@ -56,19 +70,18 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
       data.push_back(bytes);
       continue;
     }
-    const std::size_t rows = t->shape[0], cols = t->shape[1];
+    const std::size_t rows = t->shape[0], cols = t->shape.size() == 2 ? t->shape[1] : 1;
+    if (static_cast<std::uint8_t>(from) > 3 || bytes.size() != rows * cols * dtype_bytes(from))
+      corrupt(name, "tensor " + t->name + ": " + std::to_string(bytes.size()) + " bytes do not hold its shape and dtype");
     std::vector<float> scales, x(rows * cols);
     if (from == DType::I8) {
-      const std::vector<std::uint8_t> sb = buffer_data(*m, t->scale_buffer, section);
+      const std::vector<std::uint8_t> sb = buffer_data(*m, t->scale_buffer, section, name);
+      if (sb.size() != rows * sizeof(float)) corrupt(name, "tensor " + t->name + ": scale buffer size " + std::to_string(sb.size()));
       scales.resize(rows);
       std::memcpy(scales.data(), sb.data(), sb.size());
     }
     decode_matrix(bytes.data(), rows, cols, from, scales.data(), x.data());
-    if (to == DType::F16)
-      for (const float v : x)
-        if (!fits_f16(v))
-          throw Error(Status::Unsupported, std::string(name) + ": weight " + std::to_string(v) + " of " + t->name +
-                                               " is beyond the fp16 range (65504); use bf16 or fp32");
+    if (to == DType::F16) require_fits_f16(x, std::string(name) + ": " + t->name);
     t->dtype = static_cast<fb::DType>(to);
     t->scale_buffer = 0;
     std::vector<std::uint8_t> coded = encode_matrix(x.data(), rows, cols, to, scales);
@@ -81,17 +94,19 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
     data.push_back(std::move(coded));
   }
 
-  // Tensors above the limit go to the data section, as build_model_file does.
+  // Tensors go to the data section by build_model_file's rule; the rest of the FlatBuffer is what the
+  // content held besides the old tensor bytes.
   std::uint64_t total = 0;
   for (const auto& d : data) total += d.size();
-  const bool external = total > inline_tensor_limit;
+  const double other = double(content.size) - double(old_tensor_bytes);
+  const bool external = tensors_go_external(double(total), other, inline_tensor_limit);
   m->buffers.clear();
   std::vector<std::pair<std::uint64_t, std::size_t>> placed;  // (offset in section, index in data)
   std::uint64_t at = 0;
   for (std::size_t i = 0; i < data.size(); ++i) {
     auto b = std::make_unique<fb::BufferT>();
     if (external && !data[i].empty()) {
-      at = (at + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      at = align_up(at, kDataAlignment);
       b->offset = at;
       b->size = data[i].size();
       placed.push_back({at, i});
@@ -105,7 +120,7 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
   fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
   static constexpr std::uint8_t kZeros[kDataAlignment] = {};
   std::vector<std::span<const std::uint8_t>> parts = {{fbb.GetBufferPointer(), fbb.GetSize()}};
-  const std::uint64_t base = (fbb.GetSize() + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+  const std::uint64_t base = data_section_start(fbb.GetSize());
   std::uint64_t written = fbb.GetSize();
   for (const auto& [offset, i] : placed) {
     parts.push_back({kZeros, static_cast<std::size_t>(base + offset - written)});

@@ -52,7 +52,7 @@ class TensorTable {
   std::vector<std::span<const std::uint8_t>> parts(std::span<const std::uint8_t> flatbuffer) const {
     static constexpr std::uint8_t kZeros[kDataAlignment] = {};
     std::vector<std::span<const std::uint8_t>> out = {flatbuffer};
-    std::uint64_t at = flatbuffer.size(), base = (at + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    std::uint64_t at = flatbuffer.size(), base = data_section_start(at);
     for (const auto& [offset, bytes] : section_) {
       out.push_back({kZeros, static_cast<std::size_t>(base + offset - at)});
       out.push_back(bytes);
@@ -66,7 +66,7 @@ class TensorTable {
  private:
   std::uint32_t push_buffer(std::span<const std::uint8_t> bytes) {
     if (external_ && !bytes.empty()) {
-      section_size_ = (section_size_ + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+      section_size_ = align_up(section_size_, kDataAlignment);
       buffers_.push_back(fb::CreateBuffer(fbb_, 0, section_size_, bytes.size()));
       section_.push_back({section_size_, bytes});
       section_size_ += bytes.size();
@@ -78,11 +78,7 @@ class TensorTable {
   }
 
   std::vector<std::uint8_t> encode(const std::vector<float>& x, std::uint64_t rows, std::uint64_t cols, DType t) {
-    if (t == DType::F16)
-      for (const float v : x)
-        if (!fits_f16(v))
-          throw Error(Status::Unsupported, "--dtype fp16: weight " + std::to_string(v) +
-                                               " is beyond the fp16 range (65504); use bf16 or fp32");
+    if (t == DType::F16) require_fits_f16(x, "--dtype fp16");
     return encode_matrix(x.data(), rows, cols, t, row_scales_);
   }
 
@@ -121,6 +117,10 @@ Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, cons
 
 }  // namespace
 
+bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t inline_tensor_limit) {
+  return tensor_bytes > double(inline_tensor_limit) || tensor_bytes + other_bytes > kFlatBufferBudget;
+}
+
 std::vector<std::byte> build_model_file(const ModelContents& in) {
   const TrainConfig& cfg = *in.config;
   const Dataset& data = *in.data;
@@ -129,12 +129,11 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   // inside (observations, ids) is checked here rather than failing inside the builder.
   const double tensor_bytes = double(dtype_bytes(in.dtype)) * double(w.V.size() + w.W.size()) +
                               4.0 * double(w.mu.size() + w.b.size() + 2 * w.rows);
-  const bool external = tensor_bytes > double(in.inline_tensor_limit);
-  const double inline_estimate = (external ? 0.0 : tensor_bytes) + 9.0 * double(in.observations->nnz()) +
-                                 64.0 * double(in.data->users.size() + in.data->items.size());
-  if (inline_estimate > 2.0e9)
+  const double other_bytes = 9.0 * double(in.observations->nnz()) + 64.0 * double(in.data->users.size() + in.data->items.size());
+  const bool external = tensors_go_external(tensor_bytes, other_bytes, in.inline_tensor_limit);
+  if (other_bytes > kFlatBufferBudget)
     throw Error(Status::Unsupported, "the observations and ids of this model take about " +
-                                         std::to_string(std::llround(inline_estimate / 1e6)) +
+                                         std::to_string(std::llround(other_bytes / 1e6)) +
                                          " MB, beyond the 2 GiB a FlatBuffer can address");
   FlatBufferBuilder fbb(std::size_t{1} << 20);
 

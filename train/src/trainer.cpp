@@ -68,8 +68,9 @@ std::optional<TrainConfig> recipe(std::string_view name) {
 }
 
 double learning_rate_at(const TrainConfig& c, std::uint32_t epoch) {
-  if (c.schedule == TrainConfig::Schedule::Constant || c.epochs <= 1) return c.learning_rate;
-  const double progress = double(epoch - 1) / double(c.epochs - 1);  // 0 at the first epoch, 1 at the last
+  const std::uint32_t length = c.schedule_epochs ? c.schedule_epochs : c.epochs;
+  if (c.schedule == TrainConfig::Schedule::Constant || length <= 1) return c.learning_rate;
+  const double progress = double(std::min(epoch, length) - 1) / double(length - 1);  // 0 first, 1 at the end
   return c.lr_min + (c.learning_rate - c.lr_min) * 0.5 * (1.0 + std::cos(3.141592653589793 * progress));
 }
 
@@ -156,7 +157,15 @@ std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& not
 TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
                   const std::function<void(const EpochStats&)>& on_epoch) {
   std::string notice;
-  std::unique_ptr<TrainBackend> backend = make_train_backend(config.device, notice);
+  // Rprop and input dropout exist on the CPU only: under --device auto they choose it, and say so.
+  const bool cpu_only = config.optimizer == TrainConfig::Optimizer::Rprop || config.input_dropout > 0;
+  std::unique_ptr<TrainBackend> backend;
+  if (cpu_only && config.device == Device::Auto) {
+    backend = make_cpu_trainer();
+    if (cuda_trainer_available()) notice = "device auto: rprop and input dropout run on the CPU only, training on the CPU";
+  } else {
+    backend = make_train_backend(config.device, notice);
+  }
   backend->init(config, fit);
   TrainResult result;
   result.backend = backend->name();

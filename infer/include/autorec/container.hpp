@@ -31,6 +31,16 @@ namespace autorec {
 inline constexpr char kMagic[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', '\x1a'};
 inline constexpr std::uint32_t kContainerVersion = 2;
 inline constexpr std::size_t kDataAlignment = 64;
+
+inline constexpr std::uint64_t align_up(std::uint64_t x, std::uint64_t a) { return (x + a - 1) / a * a; }
+// Offset of the data section in container-2 content whose size-prefixed FlatBuffer takes `flatbuffer_bytes`
+// (prefix included). The offset is 64-byte aligned within the content; the reader copies tensors out, so the
+// alignment of the content in memory does not matter.
+inline constexpr std::uint64_t data_section_start(std::uint64_t flatbuffer_bytes) {
+  return align_up(flatbuffer_bytes, kDataAlignment);
+}
+// What a FlatBuffer may hold (it addresses at most 2 GiB), with room for the tables around the vectors.
+inline constexpr double kFlatBufferBudget = 1.9e9;
 inline constexpr std::size_t kHeaderSize = 32;
 // Schema version written by this build and the highest one it reads (schema/autorec.fbs history).
 inline constexpr std::uint32_t kSchemaVersion = 1;

@@ -7,9 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <string>
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "autorec/error.hpp"
 
 namespace autorec {
 
@@ -65,7 +69,15 @@ inline float f16_to_f32(std::uint16_t h) noexcept {
   return std::bit_cast<float>(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
-inline bool fits_f16(float f) noexcept { return std::abs(f) < 65504.0f; }
+inline bool fits_f16(float f) noexcept { return std::abs(f) <= 65504.0f; }
+
+// Throws Unsupported naming `what` when a value would not survive fp16 (|x| > 65504).
+inline void require_fits_f16(const std::vector<float>& x, const std::string& what) {
+  for (const float v : x)
+    if (!fits_f16(v))
+      throw Error(Status::Unsupported, what + ": weight " + std::to_string(v) +
+                                           " is beyond the fp16 range (65504); use bf16 or fp32");
+}
 
 // bfloat16: the top half of a float, round to nearest even.
 inline std::uint16_t f32_to_bf16(float f) noexcept {
@@ -81,7 +93,8 @@ inline float quantize_row_i8(const float* x, std::size_t n, std::int8_t* q) noex
   float top = 0;
   for (std::size_t i = 0; i < n; ++i) top = std::max(top, std::abs(x[i]));
   const float scale = top / 127.0f;
-  const float inv = scale > 0 ? 1.0f / scale : 0.0f;
+  // A scale below the smallest normal float would make 1/scale infinite (and 0 * inf a NaN).
+  const float inv = scale >= std::numeric_limits<float>::min() ? 1.0f / scale : 0.0f;
   for (std::size_t i = 0; i < n; ++i)
     q[i] = static_cast<std::int8_t>(std::clamp(std::nearbyint(x[i] * inv), -127.0f, 127.0f));
   return scale;

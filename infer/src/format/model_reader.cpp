@@ -188,7 +188,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     const std::uint64_t fb_size = 4 + std::uint64_t{flatbuffers::ReadScalar<flatbuffers::uoffset_t>(data)};
     ck.require(fb_size <= size, "FlatBuffer size prefix", fb_size - 4,
                "at most the content size " + std::to_string(size) + " - 4");
-    const std::uint64_t section = (fb_size + kDataAlignment - 1) / kDataAlignment * kDataAlignment;
+    const std::uint64_t section = data_section_start(fb_size);
     if (section < size) content.data_section = {data + section, static_cast<std::size_t>(size - section)};
     size = fb_size;
   }
@@ -239,7 +239,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     const bool in_out = layout == fb::WeightLayout::InOut;
     const std::uint64_t r = in_out ? layer.in_size : layer.out_size, c = in_out ? layer.out_size : layer.in_size;
     ck.require(r * c <= (std::uint64_t{1} << 32), lf + " weight elements", r * c, "at most 2^32");
-    DType wtype = DType::F32, btype = DType::F32;
+    DType wtype = DType::F32, btype = DType::F32;  // biases are always fp32: btype is checked, not kept
     std::vector<float> w = read_tensor(content, src->weight(), r, c, lf + ".weight", ck, wtype);
     if (l == 0 || wtype != DType::F32) info.weight_dtype = wtype;
     Eigen::Map<const RowMatrix> wm(w.data(), static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));

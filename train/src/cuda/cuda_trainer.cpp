@@ -1,5 +1,5 @@
 // CUDA training backend: the fit matrix and every parameter stay on the GPU for the whole run; per batch only
-// kernels are launched (the epoch's column order is uploaded once per epoch, the squared error read back once).
+// kernels are launched (the epoch's chunks are uploaded once per epoch, the squared error read back once).
 #include <cuda_runtime.h>
 
 #include <algorithm>

@@ -30,6 +30,10 @@ struct ModelContents {
 
 inline constexpr const char* kTrainerVersion = "autorec-train 0.1.0";
 
+// Whether tensors of `tensor_bytes` go to the data section, next to `other_bytes` of FlatBuffer content
+// (observations, ids): above the limit, or when together they would not fit in a FlatBuffer.
+bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t inline_tensor_limit);
+
 // The complete file image (container header + compressed FlatBuffer).
 std::vector<std::byte> build_model_file(const ModelContents& contents);
 

@@ -59,14 +59,19 @@ struct Dropout {
 };
 
 // The dropout multiplier of unit h of batch column j: 0 or keep_scale, drawn exactly as the CPU trainer does.
+// One hash (dropout_bits of units 4g..4g+3) gives four 16-bit lanes; unit 4g+lane is kept when its lane is
+// at or above the threshold.
+AUTOREC_HD float keep_from_bits(const Dropout& d, std::uint64_t bits, std::uint32_t lane) {
+  return ((bits >> (16 * lane)) & 0xFFFF) >= d.threshold ? d.keep_scale : 0.0f;
+}
 AUTOREC_HD float dropout_keep(const Dropout& d, std::uint32_t j, std::uint32_t h) {
   if (!d.enabled) return 1.0f;
-  const std::uint64_t bits = dropout_bits(d.seed, d.step, j, h / 4);
-  return ((bits >> (16 * (h % 4))) & 0xFFFF) >= d.threshold ? d.keep_scale : 0.0f;
+  return keep_from_bits(d, dropout_bits(d.seed, d.step, j, h / 4), h % 4);
 }
 
 // Input dropout (denoising): whether stored rating k of the fit matrix enters the encoder at optimiser step
-// `step`, as 0 or keep_scale. Drawn per rating, so every backend and thread count drops the same ones.
+// `step`, as 0 or keep_scale. Drawn per rating, so any thread count drops the same ones (the CPU trainer
+// uses it; the CUDA trainer refuses input dropout for now).
 AUTOREC_HD float input_keep(std::uint64_t seed, std::uint64_t step, std::uint64_t k, std::uint32_t threshold,
                             float keep_scale) {
   const std::uint64_t bits = splitmix64(splitmix64(seed ^ 0x5BD1E995A5A5A5A5ull) + (step << 40) + k);

@@ -31,6 +31,7 @@ struct TrainConfig {
   // Learning rate over the epochs: constant, or a cosine from learning_rate down to lr_min at the last epoch.
   enum class Schedule : std::uint8_t { Constant, Cosine } schedule = Schedule::Constant;
   double lr_min = 0;
+  std::uint32_t schedule_epochs = 0;  // the cosine's length when it differs from `epochs` (a refit); 0 = epochs
   // Adam (mini-batches, the recipe) or Rprop: one full-batch step per epoch on the paper's objective
   // sum (r - h)^2 + l2_lambda/2 (|W|^2 + |V|^2), as Sedhain et al. trained it (CPU only).
   enum class Optimizer : std::uint8_t { Adam, Rprop } optimizer = Optimizer::Adam;
