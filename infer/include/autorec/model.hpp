@@ -33,7 +33,8 @@ struct LoadOptions {
   // Which backend computes. Auto = CUDA when this build has it and a device is present, else CPU.
   Device device = Device::Auto;
   // Threads for the work done once at load (the hidden code of every training column) and for
-  // reconstruct_batch on the CPU; 0 = all cores. Single-column calls always run on the caller's thread.
+  // reconstruct_batch on the CPU; 0 = all cores. Single-column calls always run on the caller's thread. A
+  // server that already calls the model from many threads should load it with threads = 1.
   unsigned threads = 0;
 };
 
