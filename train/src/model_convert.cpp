@@ -10,6 +10,7 @@
 #include "autorec/error.hpp"
 #include "autorec/model.hpp"
 #include "autorec/train/model_writer.hpp"
+#include "data_section.hpp"
 
 namespace autorec::train {
 namespace {
@@ -101,32 +102,20 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
   const double other = double(content.size) - double(old_tensor_bytes);
   const bool external = tensors_go_external(double(total), other, inline_tensor_limit);
   m->buffers.clear();
-  std::vector<std::pair<std::uint64_t, std::size_t>> placed;  // (offset in section, index in data)
-  std::uint64_t at = 0;
-  for (std::size_t i = 0; i < data.size(); ++i) {
+  DataSection section_out;
+  for (std::vector<std::uint8_t>& bytes : data) {
     auto b = std::make_unique<fb::BufferT>();
-    if (external && !data[i].empty()) {
-      at = align_up(at, kDataAlignment);
-      b->offset = at;
-      b->size = data[i].size();
-      placed.push_back({at, i});
-      at += data[i].size();
+    if (external && !bytes.empty()) {
+      b->offset = section_out.add(bytes);
+      b->size = bytes.size();
     } else {
-      b->data = std::move(data[i]);
+      b->data = std::move(bytes);
     }
     m->buffers.push_back(std::move(b));
   }
   flatbuffers::FlatBufferBuilder fbb(std::size_t{1} << 20);
   fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
-  static constexpr std::uint8_t kZeros[kDataAlignment] = {};
-  std::vector<std::span<const std::uint8_t>> parts = {{fbb.GetBufferPointer(), fbb.GetSize()}};
-  const std::uint64_t base = data_section_start(fbb.GetSize());
-  std::uint64_t written = fbb.GetSize();
-  for (const auto& [offset, i] : placed) {
-    parts.push_back({kZeros, static_cast<std::size_t>(base + offset - written)});
-    parts.push_back(data[i]);
-    written = base + offset + data[i].size();
-  }
+  const auto parts = section_out.content({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, zstd_level);
 }
 

@@ -16,6 +16,7 @@
 #include "autorec/container.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
+#include "data_section.hpp"
 
 namespace autorec::train {
 namespace {
@@ -48,17 +49,9 @@ class TensorTable {
                                               scale_index));
     return static_cast<std::uint32_t>(tensors_.size() - 1);
   }
-  // The container content after the finished, size-prefixed FlatBuffer: zero padding and the external data.
+  // The container content: the finished, size-prefixed FlatBuffer, then the external data.
   std::vector<std::span<const std::uint8_t>> parts(std::span<const std::uint8_t> flatbuffer) const {
-    static constexpr std::uint8_t kZeros[kDataAlignment] = {};
-    std::vector<std::span<const std::uint8_t>> out = {flatbuffer};
-    std::uint64_t at = flatbuffer.size(), base = data_section_start(at);
-    for (const auto& [offset, bytes] : section_) {
-      out.push_back({kZeros, static_cast<std::size_t>(base + offset - at)});
-      out.push_back(bytes);
-      at = base + offset + bytes.size();
-    }
-    return out;
+    return section_.content(flatbuffer);
   }
   std::vector<Offset<fb::Buffer>> buffers_;
   std::vector<Offset<fb::Tensor>> tensors_;
@@ -66,10 +59,7 @@ class TensorTable {
  private:
   std::uint32_t push_buffer(std::span<const std::uint8_t> bytes) {
     if (external_ && !bytes.empty()) {
-      section_size_ = align_up(section_size_, kDataAlignment);
-      buffers_.push_back(fb::CreateBuffer(fbb_, 0, section_size_, bytes.size()));
-      section_.push_back({section_size_, bytes});
-      section_size_ += bytes.size();
+      buffers_.push_back(fb::CreateBuffer(fbb_, 0, section_.add(bytes), bytes.size()));
     } else {
       fbb_.ForceVectorAlignment(bytes.size(), 1, 16);
       buffers_.push_back(fb::CreateBuffer(fbb_, fbb_.CreateVector(bytes.data(), bytes.size())));
@@ -87,8 +77,7 @@ class TensorTable {
   std::deque<std::vector<std::uint8_t>> encoded_;  // reduced copies, alive until the file is packed
   std::deque<std::vector<float>> scales_;
   std::vector<float> row_scales_;
-  std::vector<std::pair<std::uint64_t, std::span<const std::uint8_t>>> section_;
-  std::uint64_t section_size_ = 0;
+  DataSection section_;
 };
 
 Offset<fb::IdMap> id_map(FlatBufferBuilder& fbb, const IdList& ids) {
