@@ -89,6 +89,22 @@ sys.exit(0 if ok else 1)
 PY
 check train-refit-needs-validation 2 "$bin/autorec-train" "$work/train.data" -o "$work/rf2.fb" --refit
 check train-refit-needs-some-validation 2 "$bin/autorec-train" "$work/train.data" -o "$work/rf2.fb" --refit --val-ratio 0
+# Deeper networks: --layers SIZE[:ACTIVATION[:DROPOUT]],... writes every layer into the model.
+check train-layers 0 "$bin/autorec-train" "$work/train.data" -o "$work/deep.fb" --layers 12,6:elu:0.1,12:selu --epochs 2
+check inspect-layers 0 "$bin/autorec-inspect" "$work/deep.fb" --json
+if python3 - "$work/out" <<'PY'; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
+import json, sys
+layers = json.load(open(sys.argv[1]))["layers"]
+want = [(12, "sigmoid"), (6, "elu"), (12, "selu"), (None, "identity")]
+ok = len(layers) == 4 and all((w is None or l["out"] == w) and l["activation"] == a for l, (w, a) in zip(layers, want))
+ok = ok and abs(layers[1]["dropout"] - 0.1) < 1e-6 and layers[3]["in"] == 12
+print("ok   --layers recorded in the model" if ok else f"FAIL --layers: {layers}")
+sys.exit(0 if ok else 1)
+PY
+check verify-layers 0 "$bin/autorec-verify" "$work/deep.fb" "$work/test.data" --max-rmse 5
+check train-bad-layers 2 "$bin/autorec-train" "$work/train.data" -o "$work/never.fb" --layers 12,6:swish
+check train-layers-and-hidden 2 "$bin/autorec-train" "$work/train.data" -o "$work/never.fb" --layers 12 --hidden 8
+check train-layers-rprop 2 "$bin/autorec-train" "$work/train.data" -o "$work/never.fb" --layers 12,6 --optimizer rprop
 check train-bad-recipe 2 "$bin/autorec-train" "$work/train.data" --recipe best
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 

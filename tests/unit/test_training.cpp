@@ -62,6 +62,39 @@ BOOST_AUTO_TEST_CASE(user_based_beats_item_means) {
   BOOST_TEST(r.rmse < 0.97 * baseline);
 }
 
+BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
+  // Two inner layers with dropout: the loss falls, the model beats item means, and the model file (read by
+  // libautorec_infer's dense-layer path) scores the held-out ratings as the trainer does.
+  train::TrainConfig c;
+  c.hidden = 48;
+  c.inner = {{24, Activation::Selu, 0.05f}, {48, Activation::Elu, 0.0f}};
+  c.epochs = 60;
+  c.batch_size = 32;
+  c.learning_rate = 0.005;
+  c.weight_decay = 1e-4;
+  test::Trained t = test::train_small(c, 400, 300, 0.1);
+  const Model m = Model::load_buffer(t.file, "deep.fb");
+  BOOST_REQUIRE(m.info().layers.size() == 4);
+  BOOST_TEST(m.info().layers[1].out_size == 24u);
+  BOOST_TEST((m.info().layers[1].activation == Activation::Selu));
+  BOOST_TEST((m.info().layers[2].activation == Activation::Elu));
+  const EvalResult r = evaluate(m, test::refs(t.test));
+  const double baseline = item_mean_rmse(t);
+  BOOST_TEST_MESSAGE("deep I-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
+  BOOST_TEST(r.rmse < 0.97 * baseline);
+  BOOST_TEST(t.result.history.back().loss < 0.5 * t.result.history.front().loss);
+  auto backend = train::make_cpu_trainer();
+  backend->init(c, t.csc);
+  backend->set_weights(t.result.weights);
+  std::vector<train::Cell> cells;
+  for (const train::Rating& x : t.test)
+    if (m.knows_user(x.user) && m.knows_item(x.item)) cells.push_back({x.user, x.item, x.value});
+  std::vector<RatingRef> known;
+  for (const train::Cell& x : cells) known.push_back({x.row, x.col, x.value});
+  BOOST_TEST(backend->rmse(cells, t.data.scale.min, t.data.scale.max) == evaluate(m, known).rmse,
+             boost::test_tools::tolerance(1e-5));
+}
+
 BOOST_AUTO_TEST_CASE(validation_keeps_the_best_epoch) {
   train::TrainConfig c;
   c.hidden = 16;

@@ -22,13 +22,66 @@ std::vector<at::Cell> to_cells(const std::vector<at::Rating>& ratings, autorec::
   return cells;
 }
 
+// --layers "500,250:tanh,500:sigmoid:0.1": every hidden layer as SIZE[:ACTIVATION[:DROPOUT]]. The first is
+// the encoder's (activation default --encoder, dropout default --dropout); the others are inner layers
+// (activation default --encoder, dropout default 0).
+void apply_layers(const std::string& spec, at::TrainConfig& cfg) {
+  auto bad = [&](const std::string& part, const std::string& why) {
+    return autorec::Error(autorec::Status::BadInput, "--layers '" + spec + "': '" + part + "': " + why);
+  };
+  std::vector<std::string> parts;
+  for (std::size_t b = 0;;) {
+    const std::size_t e = spec.find(',', b);
+    parts.push_back(spec.substr(b, e - b));
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  if (parts.size() > 16) throw bad(spec, "at most 16 hidden layers");
+  cfg.inner.clear();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    std::vector<std::string> f;
+    for (std::size_t b = 0;;) {
+      const std::size_t e = parts[i].find(':', b);
+      f.push_back(parts[i].substr(b, e - b));
+      if (e == std::string::npos) break;
+      b = e + 1;
+    }
+    if (f.size() > 3) throw bad(parts[i], "expected SIZE[:ACTIVATION[:DROPOUT]]");
+    std::uint32_t size = 0;
+    float dropout = i == 0 ? cfg.dropout : 0.0f;
+    autorec::Activation activation = cfg.encoder;
+    try {
+      std::size_t used = 0;
+      const unsigned long n = std::stoul(f[0], &used);
+      if (used != f[0].size() || n < 1 || n > 65536) throw std::invalid_argument("range");
+      size = static_cast<std::uint32_t>(n);
+      if (f.size() == 3) {
+        dropout = std::stof(f[2], &used);
+        if (used != f[2].size() || !(dropout >= 0 && dropout <= 0.95f)) throw std::invalid_argument("range");
+      }
+    } catch (const std::exception&) {
+      throw bad(parts[i], "size must be 1..65536 and dropout 0..0.95");
+    }
+    if (f.size() >= 2) {
+      const auto a = autorec::parse_activation(f[1]);
+      if (!a) throw bad(parts[i], "unknown activation '" + f[1] + "' (identity, sigmoid, tanh, relu, elu, selu)");
+      activation = *a;
+    }
+    if (i == 0) {
+      cfg.hidden = size, cfg.encoder = activation, cfg.dropout = dropout;
+    } else {
+      cfg.inner.push_back({size, activation, dropout});
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
   std::string train_path, out_path = "model.fb", test_path, metrics_path, variant = "item", encoder = "sigmoid",
-                          decoder = "identity", device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant", optimizer = "adam", recipe_name = "default";
+                          decoder = "identity", layers, device = "auto", duplicates = "last", dtype = "fp32", schedule = "constant", optimizer = "adam", recipe_name = "default";
   double test_ratio = 0;
   std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false, no_decay_biases = false, refit = false;
@@ -42,6 +95,9 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", cfg.hidden, "hidden units")->check(CLI::Range(1u, 65536u));
   app.add_option("--encoder", encoder, "encoder activation g")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
   app.add_option("--decoder", decoder, "decoder activation f")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
+  app.add_option("--layers", layers, "hidden layers as SIZE[:ACTIVATION[:DROPOUT]],...: e.g. 500,250,500 (the "
+                                     "first is the encoder's; deeper networks train on the CPU)")
+      ->excludes("--hidden");
   app.add_option("--dropout", cfg.dropout, "dropout after the encoder (training only)")->check(CLI::Range(0.0f, 0.95f));
   app.add_option("--input-dropout", cfg.input_dropout, "share of each column's ratings hidden from the encoder "
                                                        "while training (denoising; CPU)")->check(CLI::Range(0.0f, 0.95f));
@@ -103,6 +159,7 @@ int main(int argc, char** argv) {
     unless_given("--batch", [&] { cfg.batch_size = preset.batch_size; });
     unless_given("--epochs", [&] { cfg.epochs = preset.epochs; });
     unless_given("--init-std", [&] { cfg.init_std = preset.init_std; });
+    if (!layers.empty()) apply_layers(layers, cfg);
     cfg.optimizer = optimizer == "rprop" ? at::TrainConfig::Optimizer::Rprop : at::TrainConfig::Optimizer::Adam;
     cfg.schedule = app.count("--lr-schedule") == 0 ? preset.schedule
                    : schedule == "cosine"           ? at::TrainConfig::Schedule::Cosine
@@ -208,8 +265,10 @@ int main(int argc, char** argv) {
     double train_s = 0;
     for (const auto& s : result.history) train_s += s.seconds;
     const double per_epoch = train_s / double(result.history.size());
-    std::printf("model: %s (%zu bytes), %s-based, hidden %u, best epoch %u of %zu, backend %s\n", out_path.c_str(),
-                file.size(), autorec::variant_name(cfg.variant), cfg.hidden, result.best_epoch, result.history.size(),
+    std::string sizes = std::to_string(cfg.hidden);
+    for (const auto& l : cfg.inner) sizes += "-" + std::to_string(l.size);
+    std::printf("model: %s (%zu bytes), %s-based, hidden %s, best epoch %u of %zu, backend %s\n", out_path.c_str(),
+                file.size(), autorec::variant_name(cfg.variant), sizes.c_str(), result.best_epoch, result.history.size(),
                 result.backend.c_str());
     std::printf("time: %.3f s per epoch, %.2f s in total\n", per_epoch, total_s);
     if (has_test)

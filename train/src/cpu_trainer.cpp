@@ -7,7 +7,9 @@
 //   B. per row (parallel): the row's decoder and encoder gradients gathered from the batch's entries of that
 //      row (a transpose of the batch), then Adam on that row of W, V and b, fused so each parameter row is
 //      read and written once per batch;
-//   C. the encoder bias mu (one vector).
+//   C. the encoder bias mu (one vector), and the inner layers of a deeper network.
+// Inner layers (dense, between the sparse encoder and the sparse decoder) run between phase A's encoder and
+// decoder halves as matrix products over the whole batch, forward and backward.
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -24,6 +26,9 @@ namespace {
 
 using Vec = Eigen::Map<Eigen::VectorXf>;
 using CVec = Eigen::Map<const Eigen::VectorXf>;
+using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowMap = Eigen::Map<RowMat>;
+using CRowMap = Eigen::Map<const RowMat>;
 
 // acc[0..n) += sum over i < rows.size() of coef[i] * matrix row rows[i], four rows per pass so that acc is
 // loaded and stored once per four rows (the rows are gathered from a matrix of rows x n, row-major).
@@ -76,15 +81,22 @@ class CpuTrainer final : public TrainBackend {
     fit_ = &fit;
     threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
     w_ = initial_weights(config, fit.num_rows);
-    const std::size_t nw = w_.W.size();
-    mV_.assign(nw, 0);
-    vV_.assign(nw, 0);
-    mW_.assign(nw, 0);
-    vW_.assign(nw, 0);
+    mV_.assign(w_.V.size(), 0);
+    vV_.assign(w_.V.size(), 0);
+    mW_.assign(w_.W.size(), 0);
+    vW_.assign(w_.W.size(), 0);
     mmu_.assign(w_.hidden, 0);
     vmu_.assign(w_.hidden, 0);
     mb_.assign(w_.rows, 0);
     vb_.assign(w_.rows, 0);
+    if (!config.inner.empty() && config.optimizer != TrainConfig::Optimizer::Adam)
+      throw Error(Status::Unsupported, "--optimizer rprop trains one hidden layer only (no --layers)");
+    inner_.assign(config.inner.size(), {});
+    for (std::size_t l = 0; l < config.inner.size(); ++l) {
+      const DenseWeights& d = w_.inner[l];
+      inner_[l].mM.assign(d.M.size(), 0), inner_[l].vM.assign(d.M.size(), 0);
+      inner_[l].mc.assign(d.out, 0), inner_[l].vc.assign(d.out, 0);
+    }
     const std::size_t bh = std::size_t{config.batch_size} * w_.hidden;
     hact_.resize(bh);
     hdrop_.resize(bh);
@@ -122,16 +134,17 @@ class CpuTrainer final : public TrainBackend {
     const ColumnGroups g = group_by_column(cells);
     const std::size_t num_groups = g.groups();
     std::vector<double> sse(num_groups, 0.0);
-    const std::uint32_t H = w_.hidden;
+    const std::uint32_t C = w_.code();
 #pragma omp parallel num_threads(threads_)
     {
-      Eigen::VectorXf code(H);
+      Eigen::VectorXf h(w_.hidden), code(C);
 #pragma omp for schedule(dynamic, 8)
       for (std::size_t k = 0; k < num_groups; ++k) {
-        encode(g.sorted[g.start[k]].col, code.data());
+        encode(g.sorted[g.start[k]].col, h.data());
+        code = inner_forward(h);
         for (std::uint32_t i = g.start[k]; i < g.start[k + 1]; ++i) {
           const Cell& c = g.sorted[i];
-          float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * H], H).dot(code) + w_.b[c.row]);
+          float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * C], C).dot(code) + w_.b[c.row]);
           y = std::clamp(y, lo, hi);
           sse[k] += double(y - c.value) * double(y - c.value);
         }
@@ -161,13 +174,83 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
   }
 
+  // The inner layers applied to one encoder output (no dropout): the code the decoder reads.
+  Eigen::VectorXf inner_forward(const Eigen::VectorXf& h) const {
+    Eigen::VectorXf x = h;
+    for (std::size_t l = 0; l < w_.inner.size(); ++l) {
+      const DenseWeights& d = w_.inner[l];
+      Eigen::VectorXf y = Eigen::Map<const RowMat>(d.M.data(), d.out, d.in) * x + CVec(d.c.data(), d.out);
+      for (float& v : y) v = activate(cfg_.inner[l].activation, v);
+      x = std::move(y);
+    }
+    return x;
+  }
+
+  // The inner layers over the batch, forward: layer l reads rows [bc, in] of its input (the encoder's
+  // dropped-out output for l = 0) and writes its activations, dropout multipliers and dropped-out output.
+  void inner_batch_forward(std::uint32_t bc, bool training) {
+    for (std::size_t l = 0; l < w_.inner.size(); ++l) {
+      const DenseWeights& d = w_.inner[l];
+      InnerScratch& s = inner_[l];
+      for (std::vector<float>* v : {&s.act, &s.keep, &s.drop}) v->resize(std::size_t{bc} * d.out);
+      RowMap A(s.act.data(), bc, d.out);
+      A.noalias() = CRowMap(inner_input(l), bc, d.in) * Eigen::Map<const RowMat>(d.M.data(), d.out, d.in).transpose();
+      A.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(d.c.data(), d.out);
+      const float p = cfg_.inner[l].dropout;
+      const bool dropout = training && p > 0;
+      // Each layer draws its masks from its own stream.
+      const step::Dropout drop{dropout, splitmix64(cfg_.seed + 0x100 * (l + 1)), step_,
+                               dropout ? dropout_threshold(p) : 0u, dropout ? 1.0f / (1.0f - p) : 1.0f};
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (std::uint32_t j = 0; j < bc; ++j)
+        for (std::uint32_t q = 0; q < d.out; ++q) {
+          const std::size_t i = std::size_t{j} * d.out + q;
+          s.act[i] = activate(cfg_.inner[l].activation, s.act[i]);
+          s.keep[i] = step::dropout_keep(drop, j, q);
+          s.drop[i] = s.act[i] * s.keep[i];
+        }
+    }
+  }
+
+  // The inner layers over the batch, backward: from d loss / d (last dropped-out output) in top_grad_
+  // [bc, code] to d loss / d (encoder's dropped-out output) in dz_, with the inner layers' gradients.
+  void inner_batch_backward(std::uint32_t bc) {
+    Eigen::MatrixXf dh = CRowMap(top_grad_.data(), bc, w_.code());
+    for (std::size_t l = w_.inner.size(); l-- > 0;) {
+      const DenseWeights& d = w_.inner[l];
+      InnerScratch& s = inner_[l];
+      RowMat dz(bc, d.out);
+      for (std::uint32_t j = 0; j < bc; ++j)
+        for (std::uint32_t q = 0; q < d.out; ++q) {
+          const std::size_t i = std::size_t{j} * d.out + q;
+          dz(j, q) = dh(j, q) * s.keep[i] * activate_grad_from_output(cfg_.inner[l].activation, s.act[i]);
+        }
+      s.gM.resize(d.M.size());
+      Eigen::Map<RowMat>(s.gM.data(), d.out, d.in).noalias() = dz.transpose() * CRowMap(inner_input(l), bc, d.in);
+      const Eigen::VectorXf gc = dz.colwise().sum().transpose();
+      s.gc.assign(gc.data(), gc.data() + d.out);
+      dh = dz * Eigen::Map<const RowMat>(d.M.data(), d.out, d.in);
+    }
+    const std::uint32_t H = w_.hidden;
+    for (std::uint32_t j = 0; j < bc; ++j)
+      for (std::uint32_t q = 0; q < H; ++q) {
+        const std::size_t i = std::size_t{j} * H + q;
+        dz_[i] = dh(j, q) * keep_[i] * activate_grad_from_output(cfg_.encoder, hact_[i]);
+      }
+  }
+
+  // Input rows of inner layer l over the batch, [bc, in] row-major.
+  const float* inner_input(std::size_t l) const { return l == 0 ? hdrop_.data() : inner_[l - 1].drop.data(); }
+  // What the decoder reads for the batch, [bc, code] row-major.
+  const float* top_input() const { return w_.inner.empty() ? hdrop_.data() : inner_.back().drop.data(); }
+
   // Phase A and the batch transpose: fills the per-batch scratch; returns the batch's squared error. With
   // `training`, the configured hidden and input dropout apply; their masks come from (seed, step_, batch
   // position or rating), so any thread count draws the same ones.
   // `scale` multiplies d loss / d output: the recipe's 1 / (batch columns x rows) by default.
   double forward_backward(std::span<const std::uint32_t> cols, bool training, float scale = 0) {
     const Csc& fit = *fit_;
-    const std::uint32_t H = w_.hidden, rows = w_.rows;
+    const std::uint32_t H = w_.hidden, C = w_.code(), rows = w_.rows;
     const auto bc = static_cast<std::uint32_t>(cols.size());
     if (scale == 0) scale = 1.0f / (float(bc) * float(rows));
     input_mask_ = training && cfg_.input_dropout > 0;  // also read by phase B's encoder gradient
@@ -187,47 +270,67 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t j = 0; j < bc; ++j) off_[j + 1] = off_[j] + (fit.start[cols[j] + 1] - fit.start[cols[j]]);
     dout_.resize(off_[bc]);
 
-    // Phase A: per column.
-#pragma omp parallel num_threads(threads_)
-    {
-      Eigen::VectorXf dh(H);
-#pragma omp for schedule(dynamic, 4)
-      for (std::uint32_t j = 0; j < bc; ++j) {
-        const std::uint32_t c = cols[j];
-        float* h = &hact_[std::size_t{j} * H];
-        float* hd = &hdrop_[std::size_t{j} * H];
-        float* keep = &keep_[std::size_t{j} * H];
-        encode(c, h);
-        for (std::uint32_t g = 0; g < H; g += 4) {  // one hash per four units, as the GPU draws them
-          const std::uint64_t bits = drop.enabled ? dropout_bits(drop.seed, drop.step, j, g / 4) : 0;
-          for (std::uint32_t q = g; q < std::min(g + 4, H); ++q) {
-            keep[q] = drop.enabled ? step::keep_from_bits(drop, bits, q % 4) : 1.0f;
-            hd[q] = h[q] * keep[q];
-          }
+    // Phase A, encoder half, for batch column j: code and dropout of the first hidden layer.
+    auto encoder_half = [&](std::uint32_t j) {
+      float* h = &hact_[std::size_t{j} * H];
+      float* keep = &keep_[std::size_t{j} * H];
+      encode(cols[j], h);
+      for (std::uint32_t g = 0; g < H; g += 4) {  // one hash per four units, as the GPU draws them
+        const std::uint64_t bits = drop.enabled ? dropout_bits(drop.seed, drop.step, j, g / 4) : 0;
+        for (std::uint32_t q = g; q < std::min(g + 4, H); ++q) {
+          keep[q] = drop.enabled ? step::keep_from_bits(drop, bits, q % 4) : 1.0f;
+          hdrop_[std::size_t{j} * H + q] = h[q] * keep[q];
         }
-        dh.setZero();
-        double sse = 0;
-        // Four observed rows at a time: their dot products in one pass over hd, then their share of dh in
-        // one pass over dh while the rows are still in L1.
-        for (std::uint32_t k = fit.start[c], e = off_[j]; k < fit.start[c + 1]; k += 4, e += 4) {
-          const std::uint32_t m = std::min(4u, fit.start[c + 1] - k);
-          const float* wr[4];
-          float dot[4], d[4];
-          for (std::uint32_t i = 0; i < m; ++i) wr[i] = &w_.W[std::size_t{fit.row[k + i]} * H];
-          dot_rows(wr, m, hd, H, dot);
-          for (std::uint32_t i = 0; i < m; ++i) {
-            const float y = activate(cfg_.decoder, dot[i] + w_.b[fit.row[k + i]]);
-            const float err = y - fit.value[k + i];
-            sse += double(err) * err;
-            d[i] = err * activate_grad_from_output(cfg_.decoder, y) * scale;
-            dout_[e + i] = d[i];
-          }
-          add_rows(dh.data(), H, m, [&](std::uint32_t i) { return wr[i]; }, [&](std::uint32_t i) { return d[i]; });
-        }
-        float* dz = &dz_[std::size_t{j} * H];
-        for (std::uint32_t q = 0; q < H; ++q) dz[q] = dh[q] * keep[q] * activate_grad_from_output(cfg_.encoder, h[q]);
-        col_sse_[j] = sse;
       }
+    };
+    // Phase A, decoder half: outputs and errors at column j's observed rows from its code `top` (C wide);
+    // d loss / d top goes to dtop. Four observed rows at a time: their dot products in one pass over top,
+    // then their share of dtop in one pass while the rows are still in L1.
+    auto decoder_half = [&](std::uint32_t j, const float* top, float* dtop) {
+      const std::uint32_t c = cols[j];
+      std::fill(dtop, dtop + C, 0.0f);
+      double sse = 0;
+      for (std::uint32_t k = fit.start[c], e = off_[j]; k < fit.start[c + 1]; k += 4, e += 4) {
+        const std::uint32_t m = std::min(4u, fit.start[c + 1] - k);
+        const float* wr[4];
+        float dot[4], d[4];
+        for (std::uint32_t i = 0; i < m; ++i) wr[i] = &w_.W[std::size_t{fit.row[k + i]} * C];
+        dot_rows(wr, m, top, C, dot);
+        for (std::uint32_t i = 0; i < m; ++i) {
+          const float y = activate(cfg_.decoder, dot[i] + w_.b[fit.row[k + i]]);
+          const float err = y - fit.value[k + i];
+          sse += double(err) * err;
+          d[i] = err * activate_grad_from_output(cfg_.decoder, y) * scale;
+          dout_[e + i] = d[i];
+        }
+        add_rows(dtop, C, m, [&](std::uint32_t i) { return wr[i]; }, [&](std::uint32_t i) { return d[i]; });
+      }
+      col_sse_[j] = sse;
+    };
+
+    if (w_.inner.empty()) {
+      // One hidden layer: both halves per column in one parallel pass, the batch never leaves the cache.
+#pragma omp parallel num_threads(threads_)
+      {
+        Eigen::VectorXf dh(H);
+#pragma omp for schedule(dynamic, 4)
+        for (std::uint32_t j = 0; j < bc; ++j) {
+          encoder_half(j);
+          decoder_half(j, &hdrop_[std::size_t{j} * H], dh.data());
+          const std::size_t o = std::size_t{j} * H;
+          for (std::uint32_t q = 0; q < H; ++q)
+            dz_[o + q] = dh[q] * keep_[o + q] * activate_grad_from_output(cfg_.encoder, hact_[o + q]);
+        }
+      }
+    } else {
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 4)
+      for (std::uint32_t j = 0; j < bc; ++j) encoder_half(j);
+      inner_batch_forward(bc, training);
+      top_grad_.resize(std::size_t{bc} * C);
+      const float* top = top_input();
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 4)
+      for (std::uint32_t j = 0; j < bc; ++j) decoder_half(j, top + std::size_t{j} * C, &top_grad_[std::size_t{j} * C]);
+      inner_batch_backward(bc);
     }
 
     // Transpose the batch by row: for row r, its entries (batch column j, entry e) in increasing j.
@@ -247,13 +350,14 @@ class CpuTrainer final : public TrainBackend {
 
   // Phase B's gradient of one row r of W, V and b from the batch (by_row_ must be filled).
   void row_gradient(std::uint32_t r, Eigen::VectorXf& gW, Eigen::VectorXf& gV, float& gb) const {
-    const std::uint32_t H = w_.hidden;
+    const std::uint32_t H = w_.hidden, C = w_.code();
     gW.setZero();
     gV.setZero();
     gb = 0;
     const BatchEntry* be = &by_row_[row_start_[r]];
     const std::uint32_t n = row_start_[r + 1] - row_start_[r];
-    add_rows(gW.data(), H, n, [&](std::uint32_t i) { return &hdrop_[std::size_t{be[i].j} * H]; },
+    const float* top = top_input();
+    add_rows(gW.data(), C, n, [&](std::uint32_t i) { return &top[std::size_t{be[i].j} * C]; },
              [&](std::uint32_t i) { return dout_[be[i].e]; });
     add_rows(gV.data(), H, n, [&](std::uint32_t i) { return &dz_[std::size_t{be[i].j} * H]; },
              [&](std::uint32_t i) { return input_value(be[i].k); });
@@ -264,10 +368,10 @@ class CpuTrainer final : public TrainBackend {
   // so whatever f writes at row r needs no lock).
   template <class F>
   void for_each_row_gradient(F&& f) const {
-    const std::uint32_t H = w_.hidden, rows = w_.rows;
+    const std::uint32_t rows = w_.rows;
 #pragma omp parallel num_threads(threads_)
     {
-      Eigen::VectorXf gW(H), gV(H);
+      Eigen::VectorXf gW(w_.code()), gV(w_.hidden);
       float gb = 0;
 #pragma omp for schedule(dynamic, 32)
       for (std::uint32_t r = 0; r < rows; ++r) {
@@ -354,21 +458,26 @@ class CpuTrainer final : public TrainBackend {
   double optimizer_step(std::span<const std::uint32_t> cols) {
     ++step_;
     const double sse = forward_backward(cols, true);
-    const std::uint32_t H = w_.hidden;
+    const std::uint32_t H = w_.hidden, C = w_.code();
     const auto bc = static_cast<std::uint32_t>(cols.size());
 
     // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
     const auto [adam, adam_bias] = adam_steps(cfg_, step_, epoch_);
     for_each_row_gradient([&](std::uint32_t r, const Eigen::VectorXf& gW, const Eigen::VectorXf& gV, float gb) {
-      const std::size_t o = std::size_t{r} * H;
-      adam_span(adam, &w_.W[o], &mW_[o], &vW_[o], gW.data(), H);
-      adam_span(adam, &w_.V[o], &mV_[o], &vV_[o], gV.data(), H);
+      adam_span(adam, &w_.W[std::size_t{r} * C], &mW_[std::size_t{r} * C], &vW_[std::size_t{r} * C], gW.data(), C);
+      adam_span(adam, &w_.V[std::size_t{r} * H], &mV_[std::size_t{r} * H], &vV_[std::size_t{r} * H], gV.data(), H);
       adam_update(adam_bias, w_.b[r], mb_[r], vb_[r], gb);
     });
 
-    // Phase C: encoder bias.
+    // Phase C: encoder bias and inner layers.
     const Eigen::VectorXf gmu = mu_gradient(bc);
     adam_span(adam_bias, w_.mu.data(), mmu_.data(), vmu_.data(), gmu.data(), H);
+    for (std::size_t l = 0; l < w_.inner.size(); ++l) {
+      DenseWeights& d = w_.inner[l];
+      InnerScratch& st = inner_[l];
+      adam_span(adam, d.M.data(), st.mM.data(), st.vM.data(), st.gM.data(), static_cast<std::uint32_t>(d.M.size()));
+      adam_span(adam_bias, d.c.data(), st.mc.data(), st.vc.data(), st.gc.data(), d.out);
+    }
     input_mask_ = false;  // validation and the model's codes see every rating
     return sse;
   }
@@ -377,26 +486,31 @@ class CpuTrainer final : public TrainBackend {
   std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
     const double sse = forward_backward(cols, false);
     const auto bc = static_cast<std::uint32_t>(cols.size());
-    const std::uint32_t H = w_.hidden;
+    const std::uint32_t H = w_.hidden, C = w_.code();
     Weights g;
     g.rows = w_.rows;
     g.hidden = H;
     g.W.resize(w_.W.size());
     g.V.resize(w_.V.size());
     g.b.resize(w_.rows);
-    Eigen::VectorXf gW(H), gV(H);
+    Eigen::VectorXf gW(C), gV(H);
     for (std::uint32_t r = 0; r < w_.rows; ++r) {
       row_gradient(r, gW, gV, g.b[r]);
-      std::copy(gW.data(), gW.data() + H, &g.W[std::size_t{r} * H]);
+      std::copy(gW.data(), gW.data() + C, &g.W[std::size_t{r} * C]);
       std::copy(gV.data(), gV.data() + H, &g.V[std::size_t{r} * H]);
     }
     const Eigen::VectorXf gmu = mu_gradient(bc);
     g.mu.assign(gmu.data(), gmu.data() + H);
+    for (std::size_t l = 0; l < w_.inner.size(); ++l)
+      g.inner.push_back({w_.inner[l].in, w_.inner[l].out, inner_[l].gM, inner_[l].gc});
     return {0.5 * sse / (double(bc) * w_.rows), std::move(g)};
   }
 
   void set_weights(const Weights& w) override {
-    if (w.rows != w_.rows || w.hidden != w_.hidden) throw Error(Status::BadInput, "set_weights: shape mismatch");
+    bool same = w.rows == w_.rows && w.hidden == w_.hidden && w.inner.size() == w_.inner.size();
+    for (std::size_t l = 0; same && l < w.inner.size(); ++l)
+      same = w.inner[l].in == w_.inner[l].in && w.inner[l].out == w_.inner[l].out;
+    if (!same) throw Error(Status::BadInput, "set_weights: shape mismatch");
     w_ = w;
   }
 
@@ -421,6 +535,13 @@ class CpuTrainer final : public TrainBackend {
     std::uint32_t j, k, e;
   };
   std::vector<BatchEntry> by_row_;  // grouped by row (row_start_), increasing j within a row
+  // Per inner layer: batch activations [bc, out], dropout multipliers, dropped-out output (the next layer's
+  // input), the batch's gradients and the Adam moments.
+  struct InnerScratch {
+    std::vector<float> act, keep, drop, gM, gc, mM, vM, mc, vc;
+  };
+  std::vector<InnerScratch> inner_;
+  std::vector<float> top_grad_;  // d loss / d (decoder's input) over the batch, [bc, code]
 };
 
 }  // namespace

@@ -116,8 +116,9 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const Weights& w = in.result->weights;
   // FlatBuffers addresses at most 2 GiB: large tensors go to the data section after it, and what must stay
   // inside (observations, ids) is checked here rather than failing inside the builder.
-  const double tensor_bytes = double(dtype_bytes(in.dtype)) * double(w.V.size() + w.W.size()) +
-                              4.0 * double(w.mu.size() + w.b.size() + 2 * w.rows);
+  double tensor_bytes = double(dtype_bytes(in.dtype)) * double(w.V.size() + w.W.size()) +
+                        4.0 * double(w.mu.size() + w.b.size() + 2 * w.rows);
+  for (const DenseWeights& d : w.inner) tensor_bytes += double(dtype_bytes(in.dtype)) * double(d.M.size()) + 8.0 * d.out;
   const double other_bytes = 9.0 * double(in.observations->nnz()) + 64.0 * double(in.data->users.size() + in.data->items.size());
   const bool external = tensors_go_external(tensor_bytes, other_bytes, in.inline_tensor_limit);
   if (other_bytes > kFlatBufferBudget)
@@ -127,23 +128,35 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   FlatBufferBuilder fbb(std::size_t{1} << 20);
 
   TensorTable t(fbb, external);
-  const std::uint64_t rows = w.rows, hidden = w.hidden;
+  const std::uint64_t rows = w.rows, hidden = w.hidden, code = w.code();
+  const auto act = [](Activation a) { return static_cast<fb::Activation>(a); };
+  std::vector<Offset<fb::Layer>> layers;
   const std::uint32_t v = t.add("encoder.weight", {rows, hidden}, w.V, in.dtype);
   const std::uint32_t mu = t.add("encoder.bias", {hidden}, w.mu);
-  const std::uint32_t wd = t.add("decoder.weight", {rows, hidden}, w.W, in.dtype);
+  layers.push_back(fb::CreateLayer(fbb, w.rows, w.hidden, act(cfg.encoder), cfg.dropout, v, mu, fb::WeightLayout::InOut));
+  for (std::size_t l = 0; l < w.inner.size(); ++l) {
+    const DenseWeights& d = w.inner[l];
+    const std::string name = "hidden" + std::to_string(l + 2);
+    const std::uint32_t m = t.add(name + ".weight", {d.out, d.in}, d.M, in.dtype);
+    const std::uint32_t c = t.add(name + ".bias", {d.out}, d.c);
+    layers.push_back(fb::CreateLayer(fbb, d.in, d.out, act(cfg.inner[l].activation), cfg.inner[l].dropout, m, c,
+                                     fb::WeightLayout::OutIn));
+  }
+  const std::uint32_t wd = t.add("decoder.weight", {rows, code}, w.W, in.dtype);
   const std::uint32_t b = t.add("decoder.bias", {rows}, w.b);
-  const auto act = [](Activation a) { return static_cast<fb::Activation>(a); };
-  const std::vector<Offset<fb::Layer>> layers = {
-      fb::CreateLayer(fbb, w.rows, w.hidden, act(cfg.encoder), cfg.dropout, v, mu, fb::WeightLayout::InOut),
-      fb::CreateLayer(fbb, w.hidden, w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn)};
+  layers.push_back(fb::CreateLayer(fbb, w.code(), w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn));
 
   const TrainResult& res = *in.result;
   std::vector<Offset<fb::EpochRecord>> history;
   for (const EpochStats& e : res.history)
     history.push_back(fb::CreateEpochRecord(fbb, e.epoch, e.loss, e.train_rmse, e.val_rmse, e.seconds));
-  const std::vector<std::uint32_t> hidden_sizes = {cfg.hidden};
-  const std::vector<fb::Activation> acts = {act(cfg.encoder), act(cfg.decoder)};
-  const std::vector<float> drops = {cfg.dropout, 0.0f};
+  std::vector<std::uint32_t> hidden_sizes = {cfg.hidden};
+  std::vector<fb::Activation> acts = {act(cfg.encoder)};
+  std::vector<float> drops = {cfg.dropout};
+  for (const TrainConfig::InnerLayer& l : cfg.inner)
+    hidden_sizes.push_back(l.size), acts.push_back(act(l.activation)), drops.push_back(l.dropout);
+  acts.push_back(act(cfg.decoder));
+  drops.push_back(0.0f);
   const auto hyper = fb::CreateHyperparametersDirect(
       fbb, &hidden_sizes, &acts, &drops, cfg.optimizer == TrainConfig::Optimizer::Rprop ? "rprop" : cfg.decoupled_decay > 0 ? "adamw" : "adam",
       cfg.learning_rate,

@@ -110,20 +110,32 @@ Weights initial_weights(const TrainConfig& config, std::uint32_t rows) {
   Weights w;
   w.rows = rows;
   w.hidden = config.hidden;
-  const std::size_t n = std::size_t{rows} * config.hidden;
-  w.V.resize(n);
-  w.W.resize(n);
+  const std::size_t nv = std::size_t{rows} * config.hidden, nw = std::size_t{rows} * config.code_size();
+  w.V.resize(nv);
+  w.W.resize(nw);
   // Separate streams per tensor so changing one shape does not shift the other's values.
   // Counter-based draws: any thread count gives the same weights (480M of them for Netflix-sized data).
   const std::uint64_t sv = splitmix64(config.seed ^ 0x1111), sw = splitmix64(config.seed ^ 0x2222);
   const int threads = config.threads > 0 ? config.threads : omp_get_num_procs();
 #pragma omp parallel for schedule(static) num_threads(threads)
-  for (std::size_t i = 0; i < n; ++i) {
-    w.V[i] = config.init_std * normal_from_counter(sv, i);
-    w.W[i] = config.init_std * normal_from_counter(sw, i);
+  for (std::size_t i = 0; i < std::max(nv, nw); ++i) {
+    if (i < nv) w.V[i] = config.init_std * normal_from_counter(sv, i);
+    if (i < nw) w.W[i] = config.init_std * normal_from_counter(sw, i);
   }
   w.mu.assign(config.hidden, 0.0f);
   w.b.assign(rows, 0.0f);
+  std::uint32_t in = config.hidden;
+  for (std::size_t l = 0; l < config.inner.size(); ++l) {
+    DenseWeights& d = w.inner.emplace_back();
+    d.in = in;
+    d.out = config.inner[l].size;
+    const float std_dev = std::sqrt(2.0f / float(d.in + d.out));
+    const std::uint64_t sm = splitmix64(config.seed ^ (0x3333 + l));
+    d.M.resize(std::size_t{d.out} * d.in);
+    for (std::size_t i = 0; i < d.M.size(); ++i) d.M[i] = std_dev * normal_from_counter(sm, i);
+    d.c.assign(d.out, 0.0f);
+    in = d.out;
+  }
   return w;
 }
 
@@ -159,12 +171,13 @@ std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& not
 TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
                   const std::function<void(const EpochStats&)>& on_epoch) {
   std::string notice;
-  // Rprop and input dropout exist on the CPU only: under --device auto they choose it, and say so.
-  const bool cpu_only = config.optimizer == TrainConfig::Optimizer::Rprop || config.input_dropout > 0;
+  // Rprop, input dropout and inner layers exist on the CPU only: under --device auto they choose it, and
+  // say so.
+  const bool cpu_only = config.optimizer == TrainConfig::Optimizer::Rprop || config.input_dropout > 0 || !config.inner.empty();
   std::unique_ptr<TrainBackend> backend;
   if (cpu_only && config.device == Device::Auto) {
     backend = make_cpu_trainer();
-    if (cuda_trainer_available()) notice = "device auto: rprop and input dropout run on the CPU only, training on the CPU";
+    if (cuda_trainer_available()) notice = "device auto: rprop, input dropout and inner layers run on the CPU only, training on the CPU";
   } else {
     backend = make_train_backend(config.device, notice);
   }

@@ -76,6 +76,8 @@ class CudaTrainer final : public TrainBackend {
     cfg_ = config;
     if (config.input_dropout > 0)
       throw Error(Status::Unsupported, "cuda: --input-dropout runs on the CPU only in this version (--device cpu)");
+    if (!config.inner.empty())
+      throw Error(Status::Unsupported, "cuda: more than one hidden layer (--layers) runs on the CPU only in this version (--device cpu)");
     if (config.optimizer != TrainConfig::Optimizer::Adam)
       throw Error(Status::Unsupported, "cuda: --optimizer rprop runs on the CPU only in this version (--device cpu)");
     const std::uint64_t H = config.hidden, rows = fit.num_rows;

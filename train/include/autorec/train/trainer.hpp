@@ -23,6 +23,15 @@ struct TrainConfig {
   Activation encoder = Activation::Sigmoid;  // g
   Activation decoder = Activation::Identity;  // f
   float dropout = 0.05f;                      // after the encoder, training only (inverted dropout)
+  // Dense hidden layers after the encoder's (a deeper network: the paper's 500-250-500 is hidden 500 and
+  // inner {{250, sigmoid}, {500, sigmoid}}); the decoder reads the last one. CPU only.
+  struct InnerLayer {
+    std::uint32_t size;
+    Activation activation;
+    float dropout;  // after this layer, training only
+  };
+  std::vector<InnerLayer> inner;
+  std::uint32_t code_size() const { return inner.empty() ? hidden : inner.back().size; }
   float input_dropout = 0;  // share of each column's stored ratings hidden from the encoder (denoising; CPU)
   double learning_rate = 0.002;
   double weight_decay = 1e-5;  // L2 folded into the Adam gradient, as torch.optim.Adam(weight_decay=...)
@@ -72,11 +81,20 @@ struct Cell {
   float value;
 };
 
-// Parameters of the one-hidden-layer network, in the layouts of the model file:
-// encoder V [rows, hidden] (InOut), mu [hidden]; decoder W [rows, hidden] (OutIn), b [rows].
+// A dense layer between the encoder and the decoder: y = act(M x + c), M [out, in] row-major (OutIn).
+struct DenseWeights {
+  std::uint32_t in = 0, out = 0;
+  std::vector<float> M, c;
+};
+
+// Parameters of the network, in the layouts of the model file: encoder V [rows, hidden] (InOut), mu
+// [hidden]; the inner layers, if any; decoder W [rows, code] (OutIn), b [rows], where code is the width of
+// the last hidden layer (hidden without inner layers).
 struct Weights {
   std::uint32_t rows = 0, hidden = 0;
   std::vector<float> V, mu, W, b;
+  std::vector<DenseWeights> inner;
+  std::uint32_t code() const { return inner.empty() ? hidden : inner.back().out; }
 };
 
 struct EpochStats {
@@ -135,7 +153,8 @@ std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& not
 // The order in which an epoch visits the columns: the same on every backend for a given seed and epoch.
 std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, std::uint32_t ncols);
 
-// Initial parameters of the recipe: N(0, init_std) weights from the seed, zero biases.
+// Initial parameters of the recipe: N(0, init_std) encoder and decoder weights from the seed, zero biases;
+// inner layers N(0, 2 / (in + out)) (Glorot), since their inputs are dense activations, not ratings.
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows);
 
 struct TrainResult {
