@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 
+#include "autorec/train/cold_start.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
@@ -93,6 +94,37 @@ BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
   for (const train::Cell& x : cells) known.push_back({x.row, x.col, x.value});
   BOOST_TEST(backend->rmse(cells, t.data.scale.min, t.data.scale.max) == evaluate(m, known).rmse,
              boost::test_tools::tolerance(1e-5));
+}
+
+BOOST_AUTO_TEST_CASE(cold_start_rule_is_the_best_on_validation) {
+  // With under 100 validation ratings every one of them is scored twice, once as if its item were unseen
+  // and once as if its user were: the global-mean rule's RMSE is then that of the fit mean over them all.
+  train::TrainConfig c;
+  c.hidden = 16;
+  c.epochs = 5;
+  const test::Trained t = test::train_small(c);
+  const Model m = Model::load_buffer(t.file, "cold.fb");
+  std::vector<train::Cell> val;
+  for (std::size_t i = 0; i < 60; ++i) val.push_back({t.test[i].user, t.test[i].item, t.test[i].value});
+  const train::ColdStartChoice got = train::choose_cold_start(m, t.csc, val);
+  BOOST_TEST(got.cells == 120u);
+  double mean = 0;
+  for (float v : t.csc.value) mean += v;
+  mean /= double(t.csc.nnz());
+  double sse = 0;
+  for (const train::Cell& x : val) sse += 2 * (mean - x.value) * (mean - x.value);
+  BOOST_TEST(got.rmse[1] == std::sqrt(sse / 120), boost::test_tools::tolerance(1e-5));
+  for (double r : got.rmse) BOOST_TEST(got.rmse[static_cast<std::size_t>(got.rule)] <= r);
+  // Nothing to measure on: AutoRec's own answer.
+  BOOST_TEST((train::choose_cold_start(m, t.csc, {}).rule == train::ColdStart::EmptyInput));
+  // The rule written into the model is the one the reader applies.
+  test::Trained g = t;
+  train::ModelContents contents{&g.config, &g.data, &g.csc, &g.result};
+  contents.cold_start = train::ColdStart::GlobalMean;
+  const Model gm = Model::load_buffer(train::build_model_file(contents), "global.fb");
+  BOOST_TEST(gm.info().cold_start == "the global mean");
+  const Prediction p = gm.predict(std::nullopt, std::optional<std::uint32_t>(0));
+  BOOST_TEST((p.source == Source::GlobalMean));
 }
 
 BOOST_AUTO_TEST_CASE(validation_keeps_the_best_epoch) {

@@ -22,7 +22,8 @@ std::vector<at::Cell> to_cells(const std::vector<at::Rating>& ratings, autorec::
   return cells;
 }
 
-// --layers "500,250:tanh,500:sigmoid:0.1": every hidden layer as SIZE[:ACTIVATION[:DROPOUT]]. The first is
+// --layers "500,250:tanh,500:sigmoid:0.1" (or 500-250-500, the paper's notation, which also fits in an
+// autorec-tune grid): every hidden layer as SIZE[:ACTIVATION[:DROPOUT]], separated by ',' or '-'. The first is
 // the encoder's (activation default --encoder, dropout default --dropout); the others are inner layers
 // (activation default --encoder, dropout default 0).
 void apply_layers(const std::string& spec, at::TrainConfig& cfg) {
@@ -31,7 +32,7 @@ void apply_layers(const std::string& spec, at::TrainConfig& cfg) {
   };
   std::vector<std::string> parts;
   for (std::size_t b = 0;;) {
-    const std::size_t e = spec.find(',', b);
+    const std::size_t e = spec.find_first_of(",-", b);
     parts.push_back(spec.substr(b, e - b));
     if (e == std::string::npos) break;
     b = e + 1;
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", cfg.hidden, "hidden units")->check(CLI::Range(1u, 65536u));
   app.add_option("--encoder", encoder, "encoder activation g")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
   app.add_option("--decoder", decoder, "decoder activation f")->check(CLI::IsMember({"identity", "sigmoid", "tanh", "relu", "elu", "selu"}));
-  app.add_option("--layers", layers, "hidden layers as SIZE[:ACTIVATION[:DROPOUT]],...: e.g. 500,250,500 (the "
+  app.add_option("--layers", layers, "hidden layers as SIZE[:ACTIVATION[:DROPOUT]] separated by , or -: e.g. 500-250-500 (the "
                                      "first is the encoder's; deeper networks train on the CPU)")
       ->excludes("--hidden");
   app.add_option("--dropout", cfg.dropout, "dropout after the encoder (training only)")->check(CLI::Range(0.0f, 0.95f));
@@ -224,6 +225,18 @@ int main(int argc, char** argv) {
     };
     at::TrainResult result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch);
     if (!result.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", result.notice.c_str());
+    // The cold-start rule, chosen on the validation part with the validated model (a refit keeps it).
+    at::ColdStartChoice cold;
+    if (!val_cells.empty()) {
+      at::ModelContents validated{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, 1};
+      const autorec::Model model =
+          autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
+      cold = at::choose_cold_start(model, fit_m, val_cells);
+      if (!quiet)
+        std::printf("cold start: %s (RMSE on the %zu rarest validation ratings: means %.4f, global mean %.4f, "
+                    "empty input %.4f)\n",
+                    at::cold_start_name(cold.rule), cold.cells, cold.rmse[0], cold.rmse[1], cold.rmse[2]);
+    }
     // --refit: the epoch count chosen on validation, trained again on all the training ratings.
     at::Csc all_m;
     if (refit) {
@@ -242,6 +255,7 @@ int main(int argc, char** argv) {
 
     at::ModelContents contents{&cfg, &data, &model_m, &result, policy, val.size(), -1.0, zstd_level};
     contents.dtype = *autorec::parse_dtype(dtype);
+    contents.cold_start = cold.rule;
     std::vector<std::byte> file = at::build_model_file(contents);
 
     // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.
@@ -278,7 +292,8 @@ int main(int argc, char** argv) {
       nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", file.size()},
                                 {"epochs_run", result.history.size()}, {"best_epoch", result.best_epoch},
                                 {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", load_s}, {"fit", refit ? train_part.size() : fit.size()},
-                                {"val", val.size()}, {"threads", cfg.threads}};
+                                {"val", val.size()}, {"threads", cfg.threads},
+                                {"cold_start", at::cold_start_name(cold.rule)}};
       if (has_test) summary["test_rmse"] = test.rmse, summary["test_mae"] = test.mae, summary["test_count"] = test.count;
       metrics << summary.dump() << '\n';
     }

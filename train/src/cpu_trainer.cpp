@@ -194,7 +194,8 @@ class CpuTrainer final : public TrainBackend {
       InnerScratch& s = inner_[l];
       for (std::vector<float>* v : {&s.act, &s.keep, &s.drop}) v->resize(std::size_t{bc} * d.out);
       RowMap A(s.act.data(), bc, d.out);
-      A.noalias() = CRowMap(inner_input(l), bc, d.in) * Eigen::Map<const RowMat>(d.M.data(), d.out, d.in).transpose();
+      const CRowMap X(inner_input(l), bc, d.in), M(d.M.data(), d.out, d.in);
+      split_rows(bc, [&](std::uint32_t b, std::uint32_t n) { A.middleRows(b, n).noalias() = X.middleRows(b, n) * M.transpose(); });
       A.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(d.c.data(), d.out);
       const float p = cfg_.inner[l].dropout;
       const bool dropout = training && p > 0;
@@ -215,7 +216,7 @@ class CpuTrainer final : public TrainBackend {
   // The inner layers over the batch, backward: from d loss / d (last dropped-out output) in top_grad_
   // [bc, code] to d loss / d (encoder's dropped-out output) in dz_, with the inner layers' gradients.
   void inner_batch_backward(std::uint32_t bc) {
-    Eigen::MatrixXf dh = CRowMap(top_grad_.data(), bc, w_.code());
+    RowMat dh = CRowMap(top_grad_.data(), bc, w_.code());
     for (std::size_t l = w_.inner.size(); l-- > 0;) {
       const DenseWeights& d = w_.inner[l];
       InnerScratch& s = inner_[l];
@@ -226,10 +227,16 @@ class CpuTrainer final : public TrainBackend {
           dz(j, q) = dh(j, q) * s.keep[i] * activate_grad_from_output(cfg_.inner[l].activation, s.act[i]);
         }
       s.gM.resize(d.M.size());
-      Eigen::Map<RowMat>(s.gM.data(), d.out, d.in).noalias() = dz.transpose() * CRowMap(inner_input(l), bc, d.in);
+      RowMap gM(s.gM.data(), d.out, d.in);
+      const CRowMap X(inner_input(l), bc, d.in), M(d.M.data(), d.out, d.in);
+      split_rows(d.out, [&](std::uint32_t b, std::uint32_t n) {
+        gM.middleRows(b, n).noalias() = dz.middleCols(b, n).transpose() * X;
+      });
       const Eigen::VectorXf gc = dz.colwise().sum().transpose();
       s.gc.assign(gc.data(), gc.data() + d.out);
-      dh = dz * Eigen::Map<const RowMat>(d.M.data(), d.out, d.in);
+      RowMat next(bc, d.in);
+      split_rows(bc, [&](std::uint32_t b, std::uint32_t n) { next.middleRows(b, n).noalias() = dz.middleRows(b, n) * M; });
+      dh = std::move(next);
     }
     const std::uint32_t H = w_.hidden;
     for (std::uint32_t j = 0; j < bc; ++j)
@@ -237,6 +244,19 @@ class CpuTrainer final : public TrainBackend {
         const std::size_t i = std::size_t{j} * H + q;
         dz_[i] = dh(j, q) * keep_[i] * activate_grad_from_output(cfg_.encoder, hact_[i]);
       }
+  }
+
+  // f(begin, count) on the threads, over [0, n) cut into one block each: the inner layers' matrix products
+  // run block by block inside the trainer's own threads (Eigen then stays on one thread per block rather
+  // than starting its own, which spin-waits against ours).
+  template <class F>
+  void split_rows(std::uint32_t n, F&& f) const {
+#pragma omp parallel num_threads(threads_)
+    {
+      const auto t = static_cast<std::uint32_t>(omp_get_thread_num()), k = static_cast<std::uint32_t>(omp_get_num_threads());
+      const std::uint32_t b = n * t / k, e = n * (t + 1) / k;
+      if (e > b) f(b, e - b);
+    }
   }
 
   // Input rows of inner layer l over the batch, [bc, in] row-major.

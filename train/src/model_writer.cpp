@@ -195,7 +195,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto model = fb::CreateModel(fbb, kSchemaVersion,
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
-                                     fb::ColdStart::EmptyInput, users, items, observations_off, training);
+                                     static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level);

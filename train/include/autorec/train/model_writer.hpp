@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autorec/dtype.hpp"
+#include "autorec/train/cold_start.hpp"
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/trainer.hpp"
 
@@ -26,6 +27,7 @@ struct ModelContents {
   // Tensors whose bytes add up to more than this go to the container's data section instead of inside the
   // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path).
   std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30;
+  ColdStart cold_start = ColdStart::EmptyInput;  // what predict() answers for unseen ids
 };
 
 inline constexpr const char* kTrainerVersion = "autorec-train 0.1.0";
