@@ -8,7 +8,10 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "autorec/error.hpp"

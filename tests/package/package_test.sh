@@ -68,6 +68,22 @@ for host in consumer_c/consumer_c consumer_cpp/consumer_cpp_static c_pc c_pc_sta
   ok "$host prints the C++ API's answers"
 done
 
+# An FFI host: Python's ctypes on the installed shared library, with no header at all.
+python3 - "$prefix/$libdir/libautorec_infer.so" "$work/m.fb" "$user" "$item" > "$work/got.txt" <<'PY' || fail "ctypes host"
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.autorec_last_error.restype = lib.autorec_source_name.restype = ctypes.c_char_p
+model, rating, source = ctypes.c_void_p(), ctypes.c_float(), ctypes.c_int()
+if (lib.autorec_model_load_file(sys.argv[2].encode(), None, ctypes.byref(model)) != 0 or
+        lib.autorec_model_predict_ids(model, sys.argv[3].encode(), sys.argv[4].encode(), 1, ctypes.byref(rating),
+                                      ctypes.byref(source)) != 0):
+    sys.exit(lib.autorec_last_error().decode())
+print(f"predict {sys.argv[3]} {sys.argv[4]} {rating.value:.6f} {lib.autorec_source_name(source.value).decode()}")
+lib.autorec_model_free(model)
+PY
+grep "^predict" "$work/want.txt" | cmp -s - "$work/got.txt" || { cat "$work/got.txt"; fail "the ctypes host's prediction differs"; }
+ok "python ctypes host prints the same prediction"
+
 # A missing model: the C host reports the status and a message naming the file.
 status=0
 "$work/consumer_c/consumer_c" "$work/none.fb" "$user" "$item" 2> "$work/err.txt" || status=$?

@@ -112,6 +112,7 @@ AUTOREC_API const char* autorec_source_name(int source);
 
 /* ---- Loading ---- */
 
+/* Sets struct_size and the defaults; NULL is ignored. */
 AUTOREC_API void autorec_load_options_init(autorec_load_options* options);
 /* Loads model.fb from a path. options may be NULL (defaults). *model receives the handle, NULL on failure. */
 AUTOREC_API autorec_status autorec_model_load_file(const char* path, const autorec_load_options* options,
