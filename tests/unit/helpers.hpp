@@ -1,6 +1,7 @@
 // Shared fixtures of the unit tests: small synthetic data sets and quickly trained models.
 #pragma once
 
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -38,12 +39,14 @@ struct Trained {
   std::vector<std::byte> file;
 };
 
+// cold_item, when given, loses its training ratings so that the model must answer it by the cold-start rule.
 inline Trained train_small(train::TrainConfig config, std::uint32_t users = 120, std::uint32_t items = 80,
-                           double test_ratio = 0.1) {
+                           double test_ratio = 0.1, std::optional<std::uint32_t> cold_item = std::nullopt) {
   Trained t;
   t.config = config;
   t.data = synth_dataset(users, items, 0.15, 7);
   train::split(t.data, 1, test_ratio, t.fit, t.test);
+  if (cold_item) std::erase_if(t.fit, [&](const train::Rating& r) { return r.item == *cold_item; });
   t.csc = train::make_csc(t.fit, static_cast<std::uint32_t>(t.data.users.size()),
                           static_cast<std::uint32_t>(t.data.items.size()), config.variant);
   t.result = train::train(config, t.csc, {}, t.data.scale.min, t.data.scale.max, nullptr);

@@ -3,7 +3,9 @@
 // Thread safety: a Model is immutable after loading; every const member may be called from many threads at
 // once on one Model. Loading and destruction must not race with use.
 // Errors: every function that can fail throws autorec::Error (autorec/error.hpp) with a message naming the
-// source, the field and the value.
+// source, the field and the value; Error::status() tells bad input, a corrupt file, an unsupported request,
+// I/O and memory apart. std::bad_alloc can escape where memory runs out.
+// C and FFI hosts use the same library through autorec/autorec.h.
 #pragma once
 
 #include <cstddef>
@@ -23,8 +25,10 @@ namespace autorec {
 enum class Variant : std::uint8_t { ItemBased = 0, UserBased = 1 };
 enum class Device : std::uint8_t { Auto = 0, Cpu = 1, Cuda = 2 };
 
+// Static names: "item" or "user"; "identity", "sigmoid", ... ("unknown" for a value outside the enum).
 const char* variant_name(Variant v) noexcept;
 const char* activation_name(Activation a) noexcept;
+// The inverse of activation_name; nullopt for a name it does not know.
 std::optional<Activation> parse_activation(std::string_view name) noexcept;
 
 struct LoadOptions {
@@ -47,8 +51,10 @@ struct Entry {
 
 // Where a prediction came from. Anything but Model means the cold-start fallback answered.
 enum class Source : std::uint8_t { Model = 0, UserMean = 1, ItemMean = 2, GlobalMean = 3, EmptyInput = 4 };
+// Static description: "model", "user mean", ... ("unknown" for a value outside the enum).
 const char* source_name(Source s) noexcept;
 
+// A predicted rating (clamped to the scale unless asked otherwise) and the rule that produced it.
 struct Prediction {
   float value;
   Source source;
@@ -61,17 +67,21 @@ struct Recommendation {
   Source source;
 };
 
+// One dense layer: y = activation(W x + b), x of in_size, y of out_size; dropout as trained (unused here).
 struct LayerInfo {
   std::uint32_t in_size, out_size;
   Activation activation;
   float dropout;
 };
 
+// One epoch of the training history stored in the file.
 struct EpochRecord {
   std::uint32_t epoch;
   double loss, train_rmse, val_rmse, seconds;  // val_rmse < 0: no validation part
 };
 
+// Everything the file says about the model, plus the backend serving it. Layer 0 is the encoder; the last
+// layer's outputs are the rows of a column.
 struct ModelInfo {
   std::string source_name;  // path or buffer name the model came from
   std::uint32_t schema_version;
@@ -96,20 +106,29 @@ struct ModelInfo {
   std::string backend_notice;  // why Device::Auto chose the CPU, when it did
 };
 
+// A loaded model: move-only, immutable, and safe to share between threads for every const call.
 class Model {
  public:
+  // Reads, checks (header, sizes, checksum, FlatBuffers verifier, semantics) and loads model.fb. Throws
+  // Error: BadInput for a path that cannot be opened, Corrupt for a damaged file, Unsupported for a newer
+  // version or Device::Cuda without the plugin or a GPU, OutOfMemory past options.max_decompressed_bytes,
+  // Io when a read fails.
   static Model load_file(const std::string& path, const LoadOptions& options = {});
+  // The same from bytes in memory (copied out; the caller may free them afterwards). name labels errors.
   static Model load_buffer(std::span<const std::byte> bytes, std::string_view name = "<memory>",
                            const LoadOptions& options = {});
   Model(Model&&) noexcept;
   Model& operator=(Model&&) noexcept;
   ~Model();
 
+  // Metadata; the reference lives as long as the Model.
   const ModelInfo& info() const;
 
-  // External id -> dense index (nullopt when the id was not in the training data).
+  // External id -> dense index (nullopt when the id was not in the training data). Integer ids match by
+  // value ("7" and "+7" are the same id), others by their exact text.
   std::optional<std::uint32_t> user_index(std::string_view id) const;
   std::optional<std::uint32_t> item_index(std::string_view id) const;
+  // Dense index -> external id; throws Error(BadInput) for an index not below num_users / num_items.
   std::string user_id(std::uint32_t index) const;
   std::string item_id(std::uint32_t index) const;
 
@@ -119,27 +138,31 @@ class Model {
   std::uint32_t column_length() const;
 
   // Full reconstruction of one sparse column: out has column_length() entries. With clamp, values are
-  // limited to the rating scale [rating_min, rating_max].
+  // limited to the rating scale [rating_min, rating_max]. Throws Error(BadInput) for an entry index not below
+  // column_length(), a non-finite value, or an out of the wrong size. An empty column is a valid input.
   void reconstruct(std::span<const Entry> column, std::span<float> out, bool clamp = true) const;
   // Many columns at once through matrix-matrix products; out is columns.size() x column_length(), row-major.
+  // Checks every column as reconstruct() does; the message names the column.
   void reconstruct_batch(std::span<const std::span<const Entry>> columns, std::span<float> out,
                          bool clamp = true) const;
-  // Reconstruction of training column c from its stored observations (uses the cached hidden code).
+  // Reconstruction of training column c from its stored observations (uses the cached hidden code); throws
+  // Error(BadInput) for c not below num_columns() or an out of the wrong size.
   void reconstruct_column(std::uint32_t column, std::span<float> out, bool clamp = true) const;
 
   // Parameters of layer l, copied out: the weight as [out_size, in_size] row-major (y = W x + b) whatever
-  // the file's layout, and the bias [out_size].
+  // the file's layout, and the bias [out_size]. Throws Error(BadInput) for l not below the layer count.
   std::vector<float> weight(std::size_t layer) const;
   std::vector<float> bias(std::size_t layer) const;
 
-  // The observations stored for training column c.
+  // The observations stored for training column c (throws Error(BadInput) for c not below num_columns()).
   std::vector<Entry> observations(std::uint32_t column) const;
 
   // Whether a user / item has stored training observations (what decides a cold start).
   bool knows_user(std::optional<std::uint32_t> user) const;
   bool knows_item(std::optional<std::uint32_t> item) const;
 
-  // Rating of (user, item) by dense indices or external ids; unknown or unseen ids use the cold-start rule.
+  // Rating of (user, item) by dense indices or external ids; unknown or unseen ids (nullopt, an index out of
+  // range, an id not in the model) use the cold-start rule, so predict never throws for an id.
   Prediction predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item,
                      bool clamp = true) const;
   Prediction predict(std::string_view user_id, std::string_view item_id, bool clamp = true) const;
@@ -147,10 +170,11 @@ class Model {
   // The k items with the highest predicted rating for a user (dense index), best first; ties go to the lower
   // item index. With exclude_rated, items the user rated in training are left out. Every item is scored by
   // the same rule as predict() (a known user costs one matrix-vector product over all items); ranking uses
-  // the unclamped prediction so that items above the top of the scale stay ordered.
+  // the unclamped prediction so that items above the top of the scale stay ordered. Fewer than k come back
+  // when fewer items are left; k = 0 gives none. Throws Error(BadInput) for user not below num_users.
   std::vector<Recommendation> recommend(std::uint32_t user, std::size_t k, bool exclude_rated = true) const;
 
-  struct Impl;
+  struct Impl;  // the library's own; opaque to hosts
 
  private:
   explicit Model(std::unique_ptr<Impl> impl);
@@ -167,6 +191,7 @@ struct EvalResult {
   double rmse = 0, mae = 0;
   std::uint64_t count = 0, cold_start = 0, cold_user = 0, cold_item = 0;
 };
+// Scores each rating by Model::predict (cold starts included, and counted).
 EvalResult evaluate(const Model& model, std::span<const RatingRef> ratings, bool clamp = true);
 
 }  // namespace autorec

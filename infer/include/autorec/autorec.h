@@ -1,0 +1,207 @@
+/* autorec.h: the C API of libautorec_infer (C99). Loads an AutoRec model.fb, answers metadata and id
+ * queries, reconstructs rating columns, predicts ratings and ranks items.
+ *
+ * ABI rules (docs/ARCHITECTURE.md, "The C API"):
+ * - Every function that can fail returns an autorec_status; AUTOREC_OK is 0, failures are negative and
+ *   never renumbered (they mirror autorec::Status). On failure no output is written unless a function says
+ *   otherwise, and autorec_last_error() gives a message naming the function, the argument and its value.
+ * - No C++ exception crosses this boundary.
+ * - A loaded model is immutable: any number of threads may call the functions taking a const autorec_model*
+ *   on one model at once. autorec_model_free must not race with those calls.
+ * - Enums are passed as int-sized values; structs hold fixed-width fields only, so FFI layers (Python
+ *   ctypes/cffi, Go cgo, Rust, Java JNA/Panama) can declare them directly.
+ * - Strings are NUL-terminated UTF-8/bytes. Strings returned as const char* are owned by the library: static
+ *   ones live forever, a model's live until autorec_model_free.
+ */
+#ifndef AUTOREC_AUTOREC_H
+#define AUTOREC_AUTOREC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Version of this API: major*10000 + minor*100 + patch. A new minor version only adds functions, enum values
+ * or trailing struct fields; a new major version may break source or binary compatibility. */
+#define AUTOREC_API_VERSION_MAJOR 1
+#define AUTOREC_API_VERSION_MINOR 0
+#define AUTOREC_API_VERSION_PATCH 0
+#define AUTOREC_API_VERSION \
+  (AUTOREC_API_VERSION_MAJOR * 10000 + AUTOREC_API_VERSION_MINOR * 100 + AUTOREC_API_VERSION_PATCH)
+
+/* Keeps the C entry points exported from the shared library even if it is built with -fvisibility=hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define AUTOREC_API __attribute__((visibility("default")))
+#else
+#define AUTOREC_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status of a call. The numbers equal autorec::Status (autorec/error.hpp). */
+typedef enum autorec_status {
+  AUTOREC_OK = 0,
+  AUTOREC_BAD_INPUT = -1,     /* an argument or a caller's data is wrong: NULL, out of range, too small */
+  AUTOREC_CORRUPT = -2,       /* the model file fails a check (magic, checksum, verifier, semantics) */
+  AUTOREC_UNSUPPORTED = -3,   /* valid, but this build cannot serve it (newer version, no CUDA, ...) */
+  AUTOREC_IO = -4,            /* the operating system refused a read */
+  AUTOREC_OUT_OF_MEMORY = -5, /* an allocation failed or would exceed a limit */
+  AUTOREC_INTERNAL = -6       /* a bug in the library: please report the message */
+} autorec_status;
+
+typedef enum autorec_device { AUTOREC_DEVICE_AUTO = 0, AUTOREC_DEVICE_CPU = 1, AUTOREC_DEVICE_CUDA = 2 } autorec_device;
+
+/* Item-based: a column is an item and has one row per user. User-based: the reverse. */
+typedef enum autorec_variant { AUTOREC_ITEM_BASED = 0, AUTOREC_USER_BASED = 1 } autorec_variant;
+
+typedef enum autorec_activation {
+  AUTOREC_IDENTITY = 0,
+  AUTOREC_SIGMOID = 1,
+  AUTOREC_TANH = 2,
+  AUTOREC_RELU = 3,
+  AUTOREC_ELU = 4,
+  AUTOREC_SELU = 5
+} autorec_activation;
+
+/* Which rule answered a prediction; anything but AUTOREC_SOURCE_MODEL is a cold-start fallback. */
+typedef enum autorec_source {
+  AUTOREC_SOURCE_MODEL = 0,
+  AUTOREC_SOURCE_USER_MEAN = 1,
+  AUTOREC_SOURCE_ITEM_MEAN = 2,
+  AUTOREC_SOURCE_GLOBAL_MEAN = 3,
+  AUTOREC_SOURCE_EMPTY_INPUT = 4 /* the network's reconstruction of an empty column */
+} autorec_source;
+
+/* A dense index meaning "not in the training data": what the id lookups give for an unknown id, and what
+ * autorec_model_predict accepts to ask for the cold-start answer. */
+#define AUTOREC_NO_INDEX UINT32_MAX
+
+/* One observed rating of a sparse input column; index is a dense row index (a user for item-based models). */
+typedef struct autorec_entry {
+  uint32_t index;
+  float value;
+} autorec_entry;
+
+/* Load options. Initialise with autorec_load_options_init (or zero it and set struct_size = sizeof): all
+ * zero fields mean the defaults. struct_size lets later versions append fields: the library reads the fields
+ * that fit in struct_size, and refuses (AUTOREC_UNSUPPORTED) non-zero fields it does not know. */
+typedef struct autorec_load_options {
+  uint64_t struct_size;            /* sizeof(autorec_load_options) */
+  uint64_t max_decompressed_bytes; /* refuse files larger than this once decompressed; 0 = 8 GiB */
+  int32_t device;                  /* autorec_device; AUTO = CUDA when the plugin and a GPU are there */
+  uint32_t threads;                /* threads for loading and batch reconstruction; 0 = all cores. A server
+                                      calling from many threads should use 1 */
+} autorec_load_options;
+
+typedef struct autorec_model autorec_model; /* opaque */
+
+/* ---- Library ---- */
+
+/* AUTOREC_API_VERSION of the library actually loaded (compare with the header's to detect a mismatch). */
+AUTOREC_API int autorec_api_version(void);
+/* Message of the last failed call on this thread, "" after a successful one. Valid until the thread's next
+ * autorec_* call. Never NULL. */
+AUTOREC_API const char* autorec_last_error(void);
+/* Static name of an autorec_status ("ok", "bad input", ...); "unknown status" for other numbers. The
+ * name functions take int so that any number a caller holds is a valid argument. */
+AUTOREC_API const char* autorec_status_name(int status);
+/* Static names of autorec_activation and autorec_source values ("sigmoid", "user mean", ...); "unknown" for
+ * other numbers. */
+AUTOREC_API const char* autorec_activation_name(int activation);
+AUTOREC_API const char* autorec_source_name(int source);
+
+/* ---- Loading ---- */
+
+/* Sets struct_size and the defaults; NULL is ignored. */
+AUTOREC_API void autorec_load_options_init(autorec_load_options* options);
+/* Loads model.fb from a path. options may be NULL (defaults). *model receives the handle, NULL on failure. */
+AUTOREC_API autorec_status autorec_model_load_file(const char* path, const autorec_load_options* options,
+                                                   autorec_model** model);
+/* Loads from size bytes at data (copied: the caller may free them afterwards). name labels error messages
+ * and may be NULL ("<memory>"). */
+AUTOREC_API autorec_status autorec_model_load_buffer(const void* data, size_t size, const char* name,
+                                                     const autorec_load_options* options, autorec_model** model);
+/* Frees a model; NULL is ignored. */
+AUTOREC_API void autorec_model_free(autorec_model* model);
+
+/* ---- Metadata ---- */
+
+AUTOREC_API autorec_status autorec_model_variant(const autorec_model* model, autorec_variant* variant);
+AUTOREC_API autorec_status autorec_model_num_users(const autorec_model* model, uint32_t* num_users);
+AUTOREC_API autorec_status autorec_model_num_items(const autorec_model* model, uint32_t* num_items);
+/* Columns are the network's inputs (items for item-based models); each has column_length rows. */
+AUTOREC_API autorec_status autorec_model_num_columns(const autorec_model* model, uint32_t* num_columns);
+AUTOREC_API autorec_status autorec_model_column_length(const autorec_model* model, uint32_t* column_length);
+AUTOREC_API autorec_status autorec_model_num_layers(const autorec_model* model, uint32_t* num_layers);
+/* Layer `layer` (0 = the encoder) maps in_size inputs to out_size outputs through `activation`. */
+AUTOREC_API autorec_status autorec_model_layer(const autorec_model* model, uint32_t layer, uint32_t* in_size,
+                                               uint32_t* out_size, autorec_activation* activation);
+AUTOREC_API autorec_status autorec_model_rating_range(const autorec_model* model, float* rating_min,
+                                                      float* rating_max);
+AUTOREC_API autorec_status autorec_model_global_mean(const autorec_model* model, float* global_mean);
+/* How the weights are stored in the file: "fp32", "fp16", "bf16" or "int8" (static string). */
+AUTOREC_API autorec_status autorec_model_weight_dtype(const autorec_model* model, const char** name);
+/* The backend serving the model: "cpu" or "cuda" (valid until the model is freed). */
+AUTOREC_API autorec_status autorec_model_backend(const autorec_model* model, const char** name);
+/* Test RMSE recorded by the trainer; negative when none was recorded. */
+AUTOREC_API autorec_status autorec_model_test_rmse(const autorec_model* model, double* test_rmse);
+AUTOREC_API autorec_status autorec_model_schema_version(const autorec_model* model, uint32_t* schema_version);
+
+/* ---- Ids ---- */
+
+/* External id -> dense index. An id not in the training data is not an error: *index = AUTOREC_NO_INDEX. */
+AUTOREC_API autorec_status autorec_model_user_index(const autorec_model* model, const char* id, uint32_t* index);
+AUTOREC_API autorec_status autorec_model_item_index(const autorec_model* model, const char* id, uint32_t* index);
+/* Dense index -> external id, like snprintf: writes at most buffer_size - 1 bytes and a NUL, and sets
+ * *length (optional, may be NULL) to the id's full length without the NUL. buffer = NULL with
+ * buffer_size = 0 only asks for the length. A buffer too small for the id and its NUL gets the truncated id
+ * (when buffer_size > 0) and the call returns AUTOREC_BAD_INPUT. */
+AUTOREC_API autorec_status autorec_model_user_id(const autorec_model* model, uint32_t index, char* buffer,
+                                                 size_t buffer_size, size_t* length);
+AUTOREC_API autorec_status autorec_model_item_id(const autorec_model* model, uint32_t index, char* buffer,
+                                                 size_t buffer_size, size_t* length);
+
+/* ---- Reconstruction ----
+ * out receives column_length floats per column (row-major for batches); out_size is its capacity in floats.
+ * clamp != 0 limits the values to the rating range. */
+
+/* One sparse column given by its observed entries (entries may be NULL when num_entries is 0: a column with
+ * no ratings gives the cold-start reconstruction). */
+AUTOREC_API autorec_status autorec_model_reconstruct(const autorec_model* model, const autorec_entry* entries,
+                                                     size_t num_entries, float* out, size_t out_size, int clamp);
+/* num_columns columns in one call, in compressed form: column c is entries[offsets[c]] up to
+ * entries[offsets[c + 1]] (offsets has num_columns + 1 non-decreasing values). */
+AUTOREC_API autorec_status autorec_model_reconstruct_batch(const autorec_model* model, const autorec_entry* entries,
+                                                           const size_t* offsets, size_t num_columns, float* out,
+                                                           size_t out_size, int clamp);
+/* Training column `column` from the observations stored in the model. */
+AUTOREC_API autorec_status autorec_model_reconstruct_column(const autorec_model* model, uint32_t column,
+                                                            float* out, size_t out_size, int clamp);
+
+/* ---- Prediction and ranking ---- */
+
+/* Rating of (user, item) by dense indices; AUTOREC_NO_INDEX for either gives the cold-start answer. *source
+ * (optional, may be NULL) says which rule answered. */
+AUTOREC_API autorec_status autorec_model_predict(const autorec_model* model, uint32_t user, uint32_t item,
+                                                 int clamp, float* rating, autorec_source* source);
+/* The same by external ids; unknown ids get the cold-start answer. */
+AUTOREC_API autorec_status autorec_model_predict_ids(const autorec_model* model, const char* user_id,
+                                                     const char* item_id, int clamp, float* rating,
+                                                     autorec_source* source);
+/* The k (>= 1) items with the highest predicted rating for dense user index `user`, best first (ties: lower
+ * item index first), into items[0..k) and ratings[0..k) (clamped ratings); sources (optional, may be NULL)
+ * gets each one's source. exclude_rated != 0 leaves out the items the user rated in training. *count
+ * receives how many were written: k, or fewer when fewer items are left. */
+AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user, size_t k,
+                                                   int exclude_rated, uint32_t* items, float* ratings,
+                                                   autorec_source* sources, size_t* count);
+
+/* ---- Fold-in (reserved) ----
+ * The wrappers of autorec::Model::fold_in_* (a new user's or item's ratings without retraining) go here,
+ * in a minor version, once the C++ functions exist. */
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* AUTOREC_AUTOREC_H */
