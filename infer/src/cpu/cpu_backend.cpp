@@ -24,7 +24,15 @@ class CpuBackend final : public Backend {
     for (std::size_t c = 0; c < n; ++c) {
       Eigen::Map<Eigen::VectorXf> z(h.col(static_cast<Eigen::Index>(c)).data(), first.out_size);
       z = first.bias;
-      for (const Entry& e : columns[c]) z += e.value * first.weight.row(e.index).transpose();
+      // Four weight rows per pass over z: z is loaded and stored once per four stored ratings.
+      const std::span<const Entry> col = columns[c];
+      std::size_t i = 0;
+      for (; i + 4 <= col.size(); i += 4)
+        z += col[i].value * first.weight.row(col[i].index).transpose() +
+             col[i + 1].value * first.weight.row(col[i + 1].index).transpose() +
+             col[i + 2].value * first.weight.row(col[i + 2].index).transpose() +
+             col[i + 3].value * first.weight.row(col[i + 3].index).transpose();
+      for (; i < col.size(); ++i) z += col[i].value * first.weight.row(col[i].index).transpose();
       apply_activation(first.activation, z.data(), first.out_size);
     }
     // Hidden layers between the first and the last are dense: one matrix product for the whole batch.

@@ -68,9 +68,11 @@ std::span<const std::uint8_t> buffer_bytes(const Content& c, std::uint32_t index
 }
 
 // A tensor as floats, after checking its shape, buffers and values; reduced types (fp16, bf16, int8 with
-// per-row scales) are decoded here, once. `dtype` receives the stored type.
-std::vector<float> read_tensor(const Content& c, std::uint32_t index, std::uint64_t rows, std::uint64_t cols,
-                               const std::string& field, const Checker& ck, DType& dtype) {
+// per-row scales) are decoded here, once, into out (rows x max(cols, 1) floats, resized by `resize` once the
+// shape is checked). `dtype` receives the stored type.
+template <class Resize>
+void read_tensor_into(const Content& c, std::uint32_t index, std::uint64_t rows, std::uint64_t cols,
+                      const std::string& field, const Checker& ck, DType& dtype, Resize&& resize) {
   const fb::Model& m = *c.model;
   const auto& tensors = ck.present(m.tensors(), "tensors");
   ck.require(index < tensors.size(), field, index, "a tensor index below " + std::to_string(tensors.size()));
@@ -94,7 +96,7 @@ std::vector<float> read_tensor(const Content& c, std::uint32_t index, std::uint6
   const std::uint64_t count = rows * (cols == 0 ? 1 : cols);
   ck.require(data.size() == count * dtype_bytes(dtype), bf + ".data size", data.size(),
              std::to_string(count * dtype_bytes(dtype)) + " bytes for " + tf + " (" + dtype_name(dtype) + ")");
-  std::vector<float> out(count);
+  float* const out = resize(count);
   std::vector<float> scales;
   if (dtype == DType::I8) {
     const std::span<const std::uint8_t> sb = buffer_bytes(c, t->scale_buffer(), tf + ".scale_buffer", ck);
@@ -106,9 +108,24 @@ std::vector<float> read_tensor(const Content& c, std::uint32_t index, std::uint6
       if (!(std::isfinite(scales[r]) && scales[r] >= 0))
         ck.require(false, tf + ".scale[" + std::to_string(r) + "]", scales[r], "finite and >= 0");
   }
-  decode_matrix(data.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out.data());
-  for (std::uint64_t i = 0; i < count; ++i)
-    if (!std::isfinite(out[i])) ck.require(false, field + "[" + std::to_string(i) + "]", out[i], "a finite number");
+  decode_matrix(data.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out);
+  // Finite means the exponent bits are not all ones: an integer test that vectorises, run over every weight
+  // first; the scalar search for the culprit runs only when one failed.
+  std::uint32_t any_bad = 0;
+  const auto* bits = reinterpret_cast<const std::uint32_t*>(out);
+  for (std::uint64_t i = 0; i < count; ++i) any_bad |= static_cast<std::uint32_t>((bits[i] & 0x7F800000u) == 0x7F800000u);
+  if (any_bad)
+    for (std::uint64_t i = 0; i < count; ++i)
+      if (!std::isfinite(out[i])) ck.require(false, field + "[" + std::to_string(i) + "]", out[i], "a finite number");
+}
+
+std::vector<float> read_tensor(const Content& c, std::uint32_t index, std::uint64_t rows, std::uint64_t cols,
+                               const std::string& field, const Checker& ck, DType& dtype) {
+  std::vector<float> out;
+  read_tensor_into(c, index, rows, cols, field, ck, dtype, [&](std::uint64_t n) {
+    out.resize(n);
+    return out.data();
+  });
   return out;
 }
 
@@ -240,12 +257,20 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     const std::uint64_t r = in_out ? layer.in_size : layer.out_size, c = in_out ? layer.out_size : layer.in_size;
     ck.require(r * c <= (std::uint64_t{1} << 32), lf + " weight elements", r * c, "at most 2^32");
     DType wtype = DType::F32, btype = DType::F32;  // biases are always fp32: btype is checked, not kept
-    std::vector<float> w = read_tensor(content, src->weight(), r, c, lf + ".weight", ck, wtype);
-    if (l == 0 || wtype != DType::F32) info.weight_dtype = wtype;
-    Eigen::Map<const RowMatrix> wm(w.data(), static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
-    // The first layer is used [in, out] (sparse gathers), the others [out, in].
+    // The first layer is used [in, out] (sparse gathers), the others [out, in]: a tensor already in that
+    // layout is decoded straight into the layer, the other kind through a transpose.
     const bool want_in_out = l == 0;
-    layer.weight = in_out == want_in_out ? RowMatrix(wm) : RowMatrix(wm.transpose());
+    const auto R = static_cast<Eigen::Index>(r), C = static_cast<Eigen::Index>(c);
+    if (in_out == want_in_out) {
+      read_tensor_into(content, src->weight(), r, c, lf + ".weight", ck, wtype, [&](std::uint64_t) {
+        layer.weight.resize(R, C);
+        return layer.weight.data();
+      });
+    } else {
+      const std::vector<float> w = read_tensor(content, src->weight(), r, c, lf + ".weight", ck, wtype);
+      layer.weight = Eigen::Map<const RowMatrix>(w.data(), R, C).transpose();
+    }
+    if (l == 0 || wtype != DType::F32) info.weight_dtype = wtype;
     std::vector<float> b = read_tensor(content, src->bias(), layer.out_size, 0, lf + ".bias", ck, btype);
     layer.bias = Eigen::Map<const Eigen::VectorXf>(b.data(), layer.out_size);
     params += r * c + layer.out_size;
