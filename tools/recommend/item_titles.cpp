@@ -6,6 +6,7 @@
 
 #include "autorec/error.hpp"
 #include "autorec/train/ratings.hpp"
+#include "lines.hpp"
 
 namespace autorec::tools {
 namespace {
@@ -42,14 +43,8 @@ std::unordered_map<std::string, std::string> read_item_titles(const std::string&
   const std::string text = train::read_text_file(path);
   const bool utf8 = valid_utf8(text);
   std::unordered_map<std::string, std::string> titles;
-  std::size_t line_no = 0;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const std::size_t end = std::min(text.find('\n', pos), text.size());
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
+  for_each_line(text, [&](std::size_t line_no, std::string_view line) {
+    if (line.empty()) return;
     // movies.dat: id::title::genres; u.item: id|title|date|...
     const std::string_view sep = line.find("::") != std::string_view::npos ? "::" : "|";
     const std::size_t a = line.find(sep);
@@ -59,7 +54,7 @@ std::unordered_map<std::string, std::string> read_item_titles(const std::string&
     const std::size_t b = line.find(sep, a + sep.size());
     const std::string_view title = line.substr(a + sep.size(), b == std::string_view::npos ? std::string_view::npos : b - a - sep.size());
     titles[std::string(line.substr(0, a))] = utf8 ? std::string(title) : latin1_to_utf8(title);
-  }
+  });
   return titles;
 }
 

@@ -8,6 +8,7 @@
 
 #include "autorec/error.hpp"
 #include "autorec/train/ratings.hpp"
+#include "lines.hpp"
 
 namespace autorec::tools {
 
@@ -15,15 +16,10 @@ std::vector<Entry> read_user_ratings(const std::string& path, const Model& model
   const std::string text = train::read_text_file(path);
   std::vector<Entry> out;
   std::unordered_map<std::uint32_t, std::size_t> first_line;  // item index -> line that rated it
-  std::size_t line_no = 0;
-  for (std::size_t pos = 0; pos < text.size();) {
-    const std::size_t end = std::min(text.find('\n', pos), text.size());
-    std::string_view line(text.data() + pos, end - pos);
-    pos = end + 1;
-    ++line_no;
+  for_each_line(text, [&](std::size_t line_no, std::string_view line) {
     const std::string at = path + ":" + std::to_string(line_no) + ": ";
-    const std::size_t begin = line.find_first_not_of(" \t\r");
-    if (begin == std::string_view::npos || line[begin] == '#') continue;
+    const std::size_t begin = line.find_first_not_of(" \t");
+    if (begin == std::string_view::npos || line[begin] == '#') return;
     line.remove_prefix(begin);
     const std::size_t gap = line.find_first_of(" \t");
     const std::size_t value_at = gap == std::string_view::npos ? gap : line.find_first_not_of(" \t", gap);
@@ -31,7 +27,7 @@ std::vector<Entry> read_user_ratings(const std::string& path, const Model& model
       throw Error(Status::BadInput, at + "expected 'item rating', got '" + std::string(line) + "'");
     const std::string_view item = line.substr(0, gap);
     std::string_view value = line.substr(value_at);
-    value = value.substr(0, value.find_last_not_of(" \t\r") + 1);
+    value = value.substr(0, value.find_last_not_of(" \t") + 1);
     float rating = 0;
     const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), rating);
     if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(rating))
@@ -42,7 +38,7 @@ std::vector<Entry> read_user_ratings(const std::string& path, const Model& model
       throw Error(Status::BadInput, at + "item '" + std::string(item) + "' is rated twice (first on line " +
                                         std::to_string(it->second) + ")");
     out.push_back({*index, rating});
-  }
+  });
   if (out.empty()) throw Error(Status::BadInput, path + ": no ratings (expected lines 'item rating')");
   return out;
 }
