@@ -36,6 +36,8 @@ check train 0 "$bin/autorec-train" "$work/train.data" --test "$work/test.data" -
 check verify 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --json
 cp "$work/out" "$work/verify.json"
 check inspect 0 "$bin/autorec-inspect" "$work/m.fb" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["fold_in"]["new_user"].startswith("decoder row") and j["loaded_bytes_estimate"] > j["parameters"] * 4 and j["code_size"] == 32 else 1)' "$work/out" \
+  && { echo "ok   inspect shows fold-in, code size and loaded memory"; passes=$((passes + 1)); } || { echo "FAIL inspect fields"; fails=$((fails + 1)); }
 # autorec-recommend: a known user, a new user folded in from a ratings file, titles, and bad input.
 check recommend 0 "$bin/autorec-recommend" "$work/m.fb" --user 1 -k 5 --json
 cp "$work/out" "$work/rec.json"
