@@ -179,6 +179,16 @@ autorec_status id_of(const char* function, const IdSide& side, const autorec_mod
 
 // Copies the caller's entries (autorec_entry and autorec::Entry are distinct types) and checks each one, so
 // that the message can name the array element.
+void write_recommendations(const std::vector<autorec::Recommendation>& top, uint32_t* items, float* ratings,
+                           autorec_source* sources, size_t* count) {
+  for (std::size_t r = 0; r < top.size(); ++r) {
+    items[r] = top[r].item;
+    ratings[r] = top[r].rating;
+    if (sources) sources[r] = static_cast<autorec_source>(top[r].source);
+  }
+  *count = top.size();
+}
+
 std::vector<Entry> copy_entries(const autorec_entry* entries, std::size_t begin, std::size_t end,
                                 std::uint32_t column_length) {
   if (!entries && end > begin) bad("entries is NULL but " + std::to_string(end - begin) + " entries were given");
@@ -206,6 +216,41 @@ void write_prediction(autorec::Prediction p, float* rating, autorec_source* sour
   *rating = p.value;
   if (source) *source = static_cast<autorec_source>(p.source);
 }
+
+// Fold-in helpers.
+autorec::FoldInOptions fold_options(float lambda) {
+  autorec::FoldInOptions o;
+  if (lambda > 0) o.lambda = lambda;
+  if (std::isnan(lambda)) bad("lambda is NaN");
+  return o;
+}
+
+// fold(ratings, options) of a new user (items = the other side) or item, into out.
+template <class Fold>
+autorec_status fold_in(const char* function, const autorec_model* model, const autorec_entry* ratings,
+                       size_t num_ratings, float lambda, float* out, size_t out_size, bool user, Fold fold) noexcept {
+  return guarded(function, [&] {
+    const Model& m = model_of(model);
+    const std::uint32_t others = user ? m.info().num_items : m.info().num_users;
+    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, others);
+    const std::span<float> dest = out_span(out, out_size, others, user ? "num_items" : "num_users");
+    const std::vector<float> predictions = fold(m, entries, fold_options(lambda));
+    std::copy(predictions.begin(), predictions.end(), dest.begin());
+  });
+}
+
+autorec_status add(const char* function, autorec_model* model, const char* id, const autorec_entry* ratings,
+                   size_t num_ratings, float lambda, uint32_t* index, bool user) noexcept {
+  return guarded(function, [&] {
+    Model& m = need(model, "model").model;
+    need(id, "id");
+    const std::vector<Entry> entries =
+        copy_entries(ratings, 0, num_ratings, user ? m.info().num_items : m.info().num_users);
+    const std::uint32_t added = user ? m.add_user(id, entries, fold_options(lambda)) : m.add_item(id, entries, fold_options(lambda));
+    if (index) *index = added;
+  });
+}
+
 
 }  // namespace
 
@@ -402,16 +447,48 @@ autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user
     need(ratings, "ratings");
     need(count, "count");
     check_below(user, m.info().num_users, "user", "num_users");
-    const std::vector<autorec::Recommendation> top = m.recommend(user, k, exclude_rated != 0);
-    for (std::size_t r = 0; r < top.size(); ++r) {
-      items[r] = top[r].item;
-      ratings[r] = top[r].rating;
-      if (sources) sources[r] = static_cast<autorec_source>(top[r].source);
-    }
-    *count = top.size();
+    write_recommendations(m.recommend(user, k, exclude_rated != 0), items, ratings, sources, count);
   });
 }
 
-// ---- Fold-in (reserved): wrappers of Model::fold_in_* go here (see autorec.h). ----
+// ---- Fold-in ----
+
+autorec_status autorec_model_fold_in_user(const autorec_model* model, const autorec_entry* ratings, size_t num_ratings,
+                                          float lambda, float* out, size_t out_size) {
+  return fold_in(__func__, model, ratings, num_ratings, lambda, out, out_size, true,
+                 [](const Model& m, const std::vector<Entry>& e, const autorec::FoldInOptions& o) { return m.fold_in_user(e, o); });
+}
+
+autorec_status autorec_model_fold_in_item(const autorec_model* model, const autorec_entry* ratings, size_t num_ratings,
+                                          float lambda, float* out, size_t out_size) {
+  return fold_in(__func__, model, ratings, num_ratings, lambda, out, out_size, false,
+                 [](const Model& m, const std::vector<Entry>& e, const autorec::FoldInOptions& o) { return m.fold_in_item(e, o); });
+}
+
+autorec_status autorec_model_recommend_for_ratings(const autorec_model* model, const autorec_entry* ratings,
+                                                   size_t num_ratings, size_t k, int exclude_rated, float lambda,
+                                                   uint32_t* items, float* ratings_out, autorec_source* sources,
+                                                   size_t* count) {
+  return guarded(__func__, [&] {
+    const Model& m = model_of(model);
+    if (k == 0) bad("k = 0: ask for at least one item");
+    need(items, "items");
+    need(ratings_out, "ratings_out");
+    need(count, "count");
+    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, m.info().num_items);
+    write_recommendations(m.recommend_for_ratings(entries, k, exclude_rated != 0, fold_options(lambda)), items,
+                          ratings_out, sources, count);
+  });
+}
+
+autorec_status autorec_model_add_user(autorec_model* model, const char* id, const autorec_entry* ratings,
+                                      size_t num_ratings, float lambda, uint32_t* index) {
+  return add(__func__, model, id, ratings, num_ratings, lambda, index, true);
+}
+
+autorec_status autorec_model_add_item(autorec_model* model, const char* id, const autorec_entry* ratings,
+                                      size_t num_ratings, float lambda, uint32_t* index) {
+  return add(__func__, model, id, ratings, num_ratings, lambda, index, false);
+}
 
 }  // extern "C"

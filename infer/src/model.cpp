@@ -73,19 +73,47 @@ void IdIndex::assign_strings(std::vector<std::string> ids) {
   if (str_lookup_.size() != strs_.size()) strs_.resize(str_lookup_.size());
 }
 
+std::optional<std::int64_t> IdIndex::parse_int(std::string_view token) {
+  std::int64_t v = 0;
+  const char* b = token.data();
+  const char* e = b + token.size();
+  if (b != e && *b == '+') ++b;
+  const auto [p, ec] = std::from_chars(b, e, v);
+  if (ec != std::errc() || p != e) return std::nullopt;
+  return v;
+}
+
 std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
   if (is_int_) {
-    std::int64_t v = 0;
-    const char* b = token.data();
-    const char* e = b + token.size();
-    if (b != e && *b == '+') ++b;
-    const auto [p, ec] = std::from_chars(b, e, v);
-    if (ec != std::errc() || p != e) return std::nullopt;
-    const auto it = int_lookup_.find(v);
+    const std::optional<std::int64_t> v = parse_int(token);
+    if (!v) return std::nullopt;
+    const auto it = int_lookup_.find(*v);
     return it == int_lookup_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
   }
   const auto it = str_lookup_.find(std::string(token));
   return it == str_lookup_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
+}
+
+void IdIndex::check_new(std::string_view token, const char* what) const {
+  const std::string quoted = std::string(what) + " id '" + std::string(token) + "'";
+  if (is_int_ && !parse_int(token))
+    throw Error(Status::BadInput, quoted + " is not an integer, and this model's " + what + " ids are integers");
+  if (!is_int_ && token.empty()) throw Error(Status::BadInput, std::string(what) + " id is empty");
+  if (const auto existing = find(token))
+    throw Error(Status::BadInput, quoted + " is already in the model (index " + std::to_string(*existing) + ")");
+  if (size() >= (std::size_t{1} << 31)) throw Error(Status::BadInput, std::string("too many ") + what + " ids to add " + quoted);
+}
+
+std::uint32_t IdIndex::add(std::string_view token) {
+  const auto index = static_cast<std::uint32_t>(size());
+  if (is_int_) {
+    ints_.push_back(*parse_int(token));
+    int_lookup_.emplace(ints_.back(), index);
+  } else {
+    strs_.emplace_back(token);
+    str_lookup_.emplace(strs_.back(), index);
+  }
+  return index;
 }
 
 std::string IdIndex::id(std::uint32_t index) const {
@@ -161,7 +189,8 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   // Cache the code of every training column, in batches to bound the temporary memory. The sparse gathers
   // are bound by memory traffic (one weight row per stored rating), so batches run on all cores.
   const std::uint32_t cols = obs.num_cols();
-  impl->codes.resize(impl->net.code_size(), cols);
+  impl->trained_cols = cols;
+  impl->code_store.resize(std::size_t{impl->net.code_size()} * cols);
   constexpr std::uint32_t kBatch = 256;
   const std::uint32_t batches = (cols + kBatch - 1) / kBatch;
   impl->threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -173,7 +202,7 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
       const std::uint32_t c0 = b * kBatch, n = std::min(kBatch, cols - c0);
       batch.clear();
       for (std::uint32_t c = c0; c < c0 + n; ++c) batch.push_back(obs.column(c));
-      impl->backend->encode(batch, impl->codes.col(c0).data());
+      impl->backend->encode(batch, impl->code_store.data() + std::size_t{c0} * impl->net.code_size());
     }
   });
   // Row -> columns, for recommend(exclude_rated) of item-based models (a user-based model's user is a column).
@@ -186,6 +215,14 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
     for (std::uint32_t c = 0; c < cols; ++c)
       for (const Entry& e : obs.column(c)) impl->row_cols[fill[e.index]++] = c;
   }
+  // Mean decoder row over the rows with training ratings, the prior of fold-in's fitted rows.
+  const DenseLayer& last = impl->net.layers.back();
+  Eigen::VectorXd row_sum_w = Eigen::VectorXd::Zero(last.in_size);
+  std::uint32_t known_rows = 0;
+  for (std::uint32_t r = 0; r < obs.num_rows; ++r)
+    if (row_n[r]) row_sum_w += last.weight.row(r).transpose().cast<double>(), ++known_rows;
+  impl->mean_row.resize(last.in_size);
+  Eigen::Map<Eigen::VectorXf>(impl->mean_row.data(), last.in_size) = (row_sum_w / std::max(known_rows, 1u)).cast<float>();
   impl->empty_code.resize(impl->net.code_size());
   const std::span<const Entry> empty[] = {std::span<const Entry>()};
   impl->backend->encode(empty, impl->empty_code.data());
@@ -249,7 +286,7 @@ void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool 
   if (column >= num_columns())
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
   check_out(out, column_length());
-  impl_->backend->decode(impl_->codes.col(column).data(), 1, out.data());
+  impl_->backend->decode(impl_->code(column), 1, out.data());
   for (float& y : out) y = impl_->finish(y, clamp);
 }
 
@@ -278,95 +315,6 @@ std::vector<Entry> Model::observations(std::uint32_t column) const {
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
   const auto span = impl_->obs.column(column);
   return {span.begin(), span.end()};
-}
-
-bool Model::Impl::known_column(std::optional<std::uint32_t> c) const {
-  return c && *c < obs.num_cols() && obs.start[*c + 1] > obs.start[*c];
-}
-bool Model::Impl::known_row(std::optional<std::uint32_t> r) const {
-  return r && *r < obs.num_rows && !std::isnan(row_mean[*r]);
-}
-bool Model::knows_user(std::optional<std::uint32_t> user) const {
-  return impl_->info.variant == Variant::ItemBased ? impl_->known_row(user) : impl_->known_column(user);
-}
-bool Model::knows_item(std::optional<std::uint32_t> item) const {
-  return impl_->info.variant == Variant::ItemBased ? impl_->known_column(item) : impl_->known_row(item);
-}
-
-Prediction Model::predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item, bool clamp) const {
-  const Impl& m = *impl_;
-  const bool item_based = m.info.variant == Variant::ItemBased;
-  // In the model's orientation: col = the input column, row = the output row.
-  const std::optional<std::uint32_t> col = item_based ? item : user, row = item_based ? user : item;
-  const bool col_known = m.known_column(col);
-  const bool row_known = m.known_row(row);
-  const DenseLayer& last = m.net.layers.back();
-  const auto output = [&](const float* code) {
-    const float z = last.weight.row(*row).dot(Eigen::Map<const Eigen::VectorXf>(code, last.in_size)) + last.bias[*row];
-    return m.finish(activate(last.activation, z), clamp);
-  };
-  using Rule = Impl::ColdRule;
-  if (col_known && row_known) return {output(m.codes.col(*col).data()), Source::Model};
-  const Source col_mean_source = item_based ? Source::ItemMean : Source::UserMean;
-  const Source row_mean_source = item_based ? Source::UserMean : Source::ItemMean;
-  if (m.cold_rule != Rule::GlobalMean && col_known) return {m.finish(m.col_mean[*col], clamp), col_mean_source};
-  if (m.cold_rule == Rule::EmptyInput && row_known) return {output(m.empty_code.data()), Source::EmptyInput};
-  if (m.cold_rule == Rule::MeanHierarchy && row_known) return {m.finish(m.row_mean[*row], clamp), row_mean_source};
-  return {m.finish(m.info.global_mean, clamp), Source::GlobalMean};
-}
-
-Prediction Model::predict(std::string_view user_id, std::string_view item_id, bool clamp) const {
-  return predict(user_index(user_id), item_index(item_id), clamp);
-}
-
-std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, bool exclude_rated) const {
-  const Impl& m = *impl_;
-  if (user >= m.info.num_users)
-    throw Error(Status::BadInput, "recommend: user index " + std::to_string(user) + " is not below " +
-                                      std::to_string(m.info.num_users));
-  const bool item_based = m.info.variant == Variant::ItemBased;
-  const std::uint32_t items = m.info.num_items;
-  // Raw (unclamped) scores and their sources for every item, by the rule predict() uses.
-  std::vector<float> score(items);
-  std::vector<Source> source(items, Source::Model);
-  const DenseLayer& last = m.net.layers.back();
-  if (item_based && m.known_row(user)) {
-    // Every known item's prediction is W[user] . code(item) + b[user]: one product with the cached codes.
-    Eigen::Map<Eigen::VectorXf> s(score.data(), items);
-    s.noalias() = m.codes.transpose() * last.weight.row(user).transpose();
-    for (std::uint32_t i = 0; i < items; ++i) score[i] = activate(last.activation, score[i] + last.bias[user]);
-  } else if (!item_based && m.known_column(user)) {
-    m.backend->decode(m.codes.col(user).data(), 1, score.data());
-  } else {
-    for (std::uint32_t i = 0; i < items; ++i) source[i] = Source::GlobalMean;  // all cold: scored below
-  }
-  for (std::uint32_t i = 0; i < items; ++i) {
-    const bool model_scored = source[i] == Source::Model && (item_based ? m.known_column(i) : m.known_row(i));
-    if (!model_scored) {
-      const Prediction p = predict(user, i, false);
-      score[i] = p.value;
-      source[i] = p.source;
-    }
-  }
-  std::vector<std::uint32_t> order;
-  order.reserve(items);
-  std::vector<std::uint8_t> rated(items, 0);
-  if (exclude_rated) {
-    if (item_based) {
-      for (std::uint32_t k2 = m.row_start[user]; k2 < m.row_start[user + 1]; ++k2) rated[m.row_cols[k2]] = 1;
-    } else {
-      for (const Entry& e : m.obs.column(user)) rated[e.index] = 1;
-    }
-  }
-  for (std::uint32_t i = 0; i < items; ++i)
-    if (!rated[i]) order.push_back(i);
-  const std::size_t top = std::min(k, order.size());
-  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
-                    [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
-  std::vector<Recommendation> out;
-  out.reserve(top);
-  for (std::size_t r = 0; r < top; ++r) out.push_back({order[r], m.finish(score[order[r]], true), source[order[r]]});
-  return out;
 }
 
 EvalResult evaluate(const Model& model, std::span<const RatingRef> ratings, bool clamp) {

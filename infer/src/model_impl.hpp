@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,7 +20,14 @@ class IdIndex {
   void assign_ints(std::vector<std::int64_t> ids);
   void assign_strings(std::vector<std::string> ids);
   std::optional<std::uint32_t> find(std::string_view token) const;
+  // The integer an id token denotes ("7" and "+7" are 7); nullopt when it is not one.
+  static std::optional<std::int64_t> parse_int(std::string_view token);
   std::string id(std::uint32_t index) const;
+  // Throws autorec::Error (BadInput) unless `token` can be added as a new id: not present, and an integer
+  // when the ids are integers. `what` names the id kind in the message ("user", "item").
+  void check_new(std::string_view token, const char* what) const;
+  // Appends a checked new id; returns its index.
+  std::uint32_t add(std::string_view token);
   std::size_t size() const { return is_int_ ? ints_.size() : strs_.size(); }
   bool is_int() const { return is_int_; }
 
@@ -41,24 +50,80 @@ struct SparseColumns {
   }
 };
 
+// What fold-in learned about one user or item absent from training (fold_in.cpp). A new *column* (a user of a
+// user-based model, an item of an item-based one) is its code from the encoder; a new *row* is a decoder row
+// and bias fitted to its ratings. Either way the network itself is unchanged.
+struct Folded {
+  bool column = true;
+  std::vector<float> vec;  // column: the code; row: the decoder weights (code_size)
+  float bias = 0;          // row only
+  float mean = 0;          // mean of the ratings it came from (the cold-start means)
+  std::vector<Entry> ratings;  // sorted by index: what it was folded in from
+};
+
 struct Model::Impl {
   ModelInfo info;
   Network net;
   IdIndex users, items;
+  // Observations of every column in the model's orientation: the training columns from the file, then the
+  // columns added by fold-in (whose entries are the ratings they were folded in from).
   SparseColumns obs;
-  // Cold-start means over the stored observations; NaN where a row or column has none.
+  std::uint32_t trained_cols = 0;
+  // Cold-start means over the stored observations; NaN where a row or column has none. Added rows and
+  // columns append the mean of their ratings.
   std::vector<float> row_mean, col_mean;
   enum class ColdRule { MeanHierarchy = 0, GlobalMean = 1, EmptyInput = 2 } cold_rule = ColdRule::EmptyInput;
   std::vector<float> empty_code;  // code of a column with no ratings (ColdRule::EmptyInput)
-  // Code (input of the last layer) of every training column, code_size x num_cols, column-major: a known
-  // (user, item) prediction is then one dot product.
-  ColMatrix codes;
-  // The transpose of obs, row -> its columns (increasing), for exclude_rated in recommend(); item-based only.
+  // Code (input of the last layer) of every column, code_size x columns, column-major: a known (user, item)
+  // prediction is then one dot product. A plain vector so that adding a column grows it amortised.
+  std::vector<float> code_store;
+  // Output rows added by fold-in, numbered after the network's own rows: fitted decoder rows (code_size each,
+  // row-major), biases, and the columns each was fitted on (sorted). The network, and a GPU backend's copy of
+  // it, stay as loaded; added rows are computed on the host.
+  std::vector<float> added_weight, added_bias;
+  std::vector<std::vector<std::uint32_t>> added_row_cols;
+  // Prior of fold-in's fitted rows (fold_in.cpp): the mean decoder row of the training rows, and a factor L of
+  // their covariance S = L L', computed on first use (call_once: fold-in is const and may run concurrently).
+  std::vector<float> mean_row;
+  mutable std::once_flag row_cov_once;
+  mutable Eigen::MatrixXd row_cov_factor;
+  const Eigen::MatrixXd& row_covariance_factor() const;
+  // The transpose of the training observations, row -> its columns (increasing), for exclude_rated in
+  // recommend(); item-based only.
   std::vector<std::uint32_t> row_start, row_cols;
   std::unique_ptr<Backend> backend;
   unsigned threads = 1;  // for CPU batch work
 
-  // A row or column is known when it has at least one stored observation.
+  std::uint32_t net_rows() const { return net.output_size(); }
+  std::uint32_t num_rows() const { return net_rows() + static_cast<std::uint32_t>(added_bias.size()); }
+  const float* code(std::uint32_t c) const { return code_store.data() + std::size_t{c} * net.code_size(); }
+  Eigen::Map<const ColMatrix> codes() const {
+    return {code_store.data(), net.code_size(), static_cast<Eigen::Index>(obs.num_cols())};
+  }
+  // Decoder weights (code_size) and bias of row r, the network's or an added one.
+  const float* row_weight(std::uint32_t r) const {
+    return r < net_rows() ? net.layers.back().weight.row(r).data()
+                          : added_weight.data() + std::size_t{r - net_rows()} * net.code_size();
+  }
+  float row_bias(std::uint32_t r) const { return r < net_rows() ? net.layers.back().bias[r] : added_bias[r - net_rows()]; }
+  // The unclamped output f(w . code + b) of a decoder row for one code; of row r of the model.
+  float output(const float* weight, float bias, const float* code) const;
+  float row_output(std::uint32_t r, const float* code) const { return output(row_weight(r), row_bias(r), code); }
+  // predict() unclamped, in the model's orientation.
+  Prediction predict(std::optional<std::uint32_t> row, std::optional<std::uint32_t> col) const;
+  // predict()'s cold-start rule for a pair whose sides are not both known: the means are read only for a
+  // known side; empty_output() is the known row's output for an empty column (ColdRule::EmptyInput).
+  template <class F>
+  Prediction cold_pair(bool col_known, float col_avg, bool row_known, float row_avg, F&& empty_output) const {
+    const bool item_based = info.variant == Variant::ItemBased;
+    if (cold_rule != ColdRule::GlobalMean && col_known) return {col_avg, item_based ? Source::ItemMean : Source::UserMean};
+    if (cold_rule == ColdRule::EmptyInput && row_known) return {empty_output(), Source::EmptyInput};
+    if (cold_rule == ColdRule::MeanHierarchy && row_known)
+      return {row_avg, item_based ? Source::UserMean : Source::ItemMean};
+    return {info.global_mean, Source::GlobalMean};
+  }
+
+  // A row or column is known when it has at least one stored observation (or was added by fold-in).
   bool known_column(std::optional<std::uint32_t> c) const;
   bool known_row(std::optional<std::uint32_t> r) const;
 
@@ -66,6 +131,26 @@ struct Model::Impl {
     if (!clamp) return y;
     return y < info.rating_min ? info.rating_min : (y > info.rating_max ? info.rating_max : y);
   }
+
+  // Unclamped scores of one column against every row (size num_rows()), and of one row against every column
+  // (size obs.num_cols()), each by predict()'s rule: the model where the other side is known, the cold-start
+  // rule where it is not. `mean` is the column's or row's mean rating.
+  void score_column(const float* code, float mean, std::span<float> score, std::span<Source> source) const;
+  void score_row(const float* weight, float bias, float mean, std::span<float> score, std::span<Source> source) const;
+  // Unclamped scores of every item for a user (size info.num_items), by predict()'s rule.
+  void score_user(std::uint32_t user, std::span<float> score, std::span<Source> source) const;
+  void score_folded(const Folded& f, std::span<float> score, std::span<Source> source) const;
+  // The items a known user rated (the stored ratings and those an addition came with), as flags by item.
+  std::vector<std::uint8_t> rated_items(std::uint32_t user) const;
+  // The k best of `score` whose `excluded` flag is 0, best first, ties to the lower index, clamped ratings.
+  std::vector<Recommendation> top_k(std::span<const float> score, std::span<const Source> source,
+                                    std::span<const std::uint8_t> excluded, std::size_t k) const;
+
+  // Fold-in (fold_in.cpp): a new column from its ratings (Entry::index = a network row), or a new row fitted
+  // by ridge regression with strength lambda on the codes of the columns it rated. `what` names the argument.
+  Folded fold(bool column, std::span<const Entry> ratings, float lambda, const char* what) const;
+  // Keeps a fold-in under a new external user (or item) id, checked beforehand; returns its index.
+  std::uint32_t add(Folded f, bool user, std::string_view id);
 };
 
 // Parses, verifies and checks a decompressed FlatBuffer into `impl` (format/model_reader.cpp).

@@ -36,6 +36,54 @@ check train 0 "$bin/autorec-train" "$work/train.data" --test "$work/test.data" -
 check verify 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --json
 cp "$work/out" "$work/verify.json"
 check inspect 0 "$bin/autorec-inspect" "$work/m.fb" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["fold_in"]["new_user"].startswith("decoder row") and j["loaded_bytes_estimate"] > j["parameters"] * 4 and j["code_size"] == 32 else 1)' "$work/out" \
+  && { echo "ok   inspect shows fold-in, code size and loaded memory"; passes=$((passes + 1)); } || { echo "FAIL inspect fields"; fails=$((fails + 1)); }
+# autorec-recommend: a known user, a new user folded in from a ratings file, titles, and bad input.
+check recommend 0 "$bin/autorec-recommend" "$work/m.fb" --user 1 -k 5 --json
+cp "$work/out" "$work/rec.json"
+awk '$1 == 1 {print $2 "\t" $3}' "$work/train.data" > "$work/new.ratings"
+check recommend-fold-in 0 "$bin/autorec-recommend" "$work/m.fb" --ratings "$work/new.ratings" -k 5 --json
+cp "$work/out" "$work/fold.json"
+printf '1|Caf\xe9 (1995)|01-Jan-1995||http://x|0|1\n2|Two (1996)|01-Jan-1996\n' > "$work/u.item"  # latin-1, as u.item
+check recommend-titles 0 "$bin/autorec-recommend" "$work/m.fb" --user 1 -k 1000 --include-rated --items "$work/u.item" --json
+cp "$work/out" "$work/titles.json"
+if python3 - "$work/rec.json" "$work/fold.json" "$work/titles.json" "$work/new.ratings" <<'PY'; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
+import json, sys
+rec, fold, titles = (json.load(open(p, encoding="utf-8")) for p in sys.argv[1:4])
+rated = {l.split()[0] for l in open(sys.argv[4]) if l.strip()}
+ok = True
+for name, j in (("recommend", rec), ("fold-in", fold)):
+    r = j["recommendations"]
+    ratings = [x["rating"] for x in r]
+    good = (len(r) == 5 and [x["rank"] for x in r] == [1, 2, 3, 4, 5] and ratings == sorted(ratings, reverse=True)
+            and not rated & {x["item"] for x in r})
+    print(("ok   " if good else "FAIL ") + name + ": 5 ranked items, none the user rated")
+    ok &= good
+by_item = {x["item"]: x.get("title") for x in titles["recommendations"]}
+good = fold["rated"] == len(rated) and by_item.get("1") == "Caf\u00e9 (1995)" and by_item.get("3", "missing") is None
+print(("ok   " if good else "FAIL ") + "fold-in counted its ratings; latin-1 titles in UTF-8, null without one", by_item.get("1"))
+sys.exit(0 if ok and good else 1)
+PY
+printf '1::One (1995)::Drama\n' > "$work/movies.dat"
+check recommend-movies-dat 0 "$bin/autorec-recommend" "$work/m.fb" --user 1 -k 1000 --include-rated --items "$work/movies.dat"
+grep -q "One (1995)" "$work/out" || { echo "FAIL movies.dat title not shown"; fails=$((fails + 1)); }
+check recommend-unknown-user 2 "$bin/autorec-recommend" "$work/m.fb" --user 999999
+grep -q "'999999'" "$work/err" || { echo "FAIL message lacks the user id"; fails=$((fails + 1)); }
+printf '1\t4\n2\tfive\n' > "$work/bad.ratings"
+check recommend-bad-rating 2 "$bin/autorec-recommend" "$work/m.fb" --ratings "$work/bad.ratings"
+grep -q "bad.ratings:2: rating 'five'" "$work/err" || { echo "FAIL message lacks file:line:value"; fails=$((fails + 1)); }
+printf '1\t4\n999999\t4\n' > "$work/unknown-item.ratings"
+check recommend-unknown-item 2 "$bin/autorec-recommend" "$work/m.fb" --ratings "$work/unknown-item.ratings"
+grep -q "unknown-item.ratings:2: item '999999'" "$work/err" || { echo "FAIL message lacks the item"; fails=$((fails + 1)); }
+printf '1\t4\n1\t5\n' > "$work/twice.ratings"
+check recommend-item-twice 2 "$bin/autorec-recommend" "$work/m.fb" --ratings "$work/twice.ratings"
+printf '# nothing\n' > "$work/empty.ratings"
+check recommend-no-ratings 2 "$bin/autorec-recommend" "$work/m.fb" --ratings "$work/empty.ratings"
+check recommend-missing-ratings-file 2 "$bin/autorec-recommend" "$work/m.fb" --ratings "$work/none.ratings"
+check recommend-bad-items-file 2 "$bin/autorec-recommend" "$work/m.fb" --user 1 --items "$work/new.ratings"
+check recommend-user-and-ratings 2 "$bin/autorec-recommend" "$work/m.fb" --user 1 --ratings "$work/new.ratings"
+check recommend-neither 2 "$bin/autorec-recommend" "$work/m.fb"
+check recommend-not-a-model 2 "$bin/autorec-recommend" "$work/test.data" --user 1
 check verify-max-rmse-fails 1 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --max-rmse 0.01
 check verify-max-rmse-passes 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --max-rmse 5
 check verify-missing-model 2 "$bin/autorec-verify" "$work/none.fb" "$work/test.data"

@@ -1,6 +1,9 @@
 // Shared fixtures of the unit tests: small synthetic data sets and quickly trained models.
 #pragma once
 
+#include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -71,6 +74,22 @@ inline std::vector<RatingRef> refs(const std::vector<train::Rating>& ratings) {
   std::vector<RatingRef> out;
   for (const auto& r : ratings) out.push_back({r.user, r.item, r.value});
   return out;
+}
+
+// MovieLens 100K's u.data when AUTOREC_ML100K_DIR names a folder holding it, else "".
+inline std::string ml100k_file() {
+  const char* dir = std::getenv("AUTOREC_ML100K_DIR");
+  if (!dir || !*dir) return "";
+  const auto p = std::filesystem::path(dir) / "u.data";
+  return std::filesystem::exists(p) ? p.string() : "";
+}
+
+// Precondition of the real-data cases: they are skipped, visibly, without the data. A plain function (not a
+// functor): GCC 12 warns about the empty functor boost::function copies.
+inline boost::test_tools::assertion_result has_ml100k(boost::unit_test::test_unit_id) {
+  boost::test_tools::assertion_result r(!ml100k_file().empty());
+  r.message() << "AUTOREC_ML100K_DIR is not set to a folder with u.data";
+  return r;
 }
 
 }  // namespace autorec::test

@@ -270,6 +270,53 @@ BOOST_AUTO_TEST_CASE(recommend_matches_cpp) {
   BOOST_TEST(recommend_agrees(test::train_small(config, 120, 80, 0.1, 7).file));
 }
 
+BOOST_AUTO_TEST_CASE(fold_in_matches_cpp_and_adds_users) {
+  const Model cpp = Model::load_buffer(trained().file, "model.fb");
+  const Handle h = load_c();
+  const std::uint32_t items = cpp.info().num_items;
+  // A new user who rated three items.
+  const std::vector<autorec_entry> c_ratings = {{0, 5.0f}, {3, 2.0f}, {7, 4.0f}};
+  const std::vector<Entry> ratings = {{0, 5.0f}, {3, 2.0f}, {7, 4.0f}};
+  std::vector<float> got(items);
+  BOOST_REQUIRE_MESSAGE(autorec_model_fold_in_user(h.get(), c_ratings.data(), 3, 0, got.data(), got.size()) == AUTOREC_OK,
+                        autorec_last_error());
+  const std::vector<float> want = cpp.fold_in_user(ratings);
+  BOOST_TEST(got == want, boost::test_tools::per_element());
+  std::vector<std::uint32_t> top(5);
+  std::vector<float> top_ratings(5);
+  std::size_t count = 0;
+  BOOST_REQUIRE(autorec_model_recommend_for_ratings(h.get(), c_ratings.data(), 3, 5, 1, 0, top.data(), top_ratings.data(),
+                                                    nullptr, &count) == AUTOREC_OK);
+  const auto want_top = cpp.recommend_for_ratings(ratings, 5);
+  BOOST_REQUIRE(count == want_top.size());
+  for (std::size_t i = 0; i < count; ++i) BOOST_TEST(top[i] == want_top[i].item);
+  // Kept under a new id: predict by id then answers from the model, as fold_in_user did.
+  std::uint32_t index = 0;
+  const autorec_status added = autorec_model_add_user(h.get(), "900001", c_ratings.data(), 3, 0, &index);
+  BOOST_REQUIRE_MESSAGE(added == AUTOREC_OK, autorec_last_error());
+  expect_error(autorec_model_add_user(h.get(), "not-a-number", c_ratings.data(), 3, 0, nullptr), AUTOREC_BAD_INPUT,
+               "autorec_model_add_user", {"not-a-number"});
+  BOOST_TEST(index == cpp.info().num_users);
+  float rating = 0;
+  autorec_source source = AUTOREC_SOURCE_GLOBAL_MEAN;
+  const std::string item = cpp.item_id(5);
+  BOOST_REQUIRE(autorec_model_predict_ids(h.get(), "900001", item.c_str(), 1, &rating, &source) == AUTOREC_OK);
+  BOOST_TEST(source == AUTOREC_SOURCE_MODEL);
+  BOOST_TEST(rating == want[5], boost::test_tools::tolerance(1e-5f));
+  // Misuse: an id that exists, NULL ratings with a count, too small an output, an item beyond the model.
+  expect_error(autorec_model_add_user(h.get(), "900001", c_ratings.data(), 3, 0, nullptr), AUTOREC_BAD_INPUT,
+               "autorec_model_add_user", {"900001"});
+  expect_error(autorec_model_fold_in_user(h.get(), nullptr, 2, 0, got.data(), got.size()), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_user", {"entries is NULL"});
+  expect_error(autorec_model_fold_in_user(h.get(), c_ratings.data(), 3, 0, got.data(), 2), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_user", {"num_items"});
+  const autorec_entry beyond{items, 3.0f};
+  expect_error(autorec_model_fold_in_user(h.get(), &beyond, 1, 0, got.data(), got.size()), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_user", {std::to_string(items)});
+  expect_error(autorec_model_add_item(nullptr, "x", c_ratings.data(), 3, 0, nullptr), AUTOREC_BAD_INPUT,
+               "autorec_model_add_item", {"model"});
+}
+
 BOOST_AUTO_TEST_CASE(loading_errors) {
   const std::vector<std::byte>& f = trained().file;
   autorec_model* sentinel = reinterpret_cast<autorec_model*>(&sentinel);  // must be reset to NULL on failure

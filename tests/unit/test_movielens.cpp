@@ -1,32 +1,14 @@
 // Real-data accuracy: MovieLens 100K with the default and the textbook recipes. Runs when AUTOREC_ML100K_DIR names
 // a folder holding u.data; otherwise the case is skipped (and CTest reports it as skipped).
 #include <boost/test/unit_test.hpp>
-#include <cstdlib>
-#include <filesystem>
 
 #include "autorec/train/model_writer.hpp"
 #include "autorec/train/ratings.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
-
-namespace {
-
-std::string ml100k_file() {
-  const char* dir = std::getenv("AUTOREC_ML100K_DIR");
-  if (!dir || !*dir) return "";
-  const auto p = std::filesystem::path(dir) / "u.data";
-  return std::filesystem::exists(p) ? p.string() : "";
-}
-
-// A plain function (not a functor): GCC 12 warns about the empty functor boost::function copies.
-boost::test_tools::assertion_result has_ml100k(boost::unit_test::test_unit_id) {
-  boost::test_tools::assertion_result r(!ml100k_file().empty());
-  r.message() << "AUTOREC_ML100K_DIR is not set to a folder with u.data";
-  return r;
-}
-
-}  // namespace
+using test::has_ml100k;
+using test::ml100k_file;
 
 BOOST_AUTO_TEST_SUITE(movielens)
 

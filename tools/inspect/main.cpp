@@ -26,6 +26,20 @@ int main(int argc, char** argv) {
     for (const auto& e : m.history)
       history.push_back({{"epoch", e.epoch}, {"loss", e.loss}, {"train_rmse", e.train_rmse},
                          {"val_rmse", e.val_rmse < 0 ? nlohmann::json() : nlohmann::json(e.val_rmse)}, {"seconds", e.seconds}});
+    // What serving holds in memory once loaded: fp32 weights, the cached code of every column, the stored
+    // observations (8 bytes each, plus column starts) and, for item-based models, their row -> column index.
+    const bool item_based = m.variant == autorec::Variant::ItemBased;
+    const std::uint64_t columns = item_based ? m.num_items : m.num_users, rows = item_based ? m.num_users : m.num_items;
+    const std::uint64_t code_size = m.layers.empty() ? 0 : m.layers.back().in_size;
+    const std::uint64_t memory = m.num_parameters * 4 + code_size * columns * 4 + m.num_observations * 8 + (columns + 1) * 4 +
+                                 (item_based ? m.num_observations * 4 + (rows + 1) * 4 : 0);
+    // Fold-in: a newcomer on the input side is encoded; one on the output side needs an identity decoder.
+    const bool fits_rows = !m.layers.empty() && m.layers.back().activation == autorec::Activation::Identity;
+    const std::string row_rule = fits_rows ? "decoder row fitted to its ratings (ridge towards the trained rows)"
+                                           : "not supported (the decoder is not identity)";
+    const std::string column_rule = "encoded from its ratings";
+    const nlohmann::json fold_in = {{"new_user", item_based ? row_rule : column_rule},
+                                    {"new_item", item_based ? column_rule : row_rule}};
     auto id_range = [](std::uint32_t n, auto&& id) {
       return n ? nlohmann::json{id(0u), id(n - 1)} : nlohmann::json::array();
     };
@@ -35,6 +49,8 @@ int main(int argc, char** argv) {
         {"container_version", h.container_version},
         {"schema_version", m.schema_version},
         {"content_bytes", h.content_size},
+        {"loaded_bytes_estimate", memory},
+        {"code_size", code_size},
         {"checksum", "ok"},
         {"variant", autorec::variant_name(m.variant)},
         {"users", m.num_users},
@@ -48,6 +64,7 @@ int main(int argc, char** argv) {
         {"rating_scale", {{"min", m.rating_min}, {"max", m.rating_max}, {"step", m.rating_step}, {"integral", m.integral_ratings}}},
         {"global_mean", m.global_mean},
         {"cold_start", m.cold_start},
+        {"fold_in", fold_in},
         {"epochs_run", m.epochs_run},
         {"best_epoch", m.best_epoch},
         {"history", history},
@@ -69,12 +86,17 @@ int main(int argc, char** argv) {
     for (std::size_t l = 0; l < m.layers.size(); ++l)
       std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
                   autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);
-    std::printf("parameters    %llu (weights stored as %s, biases fp32; computed in fp32)\n",
-                static_cast<unsigned long long>(m.num_parameters), autorec::dtype_name(m.weight_dtype));
+    std::printf("parameters    %llu (weights stored as %s, biases fp32; computed in fp32); code size %llu\n",
+                static_cast<unsigned long long>(m.num_parameters), autorec::dtype_name(m.weight_dtype),
+                static_cast<unsigned long long>(code_size));
+    std::printf("memory        about %.1f MB once loaded (fp32 weights, cached codes, stored ratings)\n",
+                static_cast<double>(memory) / 1e6);
     std::printf("ids           users %s, items %s\n", j["user_id_range"].dump().c_str(), j["item_id_range"].dump().c_str());
     std::printf("scale         [%g, %g] step %g%s, global mean %.4f\n", m.rating_min, m.rating_max, m.rating_step,
                 m.integral_ratings ? " integral" : "", m.global_mean);
     std::printf("cold start    %s\n", m.cold_start.c_str());
+    std::printf("fold-in       new user: %s; new item: %s\n", fold_in["new_user"].get<std::string>().c_str(),
+                fold_in["new_item"].get<std::string>().c_str());
     std::printf("hyperparams   %s\n", m.hyperparameters_json.c_str());
     const std::time_t created = m.created_unix;
     char when[64] = "?";

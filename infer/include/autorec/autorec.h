@@ -6,8 +6,9 @@
  *   never renumbered (they mirror autorec::Status). On failure no output is written unless a function says
  *   otherwise, and autorec_last_error() gives a message naming the function, the argument and its value.
  * - No C++ exception crosses this boundary.
- * - A loaded model is immutable: any number of threads may call the functions taking a const autorec_model*
- *   on one model at once. autorec_model_free must not race with those calls.
+ * - Any number of threads may call the functions taking a const autorec_model* on one model at once. Only
+ *   autorec_model_add_user/_add_item change a model; they, and autorec_model_free, must not race with any
+ *   other call on it.
  * - Enums are passed as int-sized values; structs hold fixed-width fields only, so FFI layers (Python
  *   ctypes/cffi, Go cgo, Rust, Java JNA/Panama) can declare them directly.
  * - Strings are NUL-terminated UTF-8/bytes. Strings returned as const char* are owned by the library: static
@@ -196,9 +197,31 @@ AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, u
                                                    int exclude_rated, uint32_t* items, float* ratings,
                                                    autorec_source* sources, size_t* count);
 
-/* ---- Fold-in (reserved) ----
- * The wrappers of autorec::Model::fold_in_* (a new user's or item's ratings without retraining) go here,
- * in a minor version, once the C++ functions exist. */
+/* ---- Fold-in: users and items that were not in training, served from their ratings without retraining ----
+ * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}. lambda is the
+ * strength of the prior on a fitted decoder row (model.hpp explains the fit); 0 or less means the default,
+ * 0.5. Predictions are clamped to the rating scale. */
+
+/* Predictions of a new user for every item into out[0..num_items) (out_size must be at least num_items). */
+AUTOREC_API autorec_status autorec_model_fold_in_user(const autorec_model* model, const autorec_entry* ratings,
+                                                      size_t num_ratings, float lambda, float* out, size_t out_size);
+/* Predictions of a new item for every user into out[0..num_users). */
+AUTOREC_API autorec_status autorec_model_fold_in_item(const autorec_model* model, const autorec_entry* ratings,
+                                                      size_t num_ratings, float lambda, float* out, size_t out_size);
+/* The k (>= 1) best items for a new user known by these ratings, as autorec_model_recommend writes them;
+ * exclude_rated != 0 leaves out the rated items. */
+AUTOREC_API autorec_status autorec_model_recommend_for_ratings(const autorec_model* model, const autorec_entry* ratings,
+                                                               size_t num_ratings, size_t k, int exclude_rated,
+                                                               float lambda, uint32_t* items, float* ratings_out,
+                                                               autorec_source* sources, size_t* count);
+/* Keeps a new user (item) in the model under the new external id `id`, so later calls see it; *index (optional)
+ * receives its dense index. These two change the model: no other call on the same model may run during them
+ * (a host that adds while serving takes a readers-writer lock: shared for queries, exclusive for additions).
+ * On failure the model is unchanged. */
+AUTOREC_API autorec_status autorec_model_add_user(autorec_model* model, const char* id, const autorec_entry* ratings,
+                                                  size_t num_ratings, float lambda, uint32_t* index);
+AUTOREC_API autorec_status autorec_model_add_item(autorec_model* model, const char* id, const autorec_entry* ratings,
+                                                  size_t num_ratings, float lambda, uint32_t* index);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,7 +1,8 @@
 // libautorec_infer: load an AutoRec model.fb, reconstruct rating columns, predict and rank.
 //
-// Thread safety: a Model is immutable after loading; every const member may be called from many threads at
-// once on one Model. Loading and destruction must not race with use.
+// Thread safety: every const member may be called from many threads at once on one Model. The only mutators,
+// add_user and add_item (fold-in kept in memory), are non-const and need exclusive access: no other call on the
+// same Model may run during them. Loading and destruction must not race with use either.
 // Errors: every function that can fail throws autorec::Error (autorec/error.hpp) with a message naming the
 // source, the field and the value; Error::status() tells bad input, a corrupt file, an unsupported request,
 // I/O and memory apart. std::bad_alloc can escape where memory runs out.
@@ -72,6 +73,20 @@ struct LayerInfo {
   std::uint32_t in_size, out_size;
   Activation activation;
   float dropout;
+};
+
+// Fold-in: serving a user or item that was not in training from its ratings, without retraining.
+struct FoldInOptions {
+  // Strength of the prior on a fitted decoder row (a new user of an item-based model, a new item of a
+  // user-based one), in rating units squared: the rating noise variance (see fold-in below). 0.5 was best on
+  // validation users of both MovieLens 100K and synthetic data (docs/RESULTS.md).
+  float lambda = 0.5f;
+  bool clamp = true;  // limit returned predictions to the rating scale
+};
+
+// One (user, item) pair by dense indices; nullopt = an id the model does not have (cold start).
+struct UserItem {
+  std::optional<std::uint32_t> user, item;
 };
 
 // One epoch of the training history stored in the file.
@@ -173,6 +188,48 @@ class Model {
   // the unclamped prediction so that items above the top of the scale stay ordered. Fewer than k come back
   // when fewer items are left; k = 0 gives none. Throws Error(BadInput) for user not below num_users.
   std::vector<Recommendation> recommend(std::uint32_t user, std::size_t k, bool exclude_rated = true) const;
+
+  // predict() of many pairs on the caller's thread: out[i] answers pairs[i]; out.size() must equal pairs.size().
+  void predict_batch(std::span<const UserItem> pairs, std::span<Prediction> out, bool clamp = true) const;
+
+  // ---- Fold-in: users and items that were not in training ----
+  //
+  // How a newcomer is served depends on which side of the network it is on:
+  // - a new *column* (a user of a user-based model, an item of an item-based one) goes through the encoder:
+  //   its ratings are a sparse input column and its predictions are the network's reconstruction, exactly as
+  //   for a training column (folding in a training column from its stored ratings gives its own predictions).
+  // - a new *row* (a user of an item-based model, an item of a user-based one) has no weights of its own, so
+  //   fold-in fits them: the decoder row w and bias b that minimise
+  //     sum over its ratings r_c of (r_c - (w . code_c + b))^2 + lambda (w - m)' S^-1 (w - m)
+  //   against the cached codes of the columns it rated, where m and S are the mean and covariance of the
+  //   training rows' decoder weights (ridge regression towards the average row, shaped like the trained rows;
+  //   bias not penalised; closed form). With few ratings the answer tends to the average row plus the
+  //   newcomer's offset; with many, to the least-squares row. This needs an identity decoder; other decoders
+  //   are refused (Status::Unsupported) rather than fitted in an approximate space.
+  // Ratings of a new user are Entry{item index, rating}; of a new item, Entry{user index, rating}. Ratings are
+  // refused (Status::BadInput, naming the argument and value) when empty, non-finite, repeated, or indexing
+  // beyond the model; a new column's ratings must also come from rows the network has inputs for (not from
+  // rows added by fold-in). Existing codes are not changed by a newcomer's ratings.
+
+  // Predictions of a new user for every item (info().num_items values, by item index) and of a new item for
+  // every user, by predict()'s rule (the cold-start rule where the other side is unknown).
+  std::vector<float> fold_in_user(std::span<const Entry> ratings, const FoldInOptions& options = {}) const;
+  std::vector<float> fold_in_item(std::span<const Entry> ratings, const FoldInOptions& options = {}) const;
+  // The k best items for a new user known only by these ratings (fold_in_user's predictions, ranked as
+  // recommend() ranks); with exclude_rated the items in `ratings` are left out.
+  std::vector<Recommendation> recommend_for_ratings(std::span<const Entry> ratings, std::size_t k,
+                                                    bool exclude_rated = true, const FoldInOptions& options = {}) const;
+  // Fold-in kept in the model under a new external id: afterwards user_index/item_index, predict, recommend
+  // and the fold-in calls see it. Returns the new dense index (the next one). The id must be new and, when
+  // the model's ids are integers, an integer. The network's input side is fixed, so column_length() and
+  // reconstruct* do not grow with added rows; num_columns() does grow with added columns.
+  // Not thread-safe: needs exclusive access to the Model (a server that adds while serving guards the Model
+  // with a readers-writer lock: shared for queries, exclusive for additions). Keeping the const calls lock-free is the
+  // reason: a prediction is one dot product, cheaper than taking a shared lock on every call. On an error the
+  // model is unchanged.
+  std::uint32_t add_user(std::string_view id, std::span<const Entry> ratings, const FoldInOptions& options = {});
+  std::uint32_t add_item(std::string_view id, std::span<const Entry> ratings, const FoldInOptions& options = {});
+
 
   struct Impl;  // the library's own; opaque to hosts
 

@@ -1,0 +1,153 @@
+// Serving calls: predict, predict_batch and recommend, and the scoring rules they share with fold-in.
+#include <algorithm>
+#include <cmath>
+
+#include "autorec/error.hpp"
+#include "model_impl.hpp"
+
+namespace autorec {
+
+bool Model::Impl::known_column(std::optional<std::uint32_t> c) const {
+  return c && *c < obs.num_cols() && obs.start[*c + 1] > obs.start[*c];
+}
+bool Model::Impl::known_row(std::optional<std::uint32_t> r) const {
+  return r && *r < row_mean.size() && !std::isnan(row_mean[*r]);
+}
+bool Model::knows_user(std::optional<std::uint32_t> user) const {
+  return impl_->info.variant == Variant::ItemBased ? impl_->known_row(user) : impl_->known_column(user);
+}
+bool Model::knows_item(std::optional<std::uint32_t> item) const {
+  return impl_->info.variant == Variant::ItemBased ? impl_->known_column(item) : impl_->known_row(item);
+}
+
+float Model::Impl::output(const float* weight, float bias, const float* code) const {
+  const std::uint32_t n = net.code_size();
+  const float z = Eigen::Map<const Eigen::VectorXf>(weight, n).dot(Eigen::Map<const Eigen::VectorXf>(code, n)) + bias;
+  return activate(net.layers.back().activation, z);
+}
+
+Prediction Model::Impl::predict(std::optional<std::uint32_t> row, std::optional<std::uint32_t> col) const {
+  const bool col_known = known_column(col), row_known = known_row(row);
+  if (col_known && row_known) return {row_output(*row, code(*col)), Source::Model};
+  return cold_pair(col_known, col_known ? col_mean[*col] : 0.0f, row_known, row_known ? row_mean[*row] : 0.0f,
+                   [&] { return row_output(*row, empty_code.data()); });
+}
+
+Prediction Model::predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item, bool clamp) const {
+  const bool item_based = impl_->info.variant == Variant::ItemBased;
+  Prediction p = item_based ? impl_->predict(user, item) : impl_->predict(item, user);
+  p.value = impl_->finish(p.value, clamp);
+  return p;
+}
+
+Prediction Model::predict(std::string_view user_id, std::string_view item_id, bool clamp) const {
+  return predict(user_index(user_id), item_index(item_id), clamp);
+}
+
+void Model::predict_batch(std::span<const UserItem> pairs, std::span<Prediction> out, bool clamp) const {
+  if (out.size() != pairs.size())
+    throw Error(Status::BadInput, "predict_batch: out has " + std::to_string(out.size()) + " entries for " +
+                                      std::to_string(pairs.size()) + " pairs");
+  for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = predict(pairs[i].user, pairs[i].item, clamp);
+}
+
+void Model::Impl::score_column(const float* col_code, float mean, std::span<float> score, std::span<Source> source) const {
+  // The network's rows in one decode (one matrix-vector product on the backend), added rows on the host.
+  backend->decode(col_code, 1, score.data());
+  for (std::uint32_t r = net_rows(); r < num_rows(); ++r) score[r] = row_output(r, col_code);
+  for (std::uint32_t r = 0; r < num_rows(); ++r) {
+    source[r] = Source::Model;
+    if (!known_row(r)) {
+      const Prediction p = cold_pair(true, mean, false, 0.0f, [] { return 0.0f; });
+      score[r] = p.value;
+      source[r] = p.source;
+    }
+  }
+}
+
+void Model::Impl::score_row(const float* weight, float bias, float mean, std::span<float> score,
+                            std::span<Source> source) const {
+  // Every column's prediction is w . code(column) + b: one product with the cached codes.
+  const std::uint32_t cols = obs.num_cols();
+  Eigen::Map<Eigen::VectorXf> s(score.data(), cols);
+  s.noalias() = codes().transpose() * Eigen::Map<const Eigen::VectorXf>(weight, net.code_size());
+  const Activation act = net.layers.back().activation;
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    if (known_column(c)) {
+      score[c] = activate(act, score[c] + bias);
+      source[c] = Source::Model;
+    } else {
+      const Prediction p = cold_pair(false, 0.0f, true, mean, [&] { return output(weight, bias, empty_code.data()); });
+      score[c] = p.value;
+      source[c] = p.source;
+    }
+  }
+}
+
+void Model::Impl::score_user(std::uint32_t user, std::span<float> score, std::span<Source> source) const {
+  const bool item_based = info.variant == Variant::ItemBased;
+  if (item_based && known_row(user)) return score_row(row_weight(user), row_bias(user), row_mean[user], score, source);
+  if (!item_based && known_column(user)) return score_column(code(user), col_mean[user], score, source);
+  for (std::uint32_t i = 0; i < info.num_items; ++i) {  // a user without ratings: every item is a cold start
+    const Prediction p = item_based ? predict(user, i) : predict(i, user);
+    score[i] = p.value;
+    source[i] = p.source;
+  }
+}
+
+void Model::Impl::score_folded(const Folded& f, std::span<float> score, std::span<Source> source) const {
+  if (f.column) return score_column(f.vec.data(), f.mean, score, source);
+  score_row(f.vec.data(), f.bias, f.mean, score, source);
+}
+
+std::vector<std::uint8_t> Model::Impl::rated_items(std::uint32_t user) const {
+  std::vector<std::uint8_t> rated(info.num_items, 0);
+  if (info.variant == Variant::ItemBased) {
+    // The user is a row: its training columns, or the columns it was added with; and added columns it rated.
+    if (user < net_rows()) {
+      for (std::uint32_t k = row_start[user]; k < row_start[user + 1]; ++k) rated[row_cols[k]] = 1;
+    } else {
+      for (const std::uint32_t c : added_row_cols[user - net_rows()]) rated[c] = 1;
+    }
+    for (std::uint32_t c = trained_cols; c < obs.num_cols(); ++c)
+      for (const Entry& e : obs.column(c))
+        if (e.index == user) rated[c] = 1;
+  } else {
+    // The user is a column: its stored entries; and added rows (items) whose ratings include it.
+    for (const Entry& e : obs.column(user)) rated[e.index] = 1;
+    for (std::uint32_t a = 0; a < added_row_cols.size(); ++a)
+      if (std::binary_search(added_row_cols[a].begin(), added_row_cols[a].end(), user)) rated[net_rows() + a] = 1;
+  }
+  return rated;
+}
+
+std::vector<Recommendation> Model::Impl::top_k(std::span<const float> score, std::span<const Source> source,
+                                               std::span<const std::uint8_t> excluded, std::size_t k) const {
+  std::vector<std::uint32_t> order;
+  order.reserve(score.size());
+  for (std::uint32_t i = 0; i < score.size(); ++i)
+    if (!excluded[i]) order.push_back(i);
+  const std::size_t top = std::min(k, order.size());
+  // Ranked by the unclamped score so that items above the top of the scale stay ordered.
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                    [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
+  std::vector<Recommendation> out;
+  out.reserve(top);
+  for (std::size_t r = 0; r < top; ++r) out.push_back({order[r], finish(score[order[r]], true), source[order[r]]});
+  return out;
+}
+
+std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, bool exclude_rated) const {
+  const Impl& m = *impl_;
+  if (user >= m.info.num_users)
+    throw Error(Status::BadInput, "recommend: user index " + std::to_string(user) + " is not below " +
+                                      std::to_string(m.info.num_users));
+  std::vector<float> score(m.info.num_items);
+  std::vector<Source> source(m.info.num_items);
+  m.score_user(user, score, source);
+  const std::vector<std::uint8_t> excluded =
+      exclude_rated ? m.rated_items(user) : std::vector<std::uint8_t>(m.info.num_items, 0);
+  return m.top_k(score, source, excluded, k);
+}
+
+}  // namespace autorec
