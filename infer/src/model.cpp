@@ -10,6 +10,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
+#include "memory.hpp"
 #include "model_impl.hpp"
 
 namespace autorec {
@@ -190,13 +191,17 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   // are bound by memory traffic (one weight row per stored rating), so batches run on all cores.
   const std::uint32_t cols = obs.num_cols();
   impl->trained_cols = cols;
-  impl->code_store.resize(std::size_t{impl->net.code_size()} * cols);
   constexpr std::uint32_t kBatch = 256;
   const std::uint32_t batches = (cols + kBatch - 1) / kBatch;
   impl->threads = options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
   if (impl->info.backend != "cpu") impl->threads = 1;  // a device backend serialises calls anyway
-  const unsigned load_threads = std::clamp<unsigned>(impl->threads, 1, std::max(batches, 1u));
-  run_threads(load_threads, [&](unsigned t) {
+  if (!impl->codes_from_file) {
+    impl->code_store.reserve(std::size_t{impl->net.code_size()} * cols);
+    advise_huge_pages(impl->code_store.data(), impl->code_store.capacity() * sizeof(float));
+    impl->code_store.resize(std::size_t{impl->net.code_size()} * cols);
+  }
+  const unsigned load_threads = impl->codes_from_file ? 0 : std::clamp<unsigned>(impl->threads, 1, std::max(batches, 1u));
+  if (load_threads) run_threads(load_threads, [&](unsigned t) {
     std::vector<std::span<const Entry>> batch;
     for (std::uint32_t b = t; b < batches; b += load_threads) {
       const std::uint32_t c0 = b * kBatch, n = std::min(kBatch, cols - c0);

@@ -77,6 +77,7 @@ struct Model::Impl {
   // Code (input of the last layer) of every column, code_size x columns, column-major: a known (user, item)
   // prediction is then one dot product. A plain vector so that adding a column grows it amortised.
   std::vector<float> code_store;
+  bool codes_from_file = false;  // code_store was read from the model file, not computed at load
   // Output rows added by fold-in, numbered after the network's own rows: fitted decoder rows (code_size each,
   // row-major), biases, and the columns each was fitted on (sorted). The network, and a GPU backend's copy of
   // it, stay as loaded; added rows are computed on the host.

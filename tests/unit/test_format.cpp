@@ -150,6 +150,33 @@ BOOST_AUTO_TEST_CASE(external_tensors_load_like_inline_ones) {
   BOOST_TEST(x == y);
 }
 
+BOOST_AUTO_TEST_CASE(stored_codes_serve_like_codes_computed_at_load) {
+  // A file with the trainer's cached codes and one without (as schema 1 files are): the same predictions,
+  // up to float summation order, for a one-layer and a deeper network.
+  for (const bool deep : {false, true}) {
+    train::TrainConfig c;
+    c.hidden = 12;
+    c.epochs = 3;
+    if (deep) c.inner = {{6, Activation::Elu, 0.0f}};
+    test::Trained t = test::train_small(c);
+    train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
+    contents.codes_limit = 0;
+    const Model with = Model::load_buffer(t.file, "codes.fb"), without = Model::load_buffer(train::build_model_file(contents), "none.fb");
+    BOOST_REQUIRE(with.num_columns() == without.num_columns());
+    BOOST_TEST(with.info().codes_in_file);
+    BOOST_TEST(!without.info().codes_in_file);
+    std::vector<float> x(with.column_length()), y(with.column_length());
+    float worst = 0;
+    for (std::uint32_t col = 0; col < with.num_columns(); ++col) {
+      with.reconstruct_column(col, x);
+      without.reconstruct_column(col, y);
+      for (std::size_t r = 0; r < x.size(); ++r) worst = std::max(worst, std::abs(x[r] - y[r]));
+    }
+    BOOST_TEST(worst <= 1e-5f, "deep " << deep << ": largest difference " << worst);
+    BOOST_TEST(train::build_model_file(contents).size() < t.file.size());  // the codes take room
+  }
+}
+
 BOOST_AUTO_TEST_CASE(external_offsets_outside_the_data_section_are_rejected) {
   // Rebuild the external model with one buffer's size pushed past the end of the data section. The FlatBuffer
   // stays verifier-valid, so only the reader's bounds check can catch it.

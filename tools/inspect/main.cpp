@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
         {"content_bytes", h.content_size},
         {"loaded_bytes_estimate", memory},
         {"code_size", code_size},
+        {"codes_in_file", m.codes_in_file},
         {"checksum", "ok"},
         {"variant", autorec::variant_name(m.variant)},
         {"users", m.num_users},
@@ -86,9 +87,9 @@ int main(int argc, char** argv) {
     for (std::size_t l = 0; l < m.layers.size(); ++l)
       std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
                   autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);
-    std::printf("parameters    %llu (weights stored as %s, biases fp32; computed in fp32); code size %llu\n",
+    std::printf("parameters    %llu (weights stored as %s, biases fp32; computed in fp32); code size %llu, codes %s\n",
                 static_cast<unsigned long long>(m.num_parameters), autorec::dtype_name(m.weight_dtype),
-                static_cast<unsigned long long>(code_size));
+                static_cast<unsigned long long>(code_size), m.codes_in_file ? "stored in the file" : "computed at load");
     std::printf("memory        about %.1f MB once loaded (fp32 weights, cached codes, stored ratings)\n",
                 static_cast<double>(memory) / 1e6);
     std::printf("ids           users %s, items %s\n", j["user_id_range"].dump().c_str(), j["item_id_range"].dump().c_str());

@@ -57,10 +57,13 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
   std::vector<std::vector<std::uint8_t>> data = {{}};  // index 0: the empty sentinel
   std::uint64_t old_tensor_bytes = 0;
   for (const auto& b : m->buffers) old_tensor_bytes += b ? b->data.size() + b->size : 0;
-  for (auto& t : m->tensors) {
+  for (std::size_t ti = 0; ti < m->tensors.size(); ++ti) {
+    auto& t = m->tensors[ti];
     const std::vector<std::uint8_t> bytes = buffer_data(*m, t->buffer, section, name);
     const auto from = static_cast<DType>(t->dtype);
-    const DType to = t->shape.size() == 2 ? dtype : DType::F32;
+    // Weight matrices take the new type; vectors and the cached codes stay fp32.
+    const bool codes = m->codes >= 0 && ti == static_cast<std::size_t>(m->codes);
+    const DType to = t->shape.size() == 2 && !codes ? dtype : DType::F32;
     if (from == to) {
       if (to == DType::I8) {
         std::vector<std::uint8_t> scales = buffer_data(*m, t->scale_buffer, section, name);

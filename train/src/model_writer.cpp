@@ -1,8 +1,10 @@
 // Builds the model FlatBuffer from a training run and writes model.fb atomically.
 #include "autorec/train/model_writer.hpp"
 
+#include <Eigen/Core>
 #include <autorec_generated.h>
 #include <fcntl.h>
+#include <omp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,6 +106,31 @@ Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, cons
   return fb::CreateObservations(fbb, m.num_rows, m.num_cols(), start, row, 0, 0, 0, fbb.CreateVector(m.value));
 }
 
+// The code (the decoder's input) of every stored column, [columns, code] row-major, computed as the reader
+// would: stored in the file so that loading skips one sparse pass over every observation.
+std::vector<float> column_codes(const Weights& w, const TrainConfig& cfg, const Csc& obs) {
+  const std::uint32_t H = w.hidden, C = w.code(), cols = obs.num_cols();
+  std::vector<float> codes(std::size_t{cols} * C);
+  const int threads = cfg.threads > 0 ? cfg.threads : omp_get_num_procs();
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
+  for (std::uint32_t c = 0; c < cols; ++c) {
+    Eigen::VectorXf h = Eigen::Map<const Eigen::VectorXf>(w.mu.data(), H);
+    for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
+      h += obs.value[k] * Eigen::Map<const Eigen::VectorXf>(&w.V[std::size_t{obs.row[k]} * H], H);
+    for (float& x : h) x = activate(cfg.encoder, x);
+    for (std::size_t l = 0; l < w.inner.size(); ++l) {
+      const DenseWeights& d = w.inner[l];
+      using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      Eigen::VectorXf next = Eigen::Map<const RowMat>(d.M.data(), d.out, d.in) * h +
+                             Eigen::Map<const Eigen::VectorXf>(d.c.data(), d.out);
+      for (float& x : next) x = activate(cfg.inner[l].activation, x);
+      h = std::move(next);
+    }
+    std::copy(h.data(), h.data() + C, &codes[std::size_t{c} * C]);
+  }
+  return codes;
+}
+
 }  // namespace
 
 bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t inline_tensor_limit) {
@@ -119,6 +146,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   double tensor_bytes = double(dtype_bytes(in.dtype)) * double(w.V.size() + w.W.size()) +
                         4.0 * double(w.mu.size() + w.b.size() + 2 * w.rows);
   for (const DenseWeights& d : w.inner) tensor_bytes += double(dtype_bytes(in.dtype)) * double(d.M.size()) + 8.0 * d.out;
+  const double codes_bytes = 4.0 * double(in.observations->num_cols()) * double(w.code());
+  if (in.codes_limit > 0 && codes_bytes <= double(in.codes_limit)) tensor_bytes += codes_bytes;
   const double other_bytes = 9.0 * double(in.observations->nnz()) + 64.0 * double(in.data->users.size() + in.data->items.size());
   const bool external = tensors_go_external(tensor_bytes, other_bytes, in.inline_tensor_limit);
   if (other_bytes > kFlatBufferBudget)
@@ -144,6 +173,14 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   }
   const std::uint32_t wd = t.add("decoder.weight", {rows, code}, w.W, in.dtype);
   const std::uint32_t b = t.add("decoder.bias", {rows}, w.b);
+  // The cached codes, unless they would take more than the limit (a user-based model of millions of users).
+  const Csc& columns = *in.observations;
+  std::vector<float> codes;
+  std::int32_t codes_index = -1;
+  if (in.codes_limit > 0 && double(columns.num_cols()) * double(code) * 4.0 <= double(in.codes_limit)) {
+    codes = column_codes(w, cfg, columns);
+    codes_index = static_cast<std::int32_t>(t.add("codes", {columns.num_cols(), code}, codes));
+  }
   layers.push_back(fb::CreateLayer(fbb, w.code(), w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn));
 
   const TrainResult& res = *in.result;
@@ -195,7 +232,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto model = fb::CreateModel(fbb, kSchemaVersion,
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
-                                     static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training);
+                                     static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training,
+                                     codes_index);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level);

@@ -21,6 +21,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,7 +45,7 @@ inline constexpr std::uint64_t data_section_start(std::uint64_t flatbuffer_bytes
 inline constexpr double kFlatBufferBudget = 1.9e9;
 inline constexpr std::size_t kHeaderSize = 32;
 // Schema version written by this build and the highest one it reads (schema/autorec.fbs history).
-inline constexpr std::uint32_t kSchemaVersion = 1;
+inline constexpr std::uint32_t kSchemaVersion = 2;
 
 struct ContainerHeader {
   std::uint32_t container_version = 0;
@@ -63,10 +65,11 @@ ContainerHeader read_container_header(std::span<const std::byte> file, std::stri
 // Checks the header, decompresses and verifies the checksum. Throws autorec::Error (Corrupt, Unsupported,
 // OutOfMemory) naming `name` and the failing field. The result is 8-byte aligned data.
 struct AlignedBytes {
-  std::vector<std::uint64_t> storage;  // uint64 storage keeps the start 8-byte aligned at least
+  // Not zero-filled (the decompressor writes every byte); the start is aligned to 2 MiB.
+  std::unique_ptr<std::uint8_t[], void (*)(void*)> storage{nullptr, std::free};
   std::size_t size = 0;
   std::uint32_t container_version = 0;
-  const std::uint8_t* data() const { return reinterpret_cast<const std::uint8_t*>(storage.data()); }
+  const std::uint8_t* data() const { return storage.get(); }
 };
 AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
                               std::uint64_t max_content_size);

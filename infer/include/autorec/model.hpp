@@ -110,6 +110,7 @@ struct ModelInfo {
   std::string cold_start;  // description of the fallback rule
   std::uint64_t num_parameters;
   DType weight_dtype = DType::F32;  // how the weight matrices are stored in the file (computation is fp32)
+  bool codes_in_file = false;  // the file carries the codes of its columns (else they were computed at load)
   // Training metadata.
   std::uint32_t epochs_run, best_epoch;
   std::vector<EpochRecord> history;

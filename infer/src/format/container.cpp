@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "autorec/error.hpp"
+#include "memory.hpp"
 
 namespace autorec {
 namespace {
@@ -123,10 +124,10 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
 
   AlignedBytes out;
   out.size = static_cast<std::size_t>(h.content_size);
-  out.storage.resize((out.size + 7) / 8);
+  out.storage = {huge_buffer<std::uint8_t>(out.size).release(), std::free};
   ZSTD_DCtx* dctx = ZSTD_createDCtx();
   if (!dctx) throw Error(Status::OutOfMemory, "zstd: cannot create a decompression context");
-  const std::size_t n = ZSTD_decompressDCtx(dctx, out.storage.data(), out.size, frame, frame_size);
+  const std::size_t n = ZSTD_decompressDCtx(dctx, out.storage.get(), out.size, frame, frame_size);
   ZSTD_freeDCtx(dctx);
   if (ZSTD_isError(n)) corrupt(name, std::string("zstd: ") + ZSTD_getErrorName(n));  // includes checksum errors
   if (n != out.size) corrupt(name, "decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(out.size));

@@ -11,6 +11,7 @@
 #include "autorec/container.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
+#include "memory.hpp"
 #include "model_impl.hpp"
 
 namespace autorec {
@@ -264,6 +265,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     if (in_out == want_in_out) {
       read_tensor_into(content, src->weight(), r, c, lf + ".weight", ck, wtype, [&](std::uint64_t) {
         layer.weight.resize(R, C);
+        advise_huge_pages(layer.weight.data(), std::size_t(R * C) * sizeof(float));
         return layer.weight.data();
       });
     } else {
@@ -319,6 +321,19 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   read_ids(m.items(), info.num_items, "items", ck, impl.items);
   read_observations(obs, length, cols, ck, impl.obs);
   info.num_observations = impl.obs.entries.size();
+  // The codes the trainer stored, when it did: loading then skips the one sparse pass over every observation.
+  if (m.codes() >= 0) {
+    DType ctype = DType::F32;
+    read_tensor_into(content, static_cast<std::uint32_t>(m.codes()), cols, impl.net.code_size(), "codes", ck, ctype,
+                     [&](std::uint64_t n) {
+                       impl.code_store.reserve(n);
+                       advise_huge_pages(impl.code_store.data(), n * sizeof(float));
+                       impl.code_store.resize(n);
+                       return impl.code_store.data();
+                     });
+    ck.require(ctype == DType::F32, "codes dtype", dtype_name(ctype), "fp32");
+    impl.codes_from_file = info.codes_in_file = true;
+  }
 
   if (const fb::TrainingInfo* t = m.training()) {
     info.epochs_run = t->epochs_run();

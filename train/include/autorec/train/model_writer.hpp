@@ -28,6 +28,9 @@ struct ModelContents {
   // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path).
   std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30;
   ColdStart cold_start = ColdStart::EmptyInput;  // what predict() answers for unseen ids
+  // The codes of the stored columns are written when they take at most this many bytes (loading then skips
+  // computing them); 0 = never.
+  std::uint64_t codes_limit = std::uint64_t{256} << 20;
 };
 
 inline constexpr const char* kTrainerVersion = "autorec-train 0.1.0";
