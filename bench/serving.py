@@ -71,7 +71,7 @@ def main():
     print("|---|---|---|---|---|---|")
     fmt = lambda s: f"{s * 1e3:.1f} ms" if s >= 1e-3 else f"{s * 1e6:.2f} us"
     for k in ["predict_s", "top10_s", "column_s", "load_s"]:
-        print(f"| {names[k]} | {fmt(mine[k])} | {fmt(peer[k])} | {peer[k] / mine[k]:.0f}x | {fmt(bounds[k])} | "
+        print(f"| {names[k]} | {fmt(mine[k])} | {fmt(peer[k])} | {peer[k] / mine[k]:.3g}x | {fmt(bounds[k])} | "
               f"{'yes' if mine[k] <= bounds[k] else 'no'} |")
     if a.json:
         with open(a.json, "w") as f:
