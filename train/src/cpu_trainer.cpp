@@ -482,7 +482,8 @@ class CpuTrainer final : public TrainBackend {
     const auto bc = static_cast<std::uint32_t>(cols.size());
 
     // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
-    const auto [adam, adam_bias] = adam_steps(cfg_, step_, epoch_);
+    const AdamSteps steps = adam_steps(cfg_, step_, epoch_);
+    const AdamStep &adam = steps.weights, &adam_bias = steps.biases;  // (clang 14 cannot capture bindings)
     for_each_row_gradient([&](std::uint32_t r, const Eigen::VectorXf& gW, const Eigen::VectorXf& gV, float gb) {
       adam_span(adam, &w_.W[std::size_t{r} * C], &mW_[std::size_t{r} * C], &vW_[std::size_t{r} * C], gW.data(), C);
       adam_span(adam, &w_.V[std::size_t{r} * H], &mV_[std::size_t{r} * H], &vV_[std::size_t{r} * H], gV.data(), H);

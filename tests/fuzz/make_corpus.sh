@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Regenerates the committed seed corpus with the project's own tools: tiny models of each kind the reader
+# takes, and ratings files in each accepted format. Usage: tests/fuzz/make_corpus.sh BUILD_BIN_DIR
+set -euo pipefail
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$here/corpus/model" "$here/corpus/ratings"
+"$bin/autorec-synth" --users 12 --items 9 --density 0.4 --seed 3 -o "$work/r.data"
+train() { "$bin/autorec-train" "$work/r.data" -o "$here/corpus/model/$1.fb" --epochs 2 -q --device cpu "${@:2}" >/dev/null; }
+train item --hidden 4
+train user --hidden 3 --variant user
+train deep --layers 4-3:elu
+train int8 --hidden 4 --dtype int8
+train fp16 --hidden 4 --dtype fp16
+# Each model's content too (the file after its 32-byte header, decompressed): fuzz-model packs inputs itself.
+for f in "$here"/corpus/model/*.fb; do tail -c +33 "$f" | zstd -d -q -c > "${f%.fb}.content"; done
+head -c 400 "$work/r.data" > "$here/corpus/ratings/u.data"
+awk 'NR<=12 {print $1 "::" $2 "::" $3 "::0"}' "$work/r.data" > "$here/corpus/ratings/ratings.dat"
+{ echo "userId,movieId,rating,timestamp"; awk 'NR<=12 {print $1 "," $2 "," $3 "," $4}' "$work/r.data"; } > "$here/corpus/ratings/ratings.csv"
+printf 'u1 i1 4.5\nu2 i1 3\r\nu1 i2 1\n' > "$here/corpus/ratings/strings.txt"
+ls -l "$here/corpus/model" "$here/corpus/ratings"
