@@ -134,11 +134,9 @@ autorec::LoadOptions load_options(const autorec_load_options* o) {
 }
 
 void copy_id(const std::string& id, char* buffer, std::size_t buffer_size, std::size_t* length) {
+  if (!buffer && buffer_size) bad("buffer is NULL but buffer_size = " + std::to_string(buffer_size));
   if (length) *length = id.size();
-  if (!buffer) {
-    if (buffer_size) bad("buffer is NULL but buffer_size = " + std::to_string(buffer_size));
-    return;  // a length query
-  }
+  if (!buffer) return;  // a length query
   if (buffer_size) {
     const std::size_t n = std::min(id.size(), buffer_size - 1);
     std::memcpy(buffer, id.data(), n);

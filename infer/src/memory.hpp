@@ -35,6 +35,7 @@ struct FreeDeleter {
 // Uninitialised, 2 MiB-aligned storage for `bytes` (rounded up), advised to huge pages.
 template <class T>
 std::unique_ptr<T[], FreeDeleter> huge_buffer(std::size_t bytes) {
+  if (bytes > SIZE_MAX - kHugePage) throw std::bad_alloc();  // the rounding below would wrap
   const std::size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   void* p = std::aligned_alloc(kHugePage, size == 0 ? kHugePage : size);
   if (!p) throw std::bad_alloc();

@@ -174,6 +174,30 @@ BOOST_AUTO_TEST_CASE(stored_codes_serve_like_codes_computed_at_load) {
     }
     BOOST_TEST(worst <= 1e-5f, "deep " << deep << ": largest difference " << worst);
     BOOST_TEST(train::build_model_file(contents).size() < t.file.size());  // the codes take room
+    // Reduced weight types: the stored codes are those of the weights as stored, and a conversion to another
+    // type drops them (the reader then computes them from the converted weights).
+    for (const DType dtype : {DType::F16, DType::I8}) {
+      train::ModelContents reduced{&t.config, &t.data, &t.csc, &t.result};
+      reduced.dtype = dtype;
+      const std::vector<std::byte> stored = train::build_model_file(reduced);
+      reduced.codes_limit = 0;
+      const Model a = Model::load_buffer(stored, "a.fb"), b = Model::load_buffer(train::build_model_file(reduced), "b.fb");
+      const std::vector<std::byte> converted = train::convert_model_file(t.file, "t.fb", dtype);
+      const Model cv = Model::load_buffer(converted, "converted.fb");
+      BOOST_TEST(a.info().codes_in_file);
+      BOOST_TEST(!cv.info().codes_in_file);
+      float gap = 0, gap_converted = 0;
+      std::vector<float> z(a.column_length());
+      for (std::uint32_t col = 0; col < a.num_columns(); ++col) {
+        a.reconstruct_column(col, x);
+        b.reconstruct_column(col, y);
+        cv.reconstruct_column(col, z);
+        for (std::size_t r = 0; r < x.size(); ++r)
+          gap = std::max(gap, std::abs(x[r] - y[r])), gap_converted = std::max(gap_converted, std::abs(z[r] - y[r]));
+      }
+      BOOST_TEST(gap <= 1e-5f, dtype_name(dtype) << ": stored codes differ by " << gap);
+      BOOST_TEST(gap_converted <= 1e-5f, dtype_name(dtype) << ": converted model differs by " << gap_converted);
+    }
   }
 }
 

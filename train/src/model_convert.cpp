@@ -57,6 +57,17 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
   std::vector<std::vector<std::uint8_t>> data = {{}};  // index 0: the empty sentinel
   std::uint64_t old_tensor_bytes = 0;
   for (const auto& b : m->buffers) old_tensor_bytes += b ? b->data.size() + b->size : 0;
+  // Stored codes were computed from the weights as stored: when those change type the codes no longer match,
+  // so they are dropped and the reader computes them at load (the writer puts them last; anywhere else the
+  // tensor is left unreferenced).
+  bool weights_change = false;
+  for (std::size_t ti = 0; ti < m->tensors.size(); ++ti)
+    weights_change |= m->tensors[ti]->shape.size() == 2 && std::int64_t(ti) != m->codes &&
+                      static_cast<DType>(m->tensors[ti]->dtype) != dtype;
+  if (m->codes >= 0 && weights_change) {
+    if (static_cast<std::size_t>(m->codes) + 1 == m->tensors.size()) m->tensors.pop_back();
+    m->codes = -1;
+  }
   for (std::size_t ti = 0; ti < m->tensors.size(); ++ti) {
     auto& t = m->tensors[ti];
     const std::vector<std::uint8_t> bytes = buffer_data(*m, t->buffer, section, name);

@@ -131,6 +131,20 @@ std::vector<float> column_codes(const Weights& w, const TrainConfig& cfg, const 
   return codes;
 }
 
+// The encoder and inner weights as a reader decodes them from a file stored as `dtype`, so that the stored
+// codes are the ones the reader would compute.
+Weights as_stored(const Weights& w, DType dtype) {
+  Weights q = w;
+  std::vector<float> scales;
+  auto round_trip = [&](std::vector<float>& x, std::size_t rows, std::size_t cols) {
+    const std::vector<std::uint8_t> bytes = encode_matrix(x.data(), rows, cols, dtype, scales);
+    decode_matrix(bytes.data(), rows, cols, dtype, scales.data(), x.data());
+  };
+  round_trip(q.V, q.rows, q.hidden);
+  for (DenseWeights& d : q.inner) round_trip(d.M, d.out, d.in);
+  return q;
+}
+
 }  // namespace
 
 bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t inline_tensor_limit) {
@@ -178,7 +192,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   std::vector<float> codes;
   std::int32_t codes_index = -1;
   if (in.codes_limit > 0 && double(columns.num_cols()) * double(code) * 4.0 <= double(in.codes_limit)) {
-    codes = column_codes(w, cfg, columns);
+    codes = column_codes(in.dtype == DType::F32 ? w : as_stored(w, in.dtype), cfg, columns);
     codes_index = static_cast<std::int32_t>(t.add("codes", {columns.num_cols(), code}, codes));
   }
   layers.push_back(fb::CreateLayer(fbb, w.code(), w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn));

@@ -110,6 +110,9 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
     throw Error(Status::OutOfMemory, std::string(name) + ": field content_size: " +
                                          std::to_string(h.content_size) + " bytes exceeds the limit of " +
                                          std::to_string(max_content_size) + " (LoadOptions::max_decompressed_bytes)");
+  if (h.content_size > std::uint64_t{SIZE_MAX} / 2)
+    throw Error(Status::OutOfMemory, std::string(name) + ": field content_size: " + std::to_string(h.content_size) +
+                                         " bytes cannot be held in memory");
   const std::byte* frame = file.data() + kHeaderSize;
   const std::size_t frame_size = static_cast<std::size_t>(h.compressed_size);
   const unsigned long long declared = ZSTD_getFrameContentSize(frame, frame_size);
