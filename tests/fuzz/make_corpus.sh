@@ -16,8 +16,9 @@ train int8 --hidden 4 --dtype int8
 train fp16 --hidden 4 --dtype fp16
 # Each model's content too (the file after its 32-byte header, decompressed): fuzz-model packs inputs itself.
 for f in "$here"/corpus/model/*.fb; do tail -c +33 "$f" | zstd -d -q -c > "${f%.fb}.content"; done
-head -c 400 "$work/r.data" > "$here/corpus/ratings/u.data"
-awk 'NR<=12 {print $1 "::" $2 "::" $3 "::0"}' "$work/r.data" > "$here/corpus/ratings/ratings.dat"
-{ echo "userId,movieId,rating,timestamp"; awk 'NR<=12 {print $1 "," $2 "," $3 "," $4}' "$work/r.data"; } > "$here/corpus/ratings/ratings.csv"
+# Synthetic ratings in each accepted layout (tabs, '::', comma with a header line), named for what they are.
+head -c 400 "$work/r.data" > "$here/corpus/ratings/synth-tabs.txt"
+awk 'NR<=12 {print $1 "::" $2 "::" $3 "::0"}' "$work/r.data" > "$here/corpus/ratings/synth-colons.txt"
+{ echo "user,item,rating,time"; awk 'NR<=12 {print $1 "," $2 "," $3 "," $4}' "$work/r.data"; } > "$here/corpus/ratings/synth-header.csv"
 printf 'u1 i1 4.5\nu2 i1 3\r\nu1 i2 1\n' > "$here/corpus/ratings/strings.txt"
 ls -l "$here/corpus/model" "$here/corpus/ratings"
