@@ -177,6 +177,14 @@ autorec_status id_of(const char* function, const IdSide& side, const autorec_mod
 
 // Copies the caller's entries (autorec_entry and autorec::Entry are distinct types) and checks each one, so
 // that the message can name the array element.
+// The checks every top-k call makes on k and its outputs (sources is optional).
+void need_top_k(std::size_t k, const uint32_t* items, const float* ratings, const char* ratings_name, const size_t* count) {
+  if (k == 0) bad("k = 0: ask for at least one item");
+  need(items, "items");
+  need(ratings, ratings_name);
+  need(count, "count");
+}
+
 void write_recommendations(const std::vector<autorec::Recommendation>& top, uint32_t* items, float* ratings,
                            autorec_source* sources, size_t* count) {
   for (std::size_t r = 0; r < top.size(); ++r) {
@@ -440,10 +448,7 @@ autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user
                                        uint32_t* items, float* ratings, autorec_source* sources, size_t* count) {
   return guarded(__func__, [&] {
     const Model& m = model_of(model);
-    if (k == 0) bad("k = 0: ask for at least one item");
-    need(items, "items");
-    need(ratings, "ratings");
-    need(count, "count");
+    need_top_k(k, items, ratings, "ratings", count);
     check_below(user, m.info().num_users, "user", "num_users");
     write_recommendations(m.recommend(user, k, exclude_rated != 0), items, ratings, sources, count);
   });
@@ -469,10 +474,7 @@ autorec_status autorec_model_recommend_for_ratings(const autorec_model* model, c
                                                    size_t* count) {
   return guarded(__func__, [&] {
     const Model& m = model_of(model);
-    if (k == 0) bad("k = 0: ask for at least one item");
-    need(items, "items");
-    need(ratings_out, "ratings_out");
-    need(count, "count");
+    need_top_k(k, items, ratings_out, "ratings_out", count);
     const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, m.info().num_items);
     write_recommendations(m.recommend_for_ratings(entries, k, exclude_rated != 0, fold_options(lambda)), items,
                           ratings_out, sources, count);
