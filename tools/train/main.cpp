@@ -30,23 +30,20 @@ void apply_layers(const std::string& spec, at::TrainConfig& cfg) {
   auto bad = [&](const std::string& part, const std::string& why) {
     return autorec::Error(autorec::Status::BadInput, "--layers '" + spec + "': '" + part + "': " + why);
   };
-  std::vector<std::string> parts;
-  for (std::size_t b = 0;;) {
-    const std::size_t e = spec.find_first_of(",-", b);
-    parts.push_back(spec.substr(b, e - b));
-    if (e == std::string::npos) break;
-    b = e + 1;
-  }
+  const auto split = [](const std::string& text, const char* separators) {
+    std::vector<std::string> out;
+    for (std::size_t b = 0;;) {
+      const std::size_t e = text.find_first_of(separators, b);
+      out.push_back(text.substr(b, e - b));
+      if (e == std::string::npos) return out;
+      b = e + 1;
+    }
+  };
+  const std::vector<std::string> parts = split(spec, ",-");
   if (parts.size() > 16) throw bad(spec, "at most 16 hidden layers");
   cfg.inner.clear();
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    std::vector<std::string> f;
-    for (std::size_t b = 0;;) {
-      const std::size_t e = parts[i].find(':', b);
-      f.push_back(parts[i].substr(b, e - b));
-      if (e == std::string::npos) break;
-      b = e + 1;
-    }
+    const std::vector<std::string> f = split(parts[i], ":");
     if (f.size() > 3) throw bad(parts[i], "expected SIZE[:ACTIVATION[:DROPOUT]]");
     std::uint32_t size = 0;
     float dropout = i == 0 ? cfg.dropout : 0.0f;
