@@ -95,6 +95,84 @@ check verify-bad-test-data 2 "$bin/autorec-verify" "$work/m.fb" "$work/bad.data"
 grep -q "bad.data:2:" "$work/err" || { echo "FAIL message lacks file:line"; fails=$((fails + 1)); }
 check train-bad-data 2 "$bin/autorec-train" "$work/bad.data" -o "$work/never.fb"
 [ ! -e "$work/never.fb" ] || { echo "FAIL a model was written from bad data"; fails=$((fails + 1)); }
+# Malformed inputs (the table in docs/DATA.md): bad data exits 2 naming FILE:LINE: and the value; odd but
+# valid data is accepted, and whatever was resolved or skipped is reported.
+says() {  # says NAME FILE TEXT: FILE (the last command's out or err) contains TEXT
+  if grep -qF -- "$3" "$work/$2"; then
+    echo "ok   $1 says: $3"; passes=$((passes + 1))
+  else
+    echo "FAIL $1: $2 lacks: $3"; cat "$work/out" "$work/err"; fails=$((fails + 1))
+  fi
+}
+: > "$work/empty.data"
+check train-empty-file 2 "$bin/autorec-train" "$work/empty.data" -o "$work/never.fb"
+says train-empty-file err "empty.data: no ratings found (0 lines)"
+check verify-empty-file 2 "$bin/autorec-verify" "$work/m.fb" "$work/empty.data"
+printf 'userId,movieId,rating,timestamp\n' > "$work/header.csv"
+check train-header-only 2 "$bin/autorec-train" "$work/header.csv" -o "$work/never.fb"
+says train-header-only err "header.csv: no ratings found (1 line, a header only)"
+printf '\xef\xbb\xbfuser,item,rating\r\n1,1,4\r\n1,2,3\r\n2,1,5\r\n' > "$work/bom.csv"
+check train-bom-header-crlf 0 "$bin/autorec-train" "$work/bom.csv" -o "$work/bom.fb" --hidden 4 --epochs 1
+says train-bom-header-crlf out "3 ratings, 2 users, 2 items"
+printf '1\t1\t4\n1\t2\t7\n' > "$work/scale.data"
+check train-outside-scale 2 "$bin/autorec-train" "$work/scale.data" -o "$work/never.fb" --rating-min 1 --rating-max 5
+says train-outside-scale err "scale.data:2: field rating: '7' is outside the rating scale [1, 5]"
+check train-inverted-scale 2 "$bin/autorec-train" "$work/train.data" -o "$work/never.fb" --rating-min 5 --rating-max 1
+says train-inverted-scale err "rating scale [5, 1]: the minimum must be finite and not above the maximum"
+printf '1 1 4\n1 2 inf\n' > "$work/inf.data"
+check train-inf 2 "$bin/autorec-train" "$work/inf.data" -o "$work/never.fb"
+says train-inf err "inf.data:2: field rating: 'inf' is not finite"
+printf '1 1 4\n1 2\n' > "$work/short.data"
+check train-missing-field 2 "$bin/autorec-train" "$work/short.data" -o "$work/never.fb"
+says train-missing-field err "short.data:2: expected user, item and rating fields, found 2"
+gzip -c "$work/train.data" > "$work/train.data.gz"
+check train-gzip 2 "$bin/autorec-train" "$work/train.data.gz" -o "$work/never.fb"
+says train-gzip err "train.data.gz: is gzip-compressed"
+zstd -q -c "$work/test.data" > "$work/test.data.zst"
+check verify-zst 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data.zst"
+head -c $(($(wc -c < "$work/test.data.zst") / 2)) "$work/test.data.zst" > "$work/trunc.data.zst"
+check verify-truncated-zst 2 "$bin/autorec-verify" "$work/m.fb" "$work/trunc.data.zst"
+says verify-truncated-zst err "trunc.data.zst: zstd stream is truncated"
+check train-directory 2 "$bin/autorec-train" "$work" -o "$work/never.fb"
+says train-directory err "is a directory"
+[ ! -e "$work/never.fb" ] || { echo "FAIL a model was written from bad data"; fails=$((fails + 1)); }
+# Duplicates: kept by --duplicates (last by default) and counted; --duplicates error names both lines.
+{ cat "$work/train.data"; head -n 5 "$work/train.data"; } > "$work/dups.data"
+check train-duplicates 0 "$bin/autorec-train" "$work/dups.data" -o "$work/dups.fb" --hidden 4 --epochs 1
+says train-duplicates err "5 duplicate (user, item) pairs, resolved by --duplicates last"
+check train-duplicates-error 2 "$bin/autorec-train" "$work/dups.data" -o "$work/never.fb" --duplicates error
+says train-duplicates-error err "dups.data:4001: duplicate rating of user"
+# A bad line stops training unless --skip-bad-lines, which says how many it skipped.
+{ head -n 100 "$work/train.data"; printf '1\t2\tfour\n'; } > "$work/one-bad.data"
+check train-bad-line 2 "$bin/autorec-train" "$work/one-bad.data" -o "$work/never.fb"
+says train-bad-line err "one-bad.data:101: field rating: 'four' is not a number"
+check train-skip-bad-lines 0 "$bin/autorec-train" "$work/one-bad.data" -o "$work/skip.fb" --hidden 4 --epochs 1 --skip-bad-lines
+says train-skip-bad-lines err "skipped 1 malformed lines of"
+# One user, or one item: nothing in the format forbids it, so it trains and serves what it saw.
+awk '$1 == 1' "$work/train.data" > "$work/one-user.data"
+awk '$2 == 1' "$work/train.data" > "$work/one-item.data"
+for one in one-user one-item; do
+  check "train-$one" 0 "$bin/autorec-train" "$work/$one.data" -o "$work/$one.fb" --hidden 4 --epochs 2
+  check "verify-$one" 0 "$bin/autorec-verify" "$work/$one.fb" "$work/$one.data" --json
+  python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["count"] == int(sys.argv[2]) and j["cold_start"] == 0 else 1)' \
+    "$work/out" "$(wc -l < "$work/$one.data")" && { echo "ok   $one data set scored in full"; passes=$((passes + 1)); } \
+    || { echo "FAIL $one data set"; cat "$work/out"; fails=$((fails + 1)); }
+done
+# Negative and 20-digit ids (beyond int64: kept as text) survive the model file: every rating is found again.
+awk 'NR <= 1000 {print "-" $1 "\t12345678901234567" $2 "\t" $3}' "$work/train.data" > "$work/ids.data"
+check train-odd-ids 0 "$bin/autorec-train" "$work/ids.data" -o "$work/ids.fb" --hidden 4 --epochs 1
+check verify-odd-ids 0 "$bin/autorec-verify" "$work/ids.fb" "$work/ids.data" --json
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if j["count"] == 1000 and j["cold_start"] == 0 else 1)' "$work/out" \
+  && { echo "ok   negative and 20-digit ids found in the model"; passes=$((passes + 1)); } || { echo "FAIL odd ids"; cat "$work/out"; fails=$((fails + 1)); }
+# A test file of cold starts only: every rating scored by the fallback rule and counted, a finite RMSE, a warning.
+awk '{print $1 + 100000 "\t" $2 + 100000 "\t" $3}' "$work/test.data" > "$work/cold.data"
+check verify-cold-only 0 "$bin/autorec-verify" "$work/m.fb" "$work/cold.data" --json
+says verify-cold-only err "test ratings of $work/cold.data are cold starts"
+python3 -c 'import json,math,sys; j=json.load(open(sys.argv[1])); n=int(sys.argv[2]); sys.exit(0 if j["count"] == n == j["cold_start"] and j["model_scored"] == 0 and math.isfinite(j["rmse"]) else 1)' \
+  "$work/out" "$(wc -l < "$work/cold.data")" && { echo "ok   cold-only test file: all counted as cold starts, finite RMSE"; passes=$((passes + 1)); } \
+  || { echo "FAIL cold-only test file"; cat "$work/out"; fails=$((fails + 1)); }
+check train-cold-only-test 0 "$bin/autorec-train" "$work/one-user.data" -o "$work/cold.fb" --hidden 4 --epochs 1 --test "$work/cold.data"
+says train-cold-only-test out "cold-start $(wc -l < "$work/cold.data")"
 check convert-int8 0 "$bin/autorec-convert" "$work/m.fb" "$work/m8.fb" --dtype int8
 check verify-int8 0 "$bin/autorec-verify" "$work/m8.fb" "$work/test.data" --max-rmse 5
 check convert-bad-dtype 2 "$bin/autorec-convert" "$work/m.fb" "$work/m9.fb" --dtype int4

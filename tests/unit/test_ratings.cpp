@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "autorec/error.hpp"
 #include "autorec/train/dataset.hpp"
@@ -26,6 +27,95 @@ std::string error_of(std::string_view text, const ReadOptions& o = {}) {
 }
 
 std::string temp_path(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
+
+// A zstd frame with a content checksum, as the zstd command line writes by default.
+std::string zstd_of(std::string_view text) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  std::string z(ZSTD_compressBound(text.size()), '\0');
+  z.resize(ZSTD_compress2(c, z.data(), z.size(), text.data(), text.size()));
+  ZSTD_freeCCtx(c);
+  return z;
+}
+
+// One malformed (or merely unusual) ratings file and what reading it must do. Written to a real file, so
+// the file-level checks (gzip, zstd, binary) run too. docs/DATA.md has the same table for users.
+struct MalformedInput {
+  std::string name, bytes;
+  long read;                       // ratings read; -1: the file is refused with autorec::Error(BadInput)
+  std::uint64_t line = 0;          // refused: the line the message names as FILE:LINE: (0: the whole file)
+  std::vector<std::string> says{};  // refused: text the message must also contain (the field, the value)
+  ReadOptions options{};
+  DuplicatePolicy policy = DuplicatePolicy::Last;
+  std::uint64_t duplicates = 0, skipped = 0;  // read: what the dataset and the reader must report
+};
+
+ReadOptions scale_1_5() {
+  ReadOptions o;
+  o.rating_min = 1;
+  o.rating_max = 5;
+  return o;
+}
+
+ReadOptions skipping() {
+  ReadOptions o;
+  o.skip_bad_lines = true;
+  return o;
+}
+
+std::vector<MalformedInput> bad_inputs() {
+  const std::string z = zstd_of("1\t2\t4\n3\t4\t5\n");
+  std::string corrupt = z;
+  corrupt[corrupt.size() / 2] ^= 0x5A;
+  return {
+      {.name = "empty", .bytes = "", .read = -1, .says = {"no ratings found (0 lines)"}},
+      {.name = "blank_lines", .bytes = "\n  \n\t\r\n", .read = -1, .says = {"no ratings found"}},
+      {.name = "header_only", .bytes = "userId,movieId,rating,timestamp\n", .read = -1, .says = {"a header only"}},
+      {.name = "header_then_ratings", .bytes = "userId,movieId,rating,timestamp\n1,2,4.5,0\n", .read = 1},
+      {.name = "crlf", .bytes = "1 2 4\r\n3 4 5\r\n", .read = 2},
+      {.name = "bom", .bytes = "\xEF\xBB\xBF" "1\t2\t4\n", .read = 1},
+      {.name = "bom_header_crlf", .bytes = "\xEF\xBB\xBF" "user,item,rating\r\n1,2,4\r\n", .read = 1},
+      {.name = "cr_only", .bytes = "1 2 4\r3 4 5\r", .read = -1, .line = 1, .says = {"'4?3' is not a number"}},
+      {.name = "tabs", .bytes = "1\t2\t4\n3\t4\t5\n", .read = 2},
+      {.name = "spaces", .bytes = "1 2 4\n3   4 5\n", .read = 2},
+      {.name = "tabs_and_spaces", .bytes = "1\t2 4\n 3  \t4\t 5  \n", .read = 2},
+      {.name = "no_final_newline", .bytes = "1 2 4\n3 4 5", .read = 2},
+      {.name = "extra_fields", .bytes = "1 2 4 881250949 extra\n", .read = 1},
+      {.name = "ratings_dat", .bytes = "1::2::4::978300760\n", .read = 1},
+      {.name = "missing_field", .bytes = "1 2 4\n3 4\n", .read = -1, .line = 2, .says = {"found 2", "'3 4'"}},
+      {.name = "empty_tab_field", .bytes = "1\t\t4\n", .read = -1, .line = 1, .says = {"found 2"}},
+      {.name = "empty_item", .bytes = "1,2,4\n3,,5\n", .read = -1, .line = 2, .says = {"empty item id"}},
+      {.name = "empty_rating_first_line", .bytes = "1,2,\n3,4,5\n", .read = -1, .line = 1, .says = {"field rating: ''"}},
+      {.name = "mixed_separators", .bytes = "1::2::4\n1,3,5\n", .read = -1, .line = 2, .says = {"found 1"}},
+      {.name = "non_numeric", .bytes = "1 2 4\n1 3 four\n", .read = -1, .line = 2, .says = {"field rating: 'four' is not a number"}},
+      {.name = "non_numeric_first_line", .bytes = "1 2 four\n1 3 4\n", .read = -1, .line = 1, .says = {"'four'"}},
+      {.name = "rating_with_unit", .bytes = "1 2 4stars\n", .read = -1, .line = 1, .says = {"'4stars'"}},
+      {.name = "nan", .bytes = "1 2 4\n1 3 nan\n", .read = -1, .line = 2, .says = {"'nan' is not finite"}},
+      {.name = "nan_first_line", .bytes = "1 2 NaN\n", .read = -1, .line = 1, .says = {"'NaN' is not finite"}},
+      {.name = "inf", .bytes = "1 2 -Infinity\n", .read = -1, .line = 1, .says = {"'-Infinity' is not finite"}},
+      {.name = "beyond_float", .bytes = "1 2 4\n1 3 1e40\n", .read = -1, .line = 2, .says = {"'1e40' is out of the range"}},
+      {.name = "above_scale", .bytes = "1 2 5\n1 3 6\n", .read = -1, .line = 2, .says = {"'6' is outside the rating scale"},
+       .options = scale_1_5()},
+      {.name = "below_scale", .bytes = "1 2 0.5\n", .read = -1, .line = 1, .says = {"'0.5' is outside"}, .options = scale_1_5()},
+      {.name = "scale_ends", .bytes = "1 2 1\n1 3 5\n", .read = 2, .options = scale_1_5()},
+      {.name = "negative_ids", .bytes = "-1 -2 4\n-1 -3 5\n", .read = 2},
+      {.name = "ids_of_20_digits", .bytes = "12345678901234567890 98765432109876543210 4\n", .read = 1},
+      {.name = "duplicates_last", .bytes = "1 1 2\n1 2 5\n1 1 4\n", .read = 3, .duplicates = 1},
+      {.name = "duplicates_error", .bytes = "1 1 2\n1 2 5\n1 1 4\n", .read = -1, .line = 3,
+       .says = {"duplicate rating of user '1' for item '1'", "first on line 1"}, .policy = DuplicatePolicy::Error},
+      {.name = "one_user", .bytes = "1 1 4\n1 2 3\n1 3 5\n", .read = 3},
+      {.name = "one_item", .bytes = "1 1 4\n2 1 3\n3 1 5\n", .read = 3},
+      {.name = "one_rating", .bytes = "1 1 4\n", .read = 1},
+      {.name = "skip_bad_lines", .bytes = "1 2 4\n1 3 x\n2 2 nan\n2 3 5\n", .read = 2, .options = skipping(), .skipped = 2},
+      {.name = "skip_bad_lines_all", .bytes = "1 2 x\n1 3 y\n", .read = -1, .says = {"no ratings found", "2 skipped"},
+       .options = skipping()},
+      {.name = "gzip", .bytes = std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10), .read = -1, .says = {"gzip"}},
+      {.name = "binary", .bytes = std::string("1 2 4\n\0\x01\x02", 9), .read = -1, .says = {"looks binary"}},
+      {.name = "zstd", .bytes = z, .read = 2},
+      {.name = "zstd_truncated", .bytes = z.substr(0, z.size() / 2), .read = -1, .says = {"zstd stream is truncated"}},
+      {.name = "zstd_corrupt", .bytes = corrupt, .read = -1, .says = {"zstd: "}},
+  };
+}
 
 }  // namespace
 
@@ -125,6 +215,71 @@ BOOST_AUTO_TEST_CASE(zstd_files_and_gzip_refusal) {
   BOOST_CHECK_THROW(read_ratings(temp_path("autorec_no_such_file")), Error);
   std::remove(zp.c_str());
   std::remove(gz.c_str());
+}
+
+// Every row of bad_inputs(): read, and the dataset built, exactly as autorec-train does; either the expected
+// count of ratings (nothing dropped unless reported) or an error naming the file, the line and the value.
+BOOST_AUTO_TEST_CASE(malformed_inputs) {
+  for (const MalformedInput& row : bad_inputs()) {
+    BOOST_TEST_CONTEXT("row " << row.name) {
+      const std::string path = temp_path("autorec_bad_" + row.name + ".data");
+      std::ofstream(path, std::ios::binary).write(row.bytes.data(), static_cast<std::streamsize>(row.bytes.size()));
+      std::string error;
+      try {
+        const RawRatings raw = read_ratings(path, row.options);
+        const Dataset d = make_dataset(raw, row.policy);
+        BOOST_TEST(static_cast<long>(raw.size()) == row.read);
+        BOOST_TEST(d.ratings.size() == raw.size() - d.duplicates);
+        BOOST_TEST(d.duplicates == row.duplicates);
+        BOOST_TEST(raw.skipped_lines == row.skipped);
+      } catch (const Error& e) {
+        BOOST_TEST((e.status() == Status::BadInput));
+        error = e.what();
+      }
+      if (row.read >= 0) {
+        BOOST_TEST(error.empty(), error);
+      } else {
+        const std::string where = row.line ? path + ":" + std::to_string(row.line) + ":" : path + ":";
+        BOOST_TEST(error.starts_with(where), error);
+        for (const std::string& part : row.says) BOOST_TEST(error.find(part) != std::string::npos, error << " lacks " << part);
+      }
+      std::filesystem::remove(path);
+    }
+  }
+}
+
+// Ids beyond int64 are kept as text, exactly, and still found when a test file is mapped onto the data.
+BOOST_AUTO_TEST_CASE(ids_beyond_int64_stay_text) {
+  const Dataset big = make_dataset(parse_ratings("12345678901234567890 1 4\n-7 1 3\n", "r"), DuplicatePolicy::Last);
+  BOOST_TEST(!big.users.is_int);
+  BOOST_TEST(big.users.strs == (std::vector<std::string>{"-7", "12345678901234567890"}));
+  const HeldOut held = map_to_dataset(parse_ratings("12345678901234567890 1 5\n99 1 5\n", "t"), big);
+  BOOST_TEST(held.ratings.at(0).user.has_value());
+  BOOST_TEST(!held.ratings.at(1).user.has_value());
+  const Dataset ends = make_dataset(parse_ratings("-9223372036854775808 1 4\n9223372036854775807 1 3\n", "r"),
+                                    DuplicatePolicy::Last);
+  BOOST_TEST(ends.users.is_int);
+  BOOST_TEST(ends.users.ints == (std::vector<std::int64_t>{INT64_MIN, INT64_MAX}));
+}
+
+BOOST_AUTO_TEST_CASE(scale_flags_are_checked_before_the_data) {
+  ReadOptions inverted;
+  inverted.rating_min = 5;
+  inverted.rating_max = 1;
+  BOOST_TEST(error_of("1 2 3\n", inverted).find("the minimum must be finite and not above the maximum") != std::string::npos);
+  ReadOptions nan;
+  nan.rating_max = std::numeric_limits<float>::quiet_NaN();
+  BOOST_TEST(error_of("1 2 3\n", nan).find("rating scale") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_is_refused) {
+  try {
+    read_ratings(std::filesystem::temp_directory_path().string());
+    BOOST_FAIL("directory accepted");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::BadInput));
+    BOOST_TEST(std::string(e.what()).find("is a directory") != std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,9 +24,15 @@ int main(int argc, char** argv) {
     const auto raw = autorec::train::read_ratings(test_path, ro);
     const auto refs = autorec::train::map_to_model(model, raw);
     const auto r = autorec::evaluate(model, refs, !no_clamp);
+    // Not an error (cold-start accuracy is worth measuring), but usually the test file of another data set:
+    // the RMSE then says nothing about the network, so say so where a person will see it.
+    if (r.cold_start == r.count)
+      std::fprintf(stderr, "autorec-verify: warning: all %llu test ratings of %s are cold starts (user or item not in "
+                           "the model); the RMSE measures only the fallback rule\n",
+                   static_cast<unsigned long long>(r.count), test_path.c_str());
     const bool ok = max_rmse < 0 || r.rmse <= max_rmse;
     if (json) {
-      nlohmann::json j = {{"rmse", r.rmse}, {"mae", r.mae}, {"count", r.count}, {"cold_start", r.cold_start},
+      nlohmann::json j = {{"rmse", r.rmse}, {"mae", r.mae}, {"count", r.count}, {"model_scored", r.count - r.cold_start}, {"cold_start", r.cold_start},
                           {"cold_user", r.cold_user}, {"cold_item", r.cold_item}, {"skipped_lines", raw.skipped_lines},
                           {"clamped", !no_clamp}, {"fallback", model.info().cold_start}, {"model", model_path},
                           {"test", test_path}};

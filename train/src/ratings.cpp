@@ -7,7 +7,9 @@
 #include <charconv>
 #include <cmath>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <unordered_map>
 
@@ -23,6 +25,14 @@ std::string shown(std::string_view s) {
   for (char& c : out)
     if (static_cast<unsigned char>(c) < 0x20 && c != '\t') c = '?';
   return out;
+}
+
+// A scale end as a person wrote it ("5", "0.5"), or the open end it stands for when unset.
+std::string scale_end(const std::optional<float>& v, const char* open) {
+  if (!v) return open;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(*v));
+  return buf;
 }
 
 enum class Sep { Space, DoubleColon, Comma };
@@ -59,10 +69,20 @@ std::size_t split_fields(std::string_view line, Sep sep, std::string_view (&f)[4
   return n;
 }
 
-bool parse_float(std::string_view s, float& v) {
+// Why a field is not a usable number, or empty when it is one.
+std::string float_problem(std::string_view s, float& v) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+  if (s.empty() || p != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range))
+    return "is not a number";
+  if (ec == std::errc::result_out_of_range) return "is out of the range of a float";
+  if (!std::isfinite(v)) return "is not finite";
+  return {};
+}
+
+bool is_number(std::string_view s) {
+  float v = 0;
+  return float_problem(s, v).empty();
 }
 
 // Maps id tokens to dense indices in order of first appearance. Small canonical integers (all MovieLens and
@@ -113,6 +133,13 @@ class Interner {
 RawRatings parse_ratings(std::string_view text, std::string_view name, const ReadOptions& opt) {
   RawRatings out;
   out.source = std::string(name);
+  // Checked here, before any line: an inverted or NaN scale would otherwise reject (or accept) every rating
+  // with a message about the line instead of the flag.
+  if ((opt.rating_min && !std::isfinite(*opt.rating_min)) || (opt.rating_max && !std::isfinite(*opt.rating_max)) ||
+      (opt.rating_min && opt.rating_max && *opt.rating_min > *opt.rating_max))
+    throw Error(Status::BadInput, "rating scale [" + scale_end(opt.rating_min, "-inf") + ", " +
+                                      scale_end(opt.rating_max, "inf") +
+                                      "]: the minimum must be finite and not above the maximum");
   Interner users(out.user_ids), items(out.item_ids);
   if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) text.remove_prefix(3);  // UTF-8 BOM
 
@@ -139,19 +166,18 @@ RawRatings parse_ratings(std::string_view text, std::string_view name, const Rea
       problem = "expected user, item and rating fields, found " + std::to_string(n);
     } else if (f[0].empty() || f[1].empty()) {
       problem = std::string("empty ") + (f[0].empty() ? "user" : "item") + " id";
-    } else if (!parse_float(f[2], v)) {
-      // A first line whose rating field is not a number is a header (ratings.csv has one).
-      if (out.value.empty() && !out.had_header && out.skipped_lines == 0 && line_no == 1) {
+    } else if (const std::string why = float_problem(f[2], v); !why.empty()) {
+      // A header (ratings.csv has one) is a first line with no number in its three fields. A first line with
+      // numeric ids and a bad rating ("1,2," or "1 2 four") is an error: skipping it would lose a rating.
+      if (out.value.empty() && !out.had_header && out.skipped_lines == 0 && !is_number(f[0]) && !is_number(f[1]) &&
+          why == "is not a number") {
         out.had_header = true;
         continue;
       }
-      problem = "field rating: '" + shown(f[2]) + "' is not a number";
-    } else if (!std::isfinite(v)) {
-      problem = "field rating: '" + shown(f[2]) + "' is not finite";
+      problem = "field rating: '" + shown(f[2]) + "' " + why;
     } else if ((opt.rating_min && v < *opt.rating_min) || (opt.rating_max && v > *opt.rating_max)) {
-      problem = "field rating: " + shown(f[2]) + " is outside the rating scale [" +
-                (opt.rating_min ? std::to_string(*opt.rating_min) : "-inf") + ", " +
-                (opt.rating_max ? std::to_string(*opt.rating_max) : "inf") + "]";
+      problem = "field rating: '" + shown(f[2]) + "' is outside the rating scale [" +
+                scale_end(opt.rating_min, "-inf") + ", " + scale_end(opt.rating_max, "inf") + "]";
     }
     if (!problem.empty()) {
       if (!opt.skip_bad_lines)
@@ -168,7 +194,8 @@ RawRatings parse_ratings(std::string_view text, std::string_view name, const Rea
     out.line.push_back(line_no);
   }
   if (out.value.empty())
-    throw Error(Status::BadInput, std::string(name) + ": no ratings found (" + std::to_string(line_no) + " lines" +
+    throw Error(Status::BadInput, std::string(name) + ": no ratings found (" + std::to_string(line_no) +
+                                      (line_no == 1 ? " line" : " lines") + (out.had_header ? ", a header only" : "") +
                                       (out.skipped_lines ? ", " + std::to_string(out.skipped_lines) + " skipped" : "") +
                                       ")");
   return out;
@@ -178,6 +205,10 @@ std::string read_text_file(const std::string& path) {
   // Read straight into the string: a Netflix-sized file is 1.4 GB, and a second copy of it is not free.
   std::string raw;
   {
+    // An ifstream opens a directory and reports a size of 2^63 - 1, which would be allocated below.
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw Error(Status::BadInput, path + ": is a directory, not a ratings file");
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     if (!in) throw Error(Status::BadInput, path + ": cannot open: " + std::strerror(errno));
     const std::streamoff size = in.tellg();

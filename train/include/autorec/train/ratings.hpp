@@ -25,7 +25,7 @@ struct RawRatings {
   std::vector<std::uint32_t> user, item;
   std::vector<float> value;
   std::vector<std::uint64_t> line;  // 1-based line number of each rating
-  bool had_header = false;
+  bool had_header = false;  // the first line had no number in its user, item and rating fields, and was skipped
   std::string separator;            // "\t/space", "::" or ","
   std::uint64_t skipped_lines = 0;  // with skip_bad_lines: malformed lines skipped
   std::vector<std::string> skipped_examples;  // the first few, as "line N: reason"
