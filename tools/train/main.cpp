@@ -1,10 +1,14 @@
 // autorec-train TRAIN -o model.fb: trains item- or user-based AutoRec and writes the model file.
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "autorec/container.hpp"
 #include "autorec/model.hpp"
+#include "autorec/train/checkpoint.hpp"
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/model_writer.hpp"
 #include "autorec/train/trainer.hpp"
@@ -84,6 +88,7 @@ int main(int argc, char** argv) {
   std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false, no_decay_biases = false, refit = false;
   int zstd_level = 3;
+  at::CheckpointOptions checkpoint;
   app.add_option("train", train_path, "training ratings (u.data, ratings.dat, ratings.csv; .zst ok)")->required();
   app.add_option("-o,--output", out_path, "model file to write (atomically)");
   app.add_option("--recipe", recipe_name, "starting settings: default (best found on validation data) or textbook "
@@ -130,6 +135,13 @@ int main(int argc, char** argv) {
   app.add_option("--duplicates", duplicates, "repeated (user, item) pairs: last, first, mean or error")
       ->check(CLI::IsMember({"last", "first", "mean", "error"}));
   app.add_flag("--skip-bad-lines", skip_bad, "skip (count and report) malformed lines instead of failing");
+  auto* checkpoint_opt = app.add_option("--checkpoint", checkpoint.path, "save the training state (weights, optimiser, "
+                                         "epoch) to this file, atomically, every --checkpoint-every epochs");
+  app.add_option("--checkpoint-every", checkpoint.every, "epochs between checkpoints (the last is always saved)")
+      ->check(CLI::Range(1u, 100000u))->needs(checkpoint_opt);
+  app.add_flag("--resume", checkpoint.resume, "continue from the --checkpoint file when it exists (it must come from "
+                                             "the same data and settings); without it a new run starts")
+      ->needs(checkpoint_opt);
   app.add_option("--metrics", metrics_path, "write one JSON line per epoch and a summary line to this file");
   app.add_option("--zstd-level", zstd_level, "zstd level of the model file")->check(CLI::Range(1, 19));
   app.add_option("--dtype", dtype, "storage type of the weight matrices: fp32, fp16, bf16 or int8 (per-row scales)")
@@ -167,11 +179,19 @@ int main(int argc, char** argv) {
     const auto t_start = std::chrono::steady_clock::now();
 
     at::ReadOptions ro{skip_bad, rating_min, rating_max};
-    const at::RawRatings raw = at::read_ratings(train_path, ro);
-    if (raw.skipped_lines) {
+    const auto report_skipped = [](const at::RawRatings& r, const std::string& path) {
+      if (!r.skipped_lines) return;
       std::fprintf(stderr, "autorec-train: skipped %llu malformed lines of %s (--skip-bad-lines):\n",
-                   static_cast<unsigned long long>(raw.skipped_lines), train_path.c_str());
-      for (const auto& e : raw.skipped_examples) std::fprintf(stderr, "  %s\n", e.c_str());
+                   static_cast<unsigned long long>(r.skipped_lines), path.c_str());
+      for (const auto& e : r.skipped_examples) std::fprintf(stderr, "  %s\n", e.c_str());
+    };
+    const at::RawRatings raw = at::read_ratings(train_path, ro);
+    report_skipped(raw, train_path);
+    // The test file is read before training, so that a bad one is refused before hours of work, not after.
+    std::optional<at::RawRatings> test_raw;
+    if (!test_path.empty()) {
+      test_raw = at::read_ratings(test_path, ro);
+      report_skipped(*test_raw, test_path);
     }
     const at::Dataset data = at::make_dataset(raw, policy, {rating_min, rating_max});
     if (data.duplicates)
@@ -220,11 +240,33 @@ int main(int argc, char** argv) {
                                   {"seconds", s.seconds}, {"ratings_per_s", s.ratings_per_s}}.dump()
                 << '\n' << std::flush;
     };
-    at::TrainResult result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch);
-    if (!result.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", result.notice.c_str());
-    // The cold-start rule, chosen on the validation part with the validated model (a refit keeps it).
+    // With --refit the checkpoint file holds the first run's state, then the refit's; a refit checkpoint
+    // carries what the first run decided (its best epoch and the cold-start rule), so resuming it skips that run.
+    std::optional<nlohmann::json> refit_state;
+    if (refit && checkpoint.resume && std::filesystem::exists(checkpoint.path)) {
+      const at::Checkpoint c = at::parse_checkpoint(autorec::read_file_bytes(checkpoint.path), checkpoint.path);
+      if (c.stage == "refit") refit_state = nlohmann::json::parse(c.caller_state, nullptr, false);
+      if (refit_state && (refit_state->is_discarded() || !refit_state->contains("best_epoch")))
+        throw autorec::Error(autorec::Status::Corrupt, checkpoint.path + ": field caller_state: not the state of a refit");
+    }
+    const auto report = [&](const at::TrainResult& r) {
+      if (!r.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", r.notice.c_str());
+      if (r.resumed_after && !quiet)
+        std::printf("resumed from %s after epoch %u\n", checkpoint.path.c_str(), r.resumed_after);
+    };
+    at::TrainResult result;
     at::ColdStartChoice cold;
-    if (!val_cells.empty()) {
+    if (refit_state) {
+      result.best_epoch = (*refit_state)["best_epoch"].get<std::uint32_t>();
+      cold.rule = static_cast<at::ColdStart>((*refit_state)["cold_start"].get<int>());
+      cold.rmse = (*refit_state)["cold_start_rmse"].get<std::array<double, 3>>();
+      cold.cells = (*refit_state)["cold_start_cells"].get<std::size_t>();
+    } else {
+      result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch, checkpoint);
+      report(result);
+    }
+    // The cold-start rule, chosen on the validation part with the validated model (a refit keeps it).
+    if (!val_cells.empty() && !refit_state) {
       at::ModelContents validated{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, 1};
       const autorec::Model model =
           autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
@@ -245,7 +287,12 @@ int main(int argc, char** argv) {
       cfg.val_ratio = 0;
       cfg.patience = 0;
       all_m = at::make_csc(train_part, nu, ni, cfg.variant);
-      result = at::train(cfg, all_m, {}, data.scale.min, data.scale.max, on_epoch);
+      checkpoint.stage = "refit";
+      checkpoint.caller_state = nlohmann::json{{"best_epoch", cfg.epochs}, {"cold_start", static_cast<int>(cold.rule)},
+                                               {"cold_start_rmse", cold.rmse}, {"cold_start_cells", cold.cells}}.dump();
+      checkpoint.resume = checkpoint.resume && refit_state.has_value();  // a first run's checkpoint is replaced
+      result = at::train(cfg, all_m, {}, data.scale.min, data.scale.max, on_epoch, checkpoint);
+      report(result);
       val.clear();
     }
     const at::Csc& model_m = refit ? all_m : fit_m;
@@ -262,11 +309,14 @@ int main(int argc, char** argv) {
       const autorec::Model model = autorec::Model::load_buffer(file, out_path, {.device = autorec::Device::Cpu});
       std::vector<autorec::RatingRef> refs;
       if (!test_path.empty()) {
-        refs = at::map_to_model(model, at::read_ratings(test_path, ro));
+        refs = at::map_to_model(model, *test_raw);
       } else {
         for (const at::Rating& r : test_part) refs.push_back({r.user, r.item, r.value});
       }
       test = autorec::evaluate(model, refs);
+      if (test.count && test.cold_start == test.count)
+        std::fprintf(stderr, "autorec-train: every test rating is of a user or item the model never saw: the test "
+                             "RMSE measures the cold-start rule only\n");
       contents.test_rmse = test.rmse;
       file = at::build_model_file(contents);
     }

@@ -104,6 +104,12 @@ class CpuTrainer final : public TrainBackend {
     dz_.resize(bh);
     col_sse_.resize(config.batch_size);
     row_start_.resize(std::size_t{fit.num_rows} + 1);
+    if (config.optimizer == TrainConfig::Optimizer::Rprop)
+      for (auto [st, n] : {std::pair{&rp_.W, w_.W.size()}, {&rp_.V, w_.V.size()}, {&rp_.b, w_.b.size()}, {&rp_.mu, w_.mu.size()}}) {
+        st->g.assign(n, 0);
+        st->prev.assign(n, 0);
+        st->step.assign(n, kRpropStep0);
+      }
     step_ = 0;
   }
 
@@ -415,14 +421,7 @@ class CpuTrainer final : public TrainBackend {
   EpochStats rprop_epoch(std::uint32_t epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const Csc& fit = *fit_;
-    const std::uint32_t H = w_.hidden, rows = w_.rows, ncols = fit.num_cols();
-    if (rp_.W.g.empty())
-      for (RpropState* st : {&rp_.W, &rp_.V, &rp_.b, &rp_.mu}) {
-        const std::size_t n = st == &rp_.b ? rows : st == &rp_.mu ? H : std::size_t{rows} * H;
-        st->g.assign(n, 0);
-        st->prev.assign(n, 0);
-        st->step.assign(n, kRpropStep0);
-      }
+    const std::uint32_t H = w_.hidden, ncols = fit.num_cols();
     for (RpropState* st : {&rp_.W, &rp_.V, &rp_.b, &rp_.mu}) std::fill(st->g.begin(), st->g.end(), 0.0f);
     double sse = 0;
     std::vector<std::uint32_t> cols(std::min(cfg_.batch_size, ncols));
@@ -527,6 +526,29 @@ class CpuTrainer final : public TrainBackend {
     return {0.5 * sse / (double(bc) * w_.rows), std::move(g)};
   }
 
+  OptimizerState optimizer_state() const override {
+    OptimizerState s;
+    s.step = step_;
+    for (const auto& [name, tensor] : state_tensors(*this)) s.tensors.push_back({name, *tensor});
+    return s;
+  }
+
+  void set_optimizer_state(const OptimizerState& s) override {
+    const auto mine = state_tensors(*this);
+    if (s.tensors.size() != mine.size())
+      throw Error(Status::Corrupt, "optimizer state: " + std::to_string(s.tensors.size()) + " tensors, this run has " +
+                                       std::to_string(mine.size()));
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      const auto& [name, values] = s.tensors[i];
+      if (name != mine[i].first || values.size() != mine[i].second->size())
+        throw Error(Status::Corrupt, "optimizer state: tensor " + name + " (" + std::to_string(values.size()) +
+                                         " values) where this run has " + mine[i].first + " (" +
+                                         std::to_string(mine[i].second->size()) + ")");
+    }
+    for (std::size_t i = 0; i < mine.size(); ++i) *mine[i].second = s.tensors[i].second;
+    step_ = s.step;
+  }
+
   void set_weights(const Weights& w) override {
     bool same = w.rows == w_.rows && w.hidden == w_.hidden && w.inner.size() == w_.inner.size();
     for (std::size_t l = 0; same && l < w.inner.size(); ++l)
@@ -536,6 +558,32 @@ class CpuTrainer final : public TrainBackend {
   }
 
  private:
+  // The optimiser's state tensors, by name, in a fixed order: Adam's moments, or Rprop's previous gradients
+  // and step sizes (its gradient sums are rebuilt every epoch). One list for reading (Self = const
+  // CpuTrainer) and for restoring.
+  template <class Self>
+  using StateList = std::vector<
+      std::pair<std::string, std::conditional_t<std::is_const_v<Self>, const std::vector<float>, std::vector<float>>*>>;
+  template <class Self>
+  static StateList<Self> state_tensors(Self& self) {
+    StateList<Self> t;
+    if (self.cfg_.optimizer == TrainConfig::Optimizer::Rprop) {
+      for (auto [name, st] : {std::pair{"W", &self.rp_.W}, {"V", &self.rp_.V}, {"b", &self.rp_.b}, {"mu", &self.rp_.mu}}) {
+        t.push_back({std::string("rprop.") + name + ".prev", &st->prev});
+        t.push_back({std::string("rprop.") + name + ".step", &st->step});
+      }
+      return t;
+    }
+    t = {{"adam.V.m", &self.mV_}, {"adam.V.v", &self.vV_}, {"adam.mu.m", &self.mmu_}, {"adam.mu.v", &self.vmu_},
+         {"adam.W.m", &self.mW_}, {"adam.W.v", &self.vW_}, {"adam.b.m", &self.mb_},   {"adam.b.v", &self.vb_}};
+    for (std::size_t l = 0; l < self.inner_.size(); ++l) {
+      const std::string p = "adam.inner." + std::to_string(l) + ".";
+      auto& st = self.inner_[l];
+      t.insert(t.end(), {{p + "M.m", &st.mM}, {p + "M.v", &st.vM}, {p + "c.m", &st.mc}, {p + "c.v", &st.vc}});
+    }
+    return t;
+  }
+
   TrainConfig cfg_;
   const Csc* fit_ = nullptr;
   int threads_ = 1;

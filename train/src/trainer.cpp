@@ -5,8 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
+#include "autorec/container.hpp"
 #include "autorec/error.hpp"
+#include "autorec/train/checkpoint.hpp"
+#include "autorec/train/model_writer.hpp"
 #ifdef AUTOREC_USE_CUDA
 #include "cuda/cuda_trainer.hpp"
 #endif
@@ -168,14 +172,34 @@ std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& not
   return make_cpu_trainer();
 }
 
+namespace {
+
+bool finite_stats(const EpochStats& s) {
+  return std::isfinite(s.loss) && std::isfinite(s.train_rmse) && std::isfinite(s.val_rmse);
+}
+
+std::string epoch_text(std::uint32_t epoch) { return "epoch " + std::to_string(epoch); }
+
+bool weights_finite(const Weights& w) {
+  const auto finite = [](const std::vector<float>& x) {
+    return std::all_of(x.begin(), x.end(), [](float v) { return std::isfinite(v); });
+  };
+  bool ok = finite(w.V) && finite(w.mu) && finite(w.W) && finite(w.b);
+  for (const DenseWeights& d : w.inner) ok = ok && finite(d.M) && finite(d.c);
+  return ok;
+}
+
+}  // namespace
+
 TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
-                  const std::function<void(const EpochStats&)>& on_epoch) {
+                  const std::function<void(const EpochStats&)>& on_epoch, const CheckpointOptions& ck,
+                  std::unique_ptr<TrainBackend> backend) {
   std::string notice;
   // Rprop, input dropout and inner layers exist on the CPU only: under --device auto they choose it, and
   // say so.
   const bool cpu_only = config.optimizer == TrainConfig::Optimizer::Rprop || config.input_dropout > 0 || !config.inner.empty();
-  std::unique_ptr<TrainBackend> backend;
-  if (cpu_only && config.device == Device::Auto) {
+  if (backend) {
+  } else if (cpu_only && config.device == Device::Auto) {
     backend = make_cpu_trainer();
     if (cuda_trainer_available()) notice = "device auto: rprop, input dropout and inner layers run on the CPU only, training on the CPU";
   } else {
@@ -185,28 +209,94 @@ TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<C
   TrainResult result;
   result.backend = backend->name();
   result.notice = notice;
-  double best = 0;
-  std::uint32_t since_best = 0;
-  for (std::uint32_t epoch = 1; epoch <= config.epochs; ++epoch) {
+
+  // The checkpoint's identity: the settings and the data it trains on.
+  const std::string settings = ck.path.empty() ? std::string() : settings_json(config);
+  const std::uint64_t fingerprint = ck.path.empty() ? 0 : data_fingerprint(fit, val);
+  Checkpoint state;  // the loop's state, as a checkpoint saves it
+  state.stage = ck.stage;
+  state.backend = backend->name();
+  state.settings = settings;
+  state.data_fingerprint = fingerprint;
+  state.caller_state = ck.caller_state;
+  if (ck.resume && !ck.path.empty() && std::filesystem::exists(ck.path)) {
+    Checkpoint c = parse_checkpoint(read_file_bytes(ck.path), ck.path);
+    const std::string why = "; resume only with the data and settings it was made with";
+    if (c.stage != ck.stage)
+      throw Error(Status::BadInput, ck.path + ": field stage: the checkpoint is of the '" + c.stage + "' run, this is the '" + ck.stage + "' run");
+    if (const std::string diff = settings_difference(c.settings, settings); !diff.empty())
+      throw Error(Status::BadInput, ck.path + ": made with other settings: " + diff + why);
+    if (c.data_fingerprint != fingerprint)
+      throw Error(Status::BadInput, ck.path + ": made from other training data (field data_fingerprint " +
+                                        std::to_string(c.data_fingerprint) + ", this run's " + std::to_string(fingerprint) + ")" + why);
+    if (c.backend != result.backend)
+      result.notice += (result.notice.empty() ? "" : "; ") + ("checkpoint made on " + c.backend + ", continuing on " + result.backend);
+    backend->set_weights(c.weights);
+    backend->set_optimizer_state(c.optimizer);
+    result.history = c.history;
+    result.best_epoch = c.best_epoch;
+    result.weights = std::move(c.best_weights);
+    result.resumed_after = c.epoch;
+    state.best_val_rmse = c.best_val_rmse;
+    state.since_best = c.since_best;
+    state.epoch = c.epoch;
+  }
+  std::uint32_t saved_epoch = state.epoch;  // of the checkpoint on disk (the one resumed from, at first)
+  const auto diverged = [&](std::uint32_t epoch, const std::string& what) {
+    const std::string kept = ck.path.empty() ? ""
+                             : saved_epoch   ? "; the last good checkpoint, " + ck.path + " after " + epoch_text(saved_epoch) + ", is kept"
+                                             : "; no checkpoint had been written yet";
+    return Error(Status::Internal, epoch_text(epoch) + ": training diverged: " + what + " (try a lower --lr or --init-std)" + kept);
+  };
+  const auto save = [&](std::uint32_t epoch) {
+    state.weights = backend->weights();
+    if (!weights_finite(state.weights)) throw diverged(epoch, "a weight is not finite");
+    state.optimizer = backend->optimizer_state();
+    state.history = result.history;
+    state.best_epoch = result.best_epoch;
+    state.epoch = epoch;
+    state.best_weights = std::move(result.weights);  // lent to the checkpoint, not copied
+    std::vector<std::byte> file;
+    try {
+      file = build_checkpoint(state);
+    } catch (...) {
+      result.weights = std::move(state.best_weights);
+      throw;
+    }
+    result.weights = std::move(state.best_weights);
+    write_file_atomic(ck.path, file);
+    saved_epoch = epoch;
+  };
+
+  const bool stopped = config.patience && !val.empty() && state.since_best >= config.patience;
+  for (std::uint32_t epoch = saved_epoch + 1; !stopped && epoch <= config.epochs; ++epoch) {
     EpochStats st = backend->run_epoch(epoch);
     st.val_rmse = val.empty() ? -1 : backend->rmse(val, lo, hi);
+    if (!finite_stats(st))
+      throw diverged(epoch, "loss " + std::to_string(st.loss) + ", train RMSE " + std::to_string(st.train_rmse) +
+                                ", validation RMSE " + std::to_string(st.val_rmse));
     result.history.push_back(st);
     if (on_epoch) on_epoch(st);
-    if (val.empty()) continue;
-    // With validation the best epoch seen is kept (and early stopping may end the run).
-    if (result.best_epoch == 0 || st.val_rmse < best) {
-      best = st.val_rmse;
-      result.best_epoch = epoch;
-      result.weights = backend->weights();
-      since_best = 0;
-    } else if (config.patience && ++since_best >= config.patience) {
-      break;
+    bool stop = false;
+    if (!val.empty()) {
+      // With validation the best epoch seen is kept (and early stopping may end the run).
+      if (result.best_epoch == 0 || st.val_rmse < state.best_val_rmse) {
+        state.best_val_rmse = st.val_rmse;
+        result.best_epoch = epoch;
+        result.weights = backend->weights();
+        state.since_best = 0;
+      } else if (config.patience && ++state.since_best >= config.patience) {
+        stop = true;
+      }
     }
+    if (!ck.path.empty() && (epoch % std::max(ck.every, 1u) == 0 || epoch == config.epochs || stop)) save(epoch);
+    if (stop) break;
   }
   if (val.empty()) {  // without validation the last epoch is kept
     result.best_epoch = static_cast<std::uint32_t>(result.history.size());
     result.weights = backend->weights();
   }
+  if (!weights_finite(result.weights)) throw diverged(result.best_epoch, "a weight is not finite");
   return result;
 }
 

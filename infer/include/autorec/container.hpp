@@ -31,6 +31,10 @@
 namespace autorec {
 
 inline constexpr char kMagic[8] = {'A', 'U', 'T', 'O', 'R', 'E', 'C', '\x1a'};
+// The same container holds autorec-train's checkpoints under their own magic, so that neither kind of file
+// is ever mistaken for the other.
+inline constexpr char kCheckpointMagic[8] = {'A', 'R', 'C', 'K', 'P', 'T', '\x1a', '\0'};
+enum class FileKind : std::uint8_t { Model, Checkpoint };
 inline constexpr std::uint32_t kContainerVersion = 2;
 inline constexpr std::size_t kDataAlignment = 64;
 
@@ -57,10 +61,12 @@ struct ContainerHeader {
 // Compresses the content, given as consecutive parts, into a complete file image (header + zstd frame with
 // checksum). The parts are streamed through zstd, never concatenated.
 std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
-                                      std::uint32_t container_version = kContainerVersion);
+                                      std::uint32_t container_version = kContainerVersion,
+                                      FileKind kind = FileKind::Model);
 
 // Reads and checks the header only. `name` is used in error messages.
-ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name);
+ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name,
+                                      FileKind kind = FileKind::Model);
 
 // Checks the header, decompresses and verifies the checksum. Throws autorec::Error (Corrupt, Unsupported,
 // OutOfMemory) naming `name` and the failing field. The result is 8-byte aligned data.
@@ -72,7 +78,7 @@ struct AlignedBytes {
   const std::uint8_t* data() const { return storage.get(); }
 };
 AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
-                              std::uint64_t max_content_size);
+                              std::uint64_t max_content_size, FileKind kind = FileKind::Model);
 
 // Reads a whole file into memory (Io error naming the path on failure).
 std::vector<std::byte> read_file_bytes(const std::string& path);

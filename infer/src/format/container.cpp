@@ -27,14 +27,17 @@ std::uint64_t get_le(const std::byte* p, int n) {
   return v;
 }
 
-[[noreturn]] void corrupt(std::string_view name, const std::string& what) {
-  throw Error(Status::Corrupt, std::string(name) + ": not a valid autorec model: " + what);
+const char* magic_of(FileKind kind) { return kind == FileKind::Model ? kMagic : kCheckpointMagic; }
+const char* noun(FileKind kind) { return kind == FileKind::Model ? "model" : "checkpoint"; }
+
+[[noreturn]] void corrupt(std::string_view name, const std::string& what, FileKind kind) {
+  throw Error(Status::Corrupt, std::string(name) + ": not a valid autorec " + noun(kind) + ": " + what);
 }
 
 }  // namespace
 
 std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
-                                      std::uint32_t container_version) {
+                                      std::uint32_t container_version, FileKind kind) {
   std::uint64_t total = 0;
   for (const auto& part : content) total += part.size();
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
@@ -71,7 +74,7 @@ std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8
   ZSTD_freeCCtx(cctx);
   const std::size_t n = dst.pos;
   out.resize(kHeaderSize + n);
-  std::memcpy(out.data(), kMagic, 8);
+  std::memcpy(out.data(), magic_of(kind), 8);
   put_u32(out.data() + 8, container_version);
   put_u32(out.data() + 12, kSchemaVersion);
   put_u64(out.data() + 16, n);
@@ -79,10 +82,16 @@ std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8
   return out;
 }
 
-ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name) {
+ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name, FileKind kind) {
   if (file.size() < kHeaderSize)
-    corrupt(name, "file is " + std::to_string(file.size()) + " bytes, shorter than the 32-byte header");
-  if (std::memcmp(file.data(), kMagic, 8) != 0) corrupt(name, "field magic: bytes 0-7 are not \"AUTOREC\\x1a\"");
+    corrupt(name, "file is " + std::to_string(file.size()) + " bytes, shorter than the 32-byte header", kind);
+  const FileKind other = kind == FileKind::Model ? FileKind::Checkpoint : FileKind::Model;
+  if (std::memcmp(file.data(), magic_of(other), 8) == 0)
+    throw Error(Status::BadInput, std::string(name) + ": this is an autorec " + noun(other) + ", not a " + noun(kind) +
+                                      (other == FileKind::Checkpoint ? " (autorec-train --resume reads it)" : ""));
+  if (std::memcmp(file.data(), magic_of(kind), 8) != 0)
+    corrupt(name, kind == FileKind::Model ? "field magic: bytes 0-7 are not \"AUTOREC\\x1a\""
+                                          : "field magic: bytes 0-7 are not \"ARCKPT\\x1a\\0\"", kind);
   ContainerHeader h;
   h.container_version = static_cast<std::uint32_t>(get_le(file.data() + 8, 4));
   h.schema_version = static_cast<std::uint32_t>(get_le(file.data() + 12, 4));
@@ -99,13 +108,13 @@ ContainerHeader read_container_header(std::span<const std::byte> file, std::stri
   if (h.compressed_size != file.size() - kHeaderSize)
     corrupt(name, "field compressed_size: header says " + std::to_string(h.compressed_size) +
                       " bytes but the file holds " + std::to_string(file.size() - kHeaderSize) +
-                      " after the header (truncated or padded file)");
+                      " after the header (truncated or padded file)", kind);
   return h;
 }
 
 AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
-                              std::uint64_t max_content_size) {
-  const ContainerHeader h = read_container_header(file, name);
+                              std::uint64_t max_content_size, FileKind kind) {
+  const ContainerHeader h = read_container_header(file, name, kind);
   if (h.content_size > max_content_size)
     throw Error(Status::OutOfMemory, std::string(name) + ": field content_size: " +
                                          std::to_string(h.content_size) + " bytes exceeds the limit of " +
@@ -116,14 +125,14 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
   const std::byte* frame = file.data() + kHeaderSize;
   const std::size_t frame_size = static_cast<std::size_t>(h.compressed_size);
   const unsigned long long declared = ZSTD_getFrameContentSize(frame, frame_size);
-  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt(name, "the zstd frame header is damaged");
-  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) corrupt(name, "the zstd frame does not record its content size");
+  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt(name, "the zstd frame header is damaged", kind);
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) corrupt(name, "the zstd frame does not record its content size", kind);
   if (declared != h.content_size)
     corrupt(name, "field content_size: header says " + std::to_string(h.content_size) + ", zstd frame says " +
-                      std::to_string(declared));
+                      std::to_string(declared), kind);
   const std::size_t frame_len = ZSTD_findFrameCompressedSize(frame, frame_size);
   if (ZSTD_isError(frame_len) || frame_len != frame_size)
-    corrupt(name, "the zstd frame is truncated or followed by extra bytes");
+    corrupt(name, "the zstd frame is truncated or followed by extra bytes", kind);
 
   AlignedBytes out;
   out.size = static_cast<std::size_t>(h.content_size);
@@ -132,8 +141,8 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
   if (!dctx) throw Error(Status::OutOfMemory, "zstd: cannot create a decompression context");
   const std::size_t n = ZSTD_decompressDCtx(dctx, out.storage.get(), out.size, frame, frame_size);
   ZSTD_freeDCtx(dctx);
-  if (ZSTD_isError(n)) corrupt(name, std::string("zstd: ") + ZSTD_getErrorName(n));  // includes checksum errors
-  if (n != out.size) corrupt(name, "decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(out.size));
+  if (ZSTD_isError(n)) corrupt(name, std::string("zstd: ") + ZSTD_getErrorName(n), kind);  // includes checksum errors
+  if (n != out.size) corrupt(name, "decompressed " + std::to_string(n) + " bytes, expected " + std::to_string(out.size), kind);
   out.container_version = h.container_version;
   return out;
 }

@@ -97,6 +97,14 @@ struct Weights {
   std::uint32_t code() const { return inner.empty() ? hidden : inner.back().out; }
 };
 
+// What an optimiser carries from one step to the next besides the weights, as named tensors (Adam's two
+// moments, Rprop's step sizes), and the number of steps taken, which also seeds the dropout masks and input
+// dropout: with the weights, everything a backend needs to continue a run exactly where it stopped.
+struct OptimizerState {
+  std::uint64_t step = 0;
+  std::vector<std::pair<std::string, std::vector<float>>> tensors;
+};
+
 struct EpochStats {
   std::uint32_t epoch = 0;
   double loss = 0;        // mean over batches of the objective (data term, as scaled by the recipe)
@@ -138,6 +146,9 @@ class TrainBackend {
   virtual double rmse(const std::vector<Cell>& cells, float lo, float hi) = 0;
   virtual Weights weights() const = 0;
   virtual void set_weights(const Weights& w) = 0;
+  virtual OptimizerState optimizer_state() const = 0;
+  // Throws Error(Corrupt) when a tensor is missing or has another size than this configuration's.
+  virtual void set_optimizer_state(const OptimizerState& state) = 0;
   // For checks: the data term of the objective on a batch of columns (no dropout, no weight decay) and its
   // gradient with respect to every parameter, from the same code the optimiser step uses.
   virtual std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) = 0;
@@ -162,11 +173,26 @@ struct TrainResult {
   std::vector<EpochStats> history;
   std::uint32_t best_epoch = 0;
   std::string backend;
-  std::string notice;  // e.g. that device auto fell back to the CPU
+  std::string notice;                // e.g. that device auto fell back to the CPU
+  std::uint32_t resumed_after = 0;   // the epoch of the checkpoint this run continued from (0 = none)
 };
 
-// Runs the epochs with early stopping on `val`; `on_epoch` is called after each epoch.
+// Checkpoints of a run (autorec-train --checkpoint FILE --checkpoint-every N --resume).
+struct CheckpointOptions {
+  std::string path;          // empty = no checkpoints
+  std::uint32_t every = 1;   // epochs between checkpoints; the last epoch is always saved
+  bool resume = false;       // continue from `path` when it exists (a missing file starts a new run)
+  std::string stage = "train";  // which of the caller's runs this is (autorec-train's refit is a second one)
+  std::string caller_state;     // opaque to the trainer: written into each checkpoint, read back on resume
+};
+
+// Runs the epochs with early stopping on `val`; `on_epoch` is called after each epoch (not again for the
+// epochs a resumed run restores). With a checkpoint path, the state after every `every` epochs is written
+// atomically; resuming refuses a checkpoint made from other data or settings (Error BadInput naming what
+// differs). A non-finite loss, RMSE or weight stops the run with Error(Internal), leaving the last good
+// checkpoint in place. `backend` replaces the one config.device chooses (tests).
 TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
-                  const std::function<void(const EpochStats&)>& on_epoch);
+                  const std::function<void(const EpochStats&)>& on_epoch, const CheckpointOptions& checkpoint = {},
+                  std::unique_ptr<TrainBackend> backend = nullptr);
 
 }  // namespace autorec::train

@@ -1,0 +1,266 @@
+// Training checkpoints: see autorec/train/checkpoint.hpp for the layout.
+#include "autorec/train/checkpoint.hpp"
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "autorec/container.hpp"
+#include "autorec/error.hpp"
+
+namespace autorec::train {
+namespace {
+
+using nlohmann::json;
+
+// A checkpoint holds the weights twice (current and best) and the optimiser state: far above any model's
+// 2 GiB FlatBuffer, so its own ceiling is generous but still bounded.
+constexpr std::uint64_t kMaxCheckpointContent = std::uint64_t{1} << 40;
+
+[[noreturn]] void corrupt(std::string_view name, const std::string& what) {
+  throw Error(Status::Corrupt, std::string(name) + ": not a valid autorec checkpoint: " + what);
+}
+
+// The tensors of a Weights under a prefix ("w." for the current weights, "best." for the best epoch's).
+void add_weights(std::vector<std::pair<std::string, const std::vector<float>*>>& out, const std::string& prefix,
+                 const Weights& w) {
+  out.push_back({prefix + "V", &w.V});
+  out.push_back({prefix + "mu", &w.mu});
+  out.push_back({prefix + "W", &w.W});
+  out.push_back({prefix + "b", &w.b});
+  for (std::size_t l = 0; l < w.inner.size(); ++l) {
+    out.push_back({prefix + "inner." + std::to_string(l) + ".M", &w.inner[l].M});
+    out.push_back({prefix + "inner." + std::to_string(l) + ".c", &w.inner[l].c});
+  }
+}
+
+json shape_of(const Weights& w) {
+  json inner = json::array();
+  for (const DenseWeights& d : w.inner) inner.push_back({d.in, d.out});
+  return {{"rows", w.rows}, {"hidden", w.hidden}, {"inner", inner}};
+}
+
+// Reads checkpoint content: the JSON header, then tensors by name from the directory.
+class Reader {
+ public:
+  Reader(const AlignedBytes& content, std::string_view name) : name_(name) {
+    if (content.size < 8) corrupt(name_, "content is " + std::to_string(content.size) + " bytes, shorter than its length field");
+    std::uint64_t n = 0;
+    for (int i = 0; i < 8; ++i) n |= std::uint64_t{content.data()[i]} << (8 * i);
+    if (n > content.size - 8) corrupt(name_, "field header_length: " + std::to_string(n) + " exceeds the content");
+    try {
+      header_ = json::parse(content.data() + 8, content.data() + 8 + n);
+    } catch (const json::exception& e) {
+      corrupt(name_, std::string("the JSON header does not parse: ") + e.what());
+    }
+    data_ = content.data() + align_up(8 + n, kDataAlignment);
+    data_size_ = content.size > align_up(8 + n, kDataAlignment) ? content.size - align_up(8 + n, kDataAlignment) : 0;
+    const json& dir = field("tensors");
+    if (!dir.is_array()) corrupt(name_, "field tensors: not an array");
+    for (const json& t : dir) directory_.push_back(t);
+  }
+
+  // The header's field `key` (throws Corrupt when it is missing).
+  const json& field(const char* key) const {
+    if (!header_.is_object() || !header_.contains(key)) corrupt(name_, std::string("field ") + key + ": missing");
+    return header_[key];
+  }
+  template <class T>
+  T get(const char* key) const {
+    try {
+      return field(key).get<T>();
+    } catch (const json::exception&) {
+      corrupt(name_, std::string("field ") + key + ": wrong type: " + field(key).dump());
+    }
+  }
+
+  std::vector<float> tensor(const std::string& tensor_name, std::uint64_t expected) const {
+    for (const json& t : directory_) {
+      if (!t.is_object() || t.value("name", "") != tensor_name) continue;
+      std::uint64_t offset = 0, count = 0;
+      try {
+        offset = t.at("offset").get<std::uint64_t>();
+        count = t.at("count").get<std::uint64_t>();
+      } catch (const json::exception&) {
+        corrupt(name_, "tensor " + tensor_name + ": offset or count missing or not a number");
+      }
+      if (count != expected)
+        corrupt(name_, "tensor " + tensor_name + ": field count: " + std::to_string(count) + ", the shape needs " +
+                           std::to_string(expected));
+      if (offset > data_size_ || count > (data_size_ - offset) / sizeof(float))
+        corrupt(name_, "tensor " + tensor_name + ": field offset: " + std::to_string(offset) + " + " +
+                           std::to_string(count) + " floats runs past the end of the content");
+      std::vector<float> out(count);
+      if (count) std::memcpy(out.data(), data_ + offset, count * sizeof(float));
+      return out;
+    }
+    corrupt(name_, "tensor " + tensor_name + ": missing");
+  }
+
+  std::uint64_t tensor_count(const std::string& tensor_name) const {
+    for (const json& t : directory_)
+      if (t.is_object() && t.value("name", "") == tensor_name && t.contains("count") && t["count"].is_number_unsigned())
+        return t["count"].get<std::uint64_t>();
+    corrupt(name_, "tensor " + tensor_name + ": missing or without a count");
+  }
+
+  Weights weights(const std::string& prefix, const json& shape) const {
+    Weights w;
+    try {
+      w.rows = shape.at("rows").get<std::uint32_t>();
+      w.hidden = shape.at("hidden").get<std::uint32_t>();
+      for (const json& d : shape.at("inner")) w.inner.push_back({d.at(0).get<std::uint32_t>(), d.at(1).get<std::uint32_t>(), {}, {}});
+    } catch (const json::exception&) {
+      corrupt(name_, "field shape: " + shape.dump());
+    }
+    const std::uint64_t rows = w.rows, hidden = w.hidden;
+    w.V = tensor(prefix + "V", rows * hidden);
+    w.mu = tensor(prefix + "mu", hidden);
+    w.W = tensor(prefix + "W", rows * w.code());
+    w.b = tensor(prefix + "b", rows);
+    for (std::size_t l = 0; l < w.inner.size(); ++l) {
+      DenseWeights& d = w.inner[l];
+      d.M = tensor(prefix + "inner." + std::to_string(l) + ".M", std::uint64_t{d.in} * d.out);
+      d.c = tensor(prefix + "inner." + std::to_string(l) + ".c", d.out);
+    }
+    return w;
+  }
+
+ private:
+  std::string_view name_;
+  json header_;
+  std::vector<json> directory_;
+  const std::uint8_t* data_ = nullptr;
+  std::uint64_t data_size_ = 0;
+};
+
+}  // namespace
+
+std::string settings_json(const TrainConfig& c) {
+  json inner = json::array();
+  for (const TrainConfig::InnerLayer& l : c.inner) inner.push_back({l.size, activation_name(l.activation), l.dropout});
+  const json s = {
+      {"variant", variant_name(c.variant)}, {"hidden", c.hidden}, {"encoder", activation_name(c.encoder)},
+      {"decoder", activation_name(c.decoder)}, {"dropout", c.dropout}, {"layers", inner},
+      {"input_dropout", c.input_dropout}, {"lr", c.learning_rate}, {"weight_decay", c.weight_decay},
+      {"adamw_decay", c.decoupled_decay}, {"decay_biases", c.decay_biases},
+      {"lr_schedule", c.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant"}, {"lr_min", c.lr_min},
+      {"schedule_epochs", c.schedule_epochs}, {"optimizer", c.optimizer == TrainConfig::Optimizer::Rprop ? "rprop" : "adam"},
+      {"lambda", c.l2_lambda}, {"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"batch", c.batch_size},
+      {"epochs", c.epochs}, {"seed", c.seed}, {"init_std", c.init_std}, {"val_ratio", c.val_ratio},
+      {"patience", c.patience}};
+  return s.dump();
+}
+
+std::string settings_difference(const std::string& checkpoint, const std::string& run) {
+  const json a = json::parse(checkpoint, nullptr, false), b = json::parse(run, nullptr, false);
+  if (a.is_discarded() || !a.is_object()) return "the checkpoint's settings do not parse";
+  for (const auto& [key, value] : b.items()) {
+    if (!a.contains(key)) return key + ": not in the checkpoint, " + value.dump() + " in this run";
+    if (a[key] != value) return key + ": " + a[key].dump() + " in the checkpoint, " + value.dump() + " in this run";
+  }
+  for (const auto& [key, value] : a.items())
+    if (!b.contains(key)) return key + ": " + value.dump() + " in the checkpoint, not a setting of this build";
+  return {};
+}
+
+std::uint64_t data_fingerprint(const Csc& fit, const std::vector<Cell>& val) {
+  std::uint64_t h = 0xCBF29CE484222325ull;
+  const auto mix = [&h](std::uint32_t word) { h = (h ^ word) * 0x100000001B3ull; };
+  const auto mix_all = [&](std::span<const std::uint32_t> words) {
+    for (std::uint32_t x : words) mix(x);
+  };
+  const auto bits = [](float x) {
+    std::uint32_t u;
+    std::memcpy(&u, &x, 4);
+    return u;
+  };
+  mix(fit.num_rows);
+  mix_all(fit.start);
+  mix_all(fit.row);
+  for (float x : fit.value) mix(bits(x));
+  mix(0xFFFFFFFFu);  // where the validation cells start
+  for (const Cell& c : val) mix(c.row), mix(c.col), mix(bits(c.value));
+  return h;
+}
+
+std::vector<std::byte> build_checkpoint(const Checkpoint& c, int zstd_level) {
+  std::vector<std::pair<std::string, const std::vector<float>*>> tensors;
+  add_weights(tensors, "w.", c.weights);
+  if (c.best_epoch) add_weights(tensors, "best.", c.best_weights);
+  for (const auto& [name, values] : c.optimizer.tensors) tensors.push_back({"opt." + name, &values});
+
+  json directory = json::array(), history = json::array();
+  std::uint64_t at = 0;
+  for (const auto& [name, values] : tensors) {
+    at = align_up(at, kDataAlignment);
+    directory.push_back({{"name", name}, {"offset", at}, {"count", values->size()}});
+    at += values->size() * sizeof(float);
+  }
+  for (const EpochStats& e : c.history)
+    history.push_back({e.epoch, e.loss, e.train_rmse, e.val_rmse, e.seconds, e.ratings_per_s});
+  json optimizer_names = json::array();
+  for (const auto& t : c.optimizer.tensors) optimizer_names.push_back(t.first);
+  const json header = {{"format", kCheckpointFormat}, {"stage", c.stage}, {"epoch", c.epoch}, {"backend", c.backend},
+                       {"settings", c.settings}, {"data_fingerprint", c.data_fingerprint},
+                       {"shape", shape_of(c.weights)}, {"step", c.optimizer.step}, {"optimizer", optimizer_names},
+                       {"history", history}, {"best_epoch", c.best_epoch}, {"best_val_rmse", c.best_val_rmse},
+                       {"since_best", c.since_best}, {"caller_state", c.caller_state}, {"tensors", directory}};
+  const std::string text = header.dump();
+
+  std::uint8_t length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<std::uint8_t>(std::uint64_t{text.size()} >> (8 * i));
+  static constexpr std::uint8_t kZeros[kDataAlignment] = {};
+  std::vector<std::span<const std::uint8_t>> parts = {{length, 8},
+                                                      {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()}};
+  std::uint64_t written = 8 + text.size();
+  const std::uint64_t base = align_up(written, kDataAlignment);
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::uint64_t offset = base + directory[i]["offset"].get<std::uint64_t>();
+    parts.push_back({kZeros, static_cast<std::size_t>(offset - written)});
+    parts.push_back({reinterpret_cast<const std::uint8_t*>(tensors[i].second->data()), tensors[i].second->size() * sizeof(float)});
+    written = offset + tensors[i].second->size() * sizeof(float);
+  }
+  return pack_container(parts, zstd_level, kContainerVersion, FileKind::Checkpoint);
+}
+
+Checkpoint parse_checkpoint(std::span<const std::byte> file, std::string_view name) {
+  const AlignedBytes content = unpack_container(file, name, kMaxCheckpointContent, FileKind::Checkpoint);
+  const Reader r(content, name);
+  const auto format = r.get<std::uint32_t>("format");
+  if (format != kCheckpointFormat)
+    throw Error(Status::Unsupported, std::string(name) + ": field format: checkpoint format " + std::to_string(format) +
+                                         " (this build reads " + std::to_string(kCheckpointFormat) + ")");
+  Checkpoint c;
+  c.stage = r.get<std::string>("stage");
+  c.epoch = r.get<std::uint32_t>("epoch");
+  c.backend = r.get<std::string>("backend");
+  c.settings = r.get<std::string>("settings");
+  c.data_fingerprint = r.get<std::uint64_t>("data_fingerprint");
+  c.caller_state = r.get<std::string>("caller_state");
+  c.best_epoch = r.get<std::uint32_t>("best_epoch");
+  c.best_val_rmse = r.get<double>("best_val_rmse");
+  c.since_best = r.get<std::uint32_t>("since_best");
+  c.weights = r.weights("w.", r.field("shape"));
+  if (c.best_epoch) c.best_weights = r.weights("best.", r.field("shape"));
+  c.optimizer.step = r.get<std::uint64_t>("step");
+  for (const std::string& t : r.get<std::vector<std::string>>("optimizer"))
+    c.optimizer.tensors.push_back({t, r.tensor("opt." + t, r.tensor_count("opt." + t))});
+  for (const json& e : r.field("history")) {
+    EpochStats s;
+    try {
+      s.epoch = e.at(0).get<std::uint32_t>();
+      s.loss = e.at(1).get<double>(), s.train_rmse = e.at(2).get<double>(), s.val_rmse = e.at(3).get<double>();
+      s.seconds = e.at(4).get<double>(), s.ratings_per_s = e.at(5).get<double>();
+    } catch (const json::exception&) {
+      corrupt(name, "field history: entry " + e.dump());
+    }
+    c.history.push_back(s);
+  }
+  if (c.history.size() != c.epoch)
+    corrupt(name, "field history: " + std::to_string(c.history.size()) + " epochs recorded, field epoch says " +
+                      std::to_string(c.epoch));
+  if (c.best_epoch > c.epoch) corrupt(name, "field best_epoch: " + std::to_string(c.best_epoch) + " is after epoch " + std::to_string(c.epoch));
+  return c;
+}
+
+}  // namespace autorec::train
