@@ -2,7 +2,7 @@
 # Training that survives (issue 7): kill -9 in the middle of training, then --resume, ends at the RMSE of an
 # uninterrupted run (also inside a --refit); kill -9 in the middle of a model write leaves the previous file
 # loadable; a failing write (a full disk, simulated with the file-size limit) is reported and leaves the
-# previous model and checkpoint intact.
+# previous model and checkpoint intact; a diverging run stops; a run too big for memory stops before it starts.
 set -u
 bin=$1
 work=$(mktemp -d)
@@ -114,6 +114,26 @@ if [ $code -eq 1 ] && grep -q "keep.ckpt: write failed" "$work/full.log" && cmp 
   pass "failed checkpoint write: exit 1, reported, previous checkpoint intact, no model"
 else
   fail "failed checkpoint write (exit $code)"; cat "$work/full.log"
+fi
+
+# 5. A run that diverges stops with a clear error, keeps the last good checkpoint and writes no model.
+"${small[@]}" -o "$work/div.fb" --lr 1e30 --checkpoint "$work/keep.ckpt" >"$work/div.log" 2>&1
+code=$?
+if [ $code -eq 1 ] && grep -q "epoch 1: training diverged: loss NaN" "$work/div.log" && [ ! -e "$work/div.fb" ] &&
+  cmp -s "$work/keep.ckpt" "$work/run.ckpt"; then
+  pass "diverging run: exit 1, named epoch, no model, checkpoint untouched"
+else
+  fail "diverging run (exit $code)"; cat "$work/div.log"
+fi
+
+# 6. A run too large for any machine (16 layers of 65536) stops before allocating, saying what it needs.
+layers=65536$(printf -- '-65536%.0s' {1..15})
+"$bin/autorec-train" "$work/d/train.data" --layers "$layers" -o "$work/huge.fb" >"$work/huge.log" 2>&1
+code=$?
+if [ $code -eq 1 ] && grep -q "training needs about [0-9]* MiB of memory (.*parameters.*), more than the [0-9]* MiB available" "$work/huge.log"; then
+  pass "memory estimate refuses a run that cannot fit"
+else
+  fail "memory estimate (exit $code)"; cat "$work/huge.log"
 fi
 
 echo "$passes checks passed, $fails failed"

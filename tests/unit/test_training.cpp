@@ -4,6 +4,7 @@
 #include <map>
 
 #include "autorec/train/cold_start.hpp"
+#include "autorec/train/resources.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
@@ -199,6 +200,33 @@ BOOST_AUTO_TEST_CASE(same_seed_same_model_file_weights) {
   c.seed = 2;
   const test::Trained d = test::train_small(c);
   BOOST_TEST(a.result.weights.W != d.result.weights.W);
+}
+
+BOOST_AUTO_TEST_CASE(memory_estimate_covers_the_weights_and_refuses_what_does_not_fit) {
+  const test::Trained& t = test::small_trained();
+  train::TrainConfig c = t.config;
+  const train::MemoryEstimate cpu = train::training_memory(c, t.csc, 0, true, false);
+  const std::uint64_t params = std::uint64_t{t.csc.num_rows} * c.hidden * 2 + c.hidden + t.csc.num_rows;
+  BOOST_TEST(cpu.parameters == params);
+  BOOST_TEST(cpu.bytes >= 4 * params * 5);  // weights, two Adam moments, the best copy, the returned copy
+  BOOST_TEST(train::training_memory(c, t.csc, 0, true, true).bytes > cpu.bytes);
+  BOOST_TEST(train::training_memory(c, t.csc, 0, false, false).bytes < cpu.bytes);  // CUDA keeps its own
+  c.inner = {{64, Activation::Elu, 0.0f}};
+  BOOST_TEST(train::training_memory(c, t.csc, 0, true, false).parameters ==
+             params - std::uint64_t{t.csc.num_rows} * c.hidden + std::uint64_t{c.hidden} * 64 + 64 +
+                 std::uint64_t{t.csc.num_rows} * 64);
+  train::check_memory(cpu, cpu.bytes);
+  train::check_memory(cpu, std::nullopt);  // unknown: not refused
+  try {
+    train::check_memory(cpu, cpu.bytes - 1);
+    BOOST_ERROR("not refused");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::OutOfMemory));
+    BOOST_TEST(std::string(e.what()).find("training needs about") == 0, e.what());
+  }
+  const auto available = train::available_memory();
+  BOOST_TEST_REQUIRE(available.has_value());  // Linux: /proc/meminfo
+  BOOST_TEST(*available > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -11,6 +11,7 @@
 #include "autorec/error.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
+#include "autorec/train/resources.hpp"
 #ifdef AUTOREC_USE_CUDA
 #include "cuda/cuda_trainer.hpp"
 #endif
@@ -179,6 +180,7 @@ bool finite_stats(const EpochStats& s) {
 }
 
 std::string epoch_text(std::uint32_t epoch) { return "epoch " + std::to_string(epoch); }
+std::string number_text(double x) { return std::isnan(x) ? "NaN" : std::isinf(x) ? (x > 0 ? "Inf" : "-Inf") : std::to_string(x); }
 
 bool weights_finite(const Weights& w) {
   const auto finite = [](const std::vector<float>& x) {
@@ -205,6 +207,9 @@ TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<C
   } else {
     backend = make_train_backend(config.device, notice);
   }
+  // Before the large allocations: a run the machine cannot hold stops now, not when the kernel kills it.
+  check_memory(training_memory(config, fit, val.size(), std::string_view(backend->name()) == "cpu", !ck.path.empty()),
+               available_memory());
   backend->init(config, fit);
   TrainResult result;
   result.backend = backend->name();
@@ -273,8 +278,8 @@ TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<C
     EpochStats st = backend->run_epoch(epoch);
     st.val_rmse = val.empty() ? -1 : backend->rmse(val, lo, hi);
     if (!finite_stats(st))
-      throw diverged(epoch, "loss " + std::to_string(st.loss) + ", train RMSE " + std::to_string(st.train_rmse) +
-                                ", validation RMSE " + std::to_string(st.val_rmse));
+      throw diverged(epoch, "loss " + number_text(st.loss) + ", train RMSE " + number_text(st.train_rmse) +
+                                (val.empty() ? "" : ", validation RMSE " + number_text(st.val_rmse)));
     result.history.push_back(st);
     if (on_epoch) on_epoch(st);
     bool stop = false;
