@@ -191,22 +191,21 @@ bool weights_finite(const Weights& w) {
   return ok;
 }
 
+// Rprop, input dropout and inner layers exist on the CPU only: under --device auto they choose it, and say so.
+std::unique_ptr<TrainBackend> backend_for(const TrainConfig& config, std::string& notice) {
+  const bool cpu_only = config.optimizer == TrainConfig::Optimizer::Rprop || config.input_dropout > 0 || !config.inner.empty();
+  if (!cpu_only || config.device != Device::Auto) return make_train_backend(config.device, notice);
+  if (cuda_trainer_available()) notice = "device auto: rprop, input dropout and inner layers run on the CPU only, training on the CPU";
+  return make_cpu_trainer();
+}
+
 }  // namespace
 
 TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
                   const std::function<void(const EpochStats&)>& on_epoch, const CheckpointOptions& ck,
                   std::unique_ptr<TrainBackend> backend) {
   std::string notice;
-  // Rprop, input dropout and inner layers exist on the CPU only: under --device auto they choose it, and
-  // say so.
-  const bool cpu_only = config.optimizer == TrainConfig::Optimizer::Rprop || config.input_dropout > 0 || !config.inner.empty();
-  if (backend) {
-  } else if (cpu_only && config.device == Device::Auto) {
-    backend = make_cpu_trainer();
-    if (cuda_trainer_available()) notice = "device auto: rprop, input dropout and inner layers run on the CPU only, training on the CPU";
-  } else {
-    backend = make_train_backend(config.device, notice);
-  }
+  if (!backend) backend = backend_for(config, notice);
   // Before the large allocations: a run the machine cannot hold stops now, not when the kernel kills it.
   check_memory(training_memory(config, fit, val.size(), std::string_view(backend->name()) == "cpu", !ck.path.empty()),
                available_memory());
@@ -269,6 +268,7 @@ TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<C
       throw;
     }
     result.weights = std::move(state.best_weights);
+    state.weights = {}, state.optimizer = {};  // the file has them: no copy stays in memory between checkpoints
     write_file_atomic(ck.path, file);
     saved_epoch = epoch;
   };
