@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <filesystem>
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
@@ -104,6 +105,18 @@ BOOST_AUTO_TEST_CASE(predict_matches_full_reconstruction) {
     m.reconstruct(cols[c], again);
     for (std::uint32_t r = 0; r < m.column_length(); ++r)
       BOOST_REQUIRE(std::abs(batch[c * m.column_length() + r] - again[r]) <= 1e-5f);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_or_a_directory_is_bad_input) {
+  for (const std::string& path : {std::string("/nonexistent/model.fb"), std::filesystem::temp_directory_path().string()}) {
+    try {
+      Model::load_file(path);
+      BOOST_ERROR("loaded " << path);
+    } catch (const Error& e) {
+      BOOST_TEST((e.status() == Status::BadInput), e.what());
+      BOOST_TEST(std::string(e.what()).find(path + ": ") == 0, e.what());
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <thread>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "autorec/error.hpp"
@@ -148,6 +149,9 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
 }
 
 std::vector<std::byte> read_file_bytes(const std::string& path) {
+  // An ifstream opens a directory and reports a size of 2^63 - 1, which would be allocated below.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error(Status::BadInput, path + ": is a directory, not a file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   // A path the caller named that cannot be opened is bad input, not a failure of the machine.
   if (!in) throw Error(Status::BadInput, path + ": cannot open: " + std::strerror(errno));
