@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
@@ -252,6 +253,71 @@ BOOST_AUTO_TEST_CASE(garbage_flatbuffer_fails_the_verifier) {
   std::memcpy(junk.data() + 4, "ARC1", 4);
   const auto file = version1(junk);
   BOOST_TEST((load_status(file) == Status::Corrupt));
+}
+
+BOOST_AUTO_TEST_CASE(input_offset_serves_as_trained_and_needs_schema_3) {
+  // The trainer's validation RMSE (its own encoder) against the loaded file's predictions on the same cells
+  // (the file's stored codes, and codes computed at load): all three must read rating + offset.
+  train::TrainConfig c;
+  c.hidden = 12;
+  c.epochs = 30;
+  c.batch_size = 8;
+  c.learning_rate = 0.01;
+  c.input_offset = 3;
+  test::Trained t = test::train_small(c);
+  // Held-out ratings of users and items with fit ratings (the others take the cold-start rules).
+  std::set<std::uint32_t> users, items;
+  for (const train::Rating& r : t.fit) users.insert(r.user), items.insert(r.item);
+  std::erase_if(t.test, [&](const train::Rating& r) { return !users.count(r.user) || !items.count(r.item); });
+  BOOST_REQUIRE(t.test.size() > 50);
+  std::vector<train::Cell> cells;
+  for (const train::Rating& r : t.test) cells.push_back({r.user, r.item, r.value});  // item-based: row = user
+  const train::TrainResult res = train::train(c, t.csc, cells, t.data.scale.min, t.data.scale.max, nullptr);
+  train::ModelContents contents{&t.config, &t.data, &t.csc, &res};
+  const std::vector<std::byte> stored = train::build_model_file(contents);
+  contents.codes_limit = 0;
+  const std::vector<std::byte> computed = train::build_model_file(contents);
+  for (const auto* file : {&stored, &computed}) {
+    const Model m = Model::load_buffer(*file, "offset.fb");
+    BOOST_TEST(m.info().schema_version == 3u);
+    BOOST_TEST(m.info().input_offset == 3.0f);
+    double sse = 0;
+    std::size_t inside = 0;  // answers the clamp leaves alone: a trained model, not one stuck at an end
+    for (const train::Rating& r : t.test) {
+      const double e = m.predict(r.user, r.item).value - r.value;
+      sse += e * e;
+      const float raw = m.predict(r.user, r.item, false).value;
+      inside += raw > t.data.scale.min && raw < t.data.scale.max;
+    }
+    BOOST_TEST(inside > t.test.size() * 3 / 4);
+    const double file_rmse = std::sqrt(sse / double(t.test.size()));
+    BOOST_TEST_MESSAGE("file RMSE " << file_rmse << ", trainer's validation RMSE " << res.history[res.best_epoch - 1].val_rmse);
+    BOOST_TEST(file_rmse == res.history[res.best_epoch - 1].val_rmse, boost::test_tools::tolerance(1e-5));
+  }
+  // Without the offset the same network answers differently: the offset is really applied.
+  c.input_offset = 0;
+  train::ModelContents plain_contents{&c, &t.data, &t.csc, &res};
+  const Model with = Model::load_buffer(stored, "offset.fb"), without = Model::load_buffer(train::build_model_file(plain_contents), "plain.fb");
+  BOOST_TEST(without.info().schema_version == 2u);  // old readers still read models that do not need 3
+  float gap = 0;
+  for (const train::Rating& r : t.test)
+    gap = std::max(gap, std::abs(with.predict(r.user, r.item, false).value - without.predict(r.user, r.item, false).value));
+  BOOST_TEST(gap > 0.01f);
+
+  // A file that sets the offset but says schema 2 would be misread by a version-2 reader: refused.
+  const AlignedBytes content = unpack_container(stored, "offset.fb", 1u << 30);
+  std::unique_ptr<fb::ModelT> m(fb::GetSizePrefixedModel(content.data())->UnPack());
+  m->schema_version = 2;
+  flatbuffers::FlatBufferBuilder fbb;
+  fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
+  const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}};
+  try {
+    Model::load_buffer(pack_container(parts, 3, kContainerVersion, FileKind::Model, 2), "old.fb");
+    BOOST_FAIL("accepted input_offset in a schema-2 file");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::Corrupt));
+    BOOST_TEST(std::string(e.what()).find("input_offset") != std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(semantic_checks_catch_inconsistent_models) {

@@ -148,6 +148,12 @@ std::string settings_json(const TrainConfig& c) {
       {"lambda", c.l2_lambda}, {"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"batch", c.batch_size},
       {"epochs", c.epochs}, {"seed", c.seed}, {"init_std", c.init_std}, {"val_ratio", c.val_ratio},
       {"patience", c.patience}};
+  // Written only when set, so that checkpoints from before the setting existed still resume.
+  if (c.input_offset != 0) {
+    json with = s;
+    with["input_offset"] = c.input_offset;
+    return with.dump();
+  }
   return s.dump();
 }
 

@@ -167,7 +167,7 @@ class CpuTrainer final : public TrainBackend {
   // What stored rating k feeds the encoder: its value, or with input dropout on (training steps only) its
   // value times 0 or 1 / (1 - p).
   float input_value(std::size_t k) const {
-    const float v = fit_->value[k];
+    const float v = fit_->value[k] + cfg_.input_offset;
     return input_mask_ ? v * step::input_keep(cfg_.seed, step_, k, input_threshold_, input_scale_) : v;
   }
 

@@ -130,7 +130,8 @@ std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::
   flatbuffers::FlatBufferBuilder fbb(std::size_t{1} << 20);
   fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
   const auto parts = section_out.content({fbb.GetBufferPointer(), fbb.GetSize()});
-  return pack_container(parts, zstd_level);
+  // The schema version stays the file's: converting changes storage types, not what a reader must know.
+  return pack_container(parts, zstd_level, kContainerVersion, FileKind::Model, m->schema_version);
 }
 
 }  // namespace autorec::train

@@ -48,8 +48,10 @@ inline constexpr std::uint64_t data_section_start(std::uint64_t flatbuffer_bytes
 // What a FlatBuffer may hold (it addresses at most 2 GiB), with room for the tables around the vectors.
 inline constexpr double kFlatBufferBudget = 1.9e9;
 inline constexpr std::size_t kHeaderSize = 32;
-// Schema version written by this build and the highest one it reads (schema/autorec.fbs history).
-inline constexpr std::uint32_t kSchemaVersion = 2;
+// The highest schema version this build reads and writes (schema/autorec.fbs history). A writer puts the
+// lowest version that reads its file correctly: kSchemaVersion only when the file uses what it added.
+inline constexpr std::uint32_t kSchemaVersion = 3;
+inline constexpr std::uint32_t kSchemaVersionNoInputOffset = 2;  // what a model without input_offset needs
 
 struct ContainerHeader {
   std::uint32_t container_version = 0;
@@ -62,7 +64,7 @@ struct ContainerHeader {
 // checksum). The parts are streamed through zstd, never concatenated.
 std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
                                       std::uint32_t container_version = kContainerVersion,
-                                      FileKind kind = FileKind::Model);
+                                      FileKind kind = FileKind::Model, std::uint32_t schema_version = kSchemaVersion);
 
 // Reads and checks the header only. `name` is used in error messages.
 ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name,

@@ -38,7 +38,7 @@ const char* noun(FileKind kind) { return kind == FileKind::Model ? "model" : "ch
 }  // namespace
 
 std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
-                                      std::uint32_t container_version, FileKind kind) {
+                                      std::uint32_t container_version, FileKind kind, std::uint32_t schema_version) {
   std::uint64_t total = 0;
   for (const auto& part : content) total += part.size();
   ZSTD_CCtx* cctx = ZSTD_createCCtx();
@@ -77,7 +77,7 @@ std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8
   out.resize(kHeaderSize + n);
   std::memcpy(out.data(), magic_of(kind), 8);
   put_u32(out.data() + 8, container_version);
-  put_u32(out.data() + 12, kSchemaVersion);
+  put_u32(out.data() + 12, schema_version);
   put_u64(out.data() + 16, n);
   put_u64(out.data() + 24, total);
   return out;

@@ -283,6 +283,13 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   const std::uint32_t length = impl.net.layers.front().in_size;
   ck.require(impl.net.output_size() == length, "layers[last].out_size", impl.net.output_size(),
              "layers[0].in_size " + std::to_string(length));
+  const float offset = m.input_offset();
+  ck.require(std::isfinite(offset) && std::abs(offset) <= 1e6f, "input_offset", offset, "finite, at most 1e6 in size");
+  // A reader of schema 2 ignores the field: a file that needs it must say 3, or old readers answer wrongly.
+  ck.require(offset == 0 || info.schema_version >= 3, "input_offset", offset,
+             "0 in a schema-" + std::to_string(info.schema_version) + " file (the field needs schema 3)");
+  impl.net.input_offset = offset;
+  info.input_offset = offset;
 
   const auto& scale = ck.present(m.scale(), "scale");
   ck.require(std::isfinite(scale.min()) && std::isfinite(scale.max()) && scale.min() <= scale.max(), "scale.min",
@@ -370,6 +377,8 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
       add("decoupled_decay", std::to_string(h->decoupled_decay()));
       add("l2_lambda", std::to_string(h->l2_lambda()));
       add("recipe", "\"" + (h->recipe() ? h->recipe()->str() : std::string()) + "\"");
+      add("input_dropout", std::to_string(h->input_dropout()));
+      add("input_offset", std::to_string(h->input_offset()));
       info.hyperparameters_json = js + "}";
     }
   } else {

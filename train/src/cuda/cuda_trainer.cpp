@@ -254,7 +254,7 @@ class CudaTrainer final : public TrainBackend {
 
   Problem problem() const {
     return {row_.get(), value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
-            cfg_.encoder, cfg_.decoder};
+            cfg_.encoder, cfg_.decoder, cfg_.input_offset};
   }
 
   void launch_gradient(const Chunk* chunks, std::uint32_t n_chunks, std::uint32_t bc, bool dropout, double* sse) {

@@ -33,6 +33,10 @@ struct TrainConfig {
   std::vector<InnerLayer> inner;
   std::uint32_t code_size() const { return inner.empty() ? hidden : inner.back().size; }
   float input_dropout = 0;  // share of each column's stored ratings hidden from the encoder (denoising; CPU)
+  // The encoder reads r + input_offset at each stored rating (0 elsewhere), the decoder still predicts r: with
+  // raw stars a rating of 1 barely differs from "not rated", and an offset lets the encoder tell who rated the
+  // column apart from how they rated it. 0 is the paper's network.
+  float input_offset = 0;
   double learning_rate = 0.002;
   double weight_decay = 1e-5;  // L2 folded into the Adam gradient, as torch.optim.Adam(weight_decay=...)
   double decoupled_decay = 0;  // AdamW's decoupled decay: p *= 1 - lr * decoupled_decay every step
