@@ -25,7 +25,7 @@ struct DenseLayer {
 
 struct Network {
   std::vector<DenseLayer> layers;
-  float input_offset = 0;  // added to every observed input value before the first layer (Model.input_offset)
+  InputTransform input;  // what the first layer reads for an observed rating (Model.input_offset, input_norm_*)
   std::uint32_t code_size() const { return layers.back().in_size; }
   std::uint32_t output_size() const { return layers.back().out_size; }
 };

@@ -194,12 +194,16 @@ check train-textbook-recipe 0 "$bin/autorec-train" "$work/train.data" -o "$work/
 check inspect-textbook-recipe 0 "$bin/autorec-inspect" "$work/rt.fb" --json
 if python3 - "$work/rd.json" "$work/out" <<'PY'; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
 import json, sys
-d = json.load(open(sys.argv[1]))["hyperparameters"]
-t = json.load(open(sys.argv[2]))["hyperparameters"]
+dm, tm = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+d, t = dm["hyperparameters"], tm["hyperparameters"]
 ok = (d["recipe"] == "default" and d["optimizer"] == "adamw" and d["lr_schedule"] == "cosine" and d["epochs"] == 3
-      and d["weight_decay"] == 0 and not d["decay_biases"]
+      and d["weight_decay"] == 0 and not d["decay_biases"] and d["input_offset"] == 3 and d["input_norm"] == 0.5
+      and dm["input"]["offset"] == 3 and dm["input"]["norm_power"] == 0.5 and dm["input"]["norm_count"] > 1
+      and dm["schema_version"] == 3
       and t["recipe"] == "textbook" and t["optimizer"] == "adam" and t["lr_schedule"] == "constant"
-      and abs(t["weight_decay"] - 1e-5) < 1e-12 and t["decay_biases"] and t["learning_rate"] == 0.001)
+      and abs(t["weight_decay"] - 1e-5) < 1e-12 and t["decay_biases"] and t["learning_rate"] == 0.001
+      and t["input_offset"] == 0 and t["input_norm"] == 0 and tm["input"]["offset"] == 0
+      and tm["input"]["norm_power"] == 0 and tm["schema_version"] == 2)
 print("recipes recorded:", d, t, sep="\n") if not ok else print("ok   recipes recorded in the model")
 sys.exit(0 if ok else 1)
 PY

@@ -36,32 +36,38 @@ BOOST_AUTO_TEST_CASE(gradient_parity, *boost::unit_test::precondition(has_cuda))
   train::Dataset data;
   std::vector<train::Rating> fit, test;
   const train::Csc m = small_problem(data, fit, test);
-  train::TrainConfig c;
-  c.hidden = 64;
-  c.init_std = 0.1f;
-  auto cpu = train::make_cpu_trainer();
-  std::string notice;
-  c.device = Device::Cuda;
-  auto gpu = train::make_train_backend(Device::Cuda, notice);
-  cpu->init(c, m);
-  gpu->init(c, m);
-  const std::vector<std::uint32_t> cols = {3, 17, 0, 42, 199, 100, 7};
-  const auto [lc, gc] = cpu->batch_gradient(cols);
-  const auto [lg, gg] = gpu->batch_gradient(cols);
-  BOOST_TEST(close(lg, lc, 1e-5, 1e-9));
-  // Sums in another order differ by float rounding relative to the tensor's largest terms (the host run of
-  // the same kernel phases in tests/unit/test_gradient.cpp uses the same bound).
-  auto same = [](const std::vector<float>& got, const std::vector<float>& want) {
-    float top = 0;
-    for (float x : want) top = std::max(top, std::abs(x));
-    for (std::size_t i = 0; i < want.size(); ++i)
-      if (std::abs(got[i] - want[i]) > 1e-5f * top) return false;
-    return top > 0;
-  };
-  BOOST_TEST(same(gg.W, gc.W));
-  BOOST_TEST(same(gg.V, gc.V));
-  BOOST_TEST(same(gg.b, gc.b));
-  BOOST_TEST(same(gg.mu, gc.mu));
+  for (const float offset : {0.0f, 3.0f}) {
+    BOOST_TEST_CONTEXT("input offset " << offset) {
+      train::TrainConfig c;
+      c.hidden = 64;
+      c.init_std = 0.1f;
+      c.input_offset = offset;
+      c.input_norm = offset == 0 ? 0.0f : 0.5f;
+      auto cpu = train::make_cpu_trainer();
+      std::string notice;
+      c.device = Device::Cuda;
+      auto gpu = train::make_train_backend(Device::Cuda, notice);
+      cpu->init(c, m);
+      gpu->init(c, m);
+      const std::vector<std::uint32_t> cols = {3, 17, 0, 42, 199, 100, 7};
+      const auto [lc, gc] = cpu->batch_gradient(cols);
+      const auto [lg, gg] = gpu->batch_gradient(cols);
+      BOOST_TEST(close(lg, lc, 1e-5, 1e-9));
+      // Sums in another order differ by float rounding relative to the tensor's largest terms (the host run of
+      // the same kernel phases in tests/unit/test_gradient.cpp uses the same bound).
+      auto same = [](const std::vector<float>& got, const std::vector<float>& want) {
+        float top = 0;
+        for (float x : want) top = std::max(top, std::abs(x));
+        for (std::size_t i = 0; i < want.size(); ++i)
+          if (std::abs(got[i] - want[i]) > 1e-5f * top) return false;
+        return top > 0;
+      };
+      BOOST_TEST(same(gg.W, gc.W));
+      BOOST_TEST(same(gg.V, gc.V));
+      BOOST_TEST(same(gg.b, gc.b));
+      BOOST_TEST(same(gg.mu, gc.mu));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(training_parity, *boost::unit_test::precondition(has_cuda)) {
@@ -74,6 +80,8 @@ BOOST_AUTO_TEST_CASE(training_parity, *boost::unit_test::precondition(has_cuda))
   c.hidden = 100;
   c.epochs = 8;
   c.batch_size = 32;
+  c.input_offset = 3;  // the default recipe's input rule
+  c.input_norm = 0.5f;
   c.device = Device::Cpu;
   const train::TrainResult a = train::train(c, m, cells, data.scale.min, data.scale.max, nullptr);
   c.device = Device::Cuda;
@@ -89,6 +97,8 @@ BOOST_AUTO_TEST_CASE(reconstruction_parity, *boost::unit_test::precondition(has_
   train::TrainConfig c;
   c.hidden = 48;
   c.epochs = 2;
+  c.input_offset = 3;
+  c.input_norm = 0.5f;
   const test::Trained t = test::train_small(c, 200, 150);
   LoadOptions cpu_opts, gpu_opts;
   cpu_opts.device = Device::Cpu;

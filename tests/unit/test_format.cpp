@@ -255,15 +255,16 @@ BOOST_AUTO_TEST_CASE(garbage_flatbuffer_fails_the_verifier) {
   BOOST_TEST((load_status(file) == Status::Corrupt));
 }
 
-BOOST_AUTO_TEST_CASE(input_offset_serves_as_trained_and_needs_schema_3) {
+BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
   // The trainer's validation RMSE (its own encoder) against the loaded file's predictions on the same cells
-  // (the file's stored codes, and codes computed at load): all three must read rating + offset.
+  // (the file's stored codes, and codes computed at load): all three must read (rating + offset) * scale.
   train::TrainConfig c;
   c.hidden = 12;
   c.epochs = 30;
   c.batch_size = 8;
   c.learning_rate = 0.01;
   c.input_offset = 3;
+  c.input_norm = 0.5f;
   test::Trained t = test::train_small(c);
   // Held-out ratings of users and items with fit ratings (the others take the cold-start rules).
   std::set<std::uint32_t> users, items;
@@ -272,6 +273,8 @@ BOOST_AUTO_TEST_CASE(input_offset_serves_as_trained_and_needs_schema_3) {
   BOOST_REQUIRE(t.test.size() > 50);
   std::vector<train::Cell> cells;
   for (const train::Rating& r : t.test) cells.push_back({r.user, r.item, r.value});  // item-based: row = user
+  std::uint32_t filled = 0;  // columns with ratings: their mean length is the norm's reference
+  for (std::uint32_t col = 0; col < t.csc.num_cols(); ++col) filled += t.csc.start[col + 1] > t.csc.start[col];
   const train::TrainResult res = train::train(c, t.csc, cells, t.data.scale.min, t.data.scale.max, nullptr);
   train::ModelContents contents{&t.config, &t.data, &t.csc, &res};
   const std::vector<std::byte> stored = train::build_model_file(contents);
@@ -280,7 +283,9 @@ BOOST_AUTO_TEST_CASE(input_offset_serves_as_trained_and_needs_schema_3) {
   for (const auto* file : {&stored, &computed}) {
     const Model m = Model::load_buffer(*file, "offset.fb");
     BOOST_TEST(m.info().schema_version == 3u);
-    BOOST_TEST(m.info().input_offset == 3.0f);
+    BOOST_TEST(m.info().input.offset == 3.0f);
+    BOOST_TEST(m.info().input.norm_power == 0.5f);
+    BOOST_TEST(m.info().input.norm_count == double(t.csc.nnz()) / filled, boost::test_tools::tolerance(1e-5));
     double sse = 0;
     std::size_t inside = 0;  // answers the clamp leaves alone: a trained model, not one stuck at an end
     for (const train::Rating& r : t.test) {
@@ -294,8 +299,9 @@ BOOST_AUTO_TEST_CASE(input_offset_serves_as_trained_and_needs_schema_3) {
     BOOST_TEST_MESSAGE("file RMSE " << file_rmse << ", trainer's validation RMSE " << res.history[res.best_epoch - 1].val_rmse);
     BOOST_TEST(file_rmse == res.history[res.best_epoch - 1].val_rmse, boost::test_tools::tolerance(1e-5));
   }
-  // Without the offset the same network answers differently: the offset is really applied.
+  // Without the input rule the same network answers differently: the rule is really applied.
   c.input_offset = 0;
+  c.input_norm = 0;
   train::ModelContents plain_contents{&c, &t.data, &t.csc, &res};
   const Model with = Model::load_buffer(stored, "offset.fb"), without = Model::load_buffer(train::build_model_file(plain_contents), "plain.fb");
   BOOST_TEST(without.info().schema_version == 2u);  // old readers still read models that do not need 3
@@ -313,7 +319,7 @@ BOOST_AUTO_TEST_CASE(input_offset_serves_as_trained_and_needs_schema_3) {
   const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}};
   try {
     Model::load_buffer(pack_container(parts, 3, kContainerVersion, FileKind::Model, 2), "old.fb");
-    BOOST_FAIL("accepted input_offset in a schema-2 file");
+    BOOST_FAIL("accepted an input rule in a schema-2 file");
   } catch (const Error& e) {
     BOOST_TEST((e.status() == Status::Corrupt));
     BOOST_TEST(std::string(e.what()).find("input_offset") != std::string::npos, e.what());

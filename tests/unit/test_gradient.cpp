@@ -55,9 +55,16 @@ double act_grad(Activation a, double x) {
 }
 
 // L = 0.5 * sum over observed (Y - X)^2 / (B * rows), Y = f(W g(V^T X + mu) + b), all dense, masked, double.
-// The encoder reads X + offset at the observed entries (TrainConfig::input_offset); the target stays X.
+// The encoder reads (X + offset) * (mean / n_col)^norm at the observed entries, n_col the column's count and
+// mean the matrix's mean non-empty column count (TrainConfig::input_offset, input_norm); the target stays X.
+double column_scale(const Csc& m, std::uint32_t col, double norm) {
+  double filled = 0;
+  for (std::uint32_t c = 0; c < m.num_cols(); ++c) filled += m.start[c + 1] > m.start[c];
+  return std::pow(double(m.nnz()) / filled / double(m.start[col + 1] - m.start[col]), norm);
+}
+
 Dense dense_reference(const Weights& w, const Csc& m, const std::vector<std::uint32_t>& cols, Activation g, Activation f,
-                      double offset = 0) {
+                      double offset = 0, double norm = 0) {
   const std::uint32_t R = w.rows, H = w.hidden;
   const auto B = static_cast<Eigen::Index>(cols.size());
   MatD X = MatD::Zero(R, B), M = MatD::Zero(R, B);
@@ -72,7 +79,8 @@ Dense dense_reference(const Weights& w, const Csc& m, const std::vector<std::uin
   Eigen::VectorXd mu(H), b(R);
   for (std::uint32_t h = 0; h < H; ++h) mu[h] = w.mu[h];
   for (std::uint32_t r = 0; r < R; ++r) b[r] = w.b[r];
-  const MatD Xin = X + offset * M;
+  MatD Xin = X + offset * M;
+  for (Eigen::Index j = 0; j < B; ++j) Xin.col(j) *= column_scale(m, cols[j], norm);
   MatD Z = (V.transpose() * Xin).colwise() + mu;
   MatD Hh = Z.unaryExpr([&](double x) { return act(g, x); });
   MatD O = (W * Hh).colwise() + b;
@@ -101,13 +109,14 @@ Weights random_weights(std::uint32_t rows, std::uint32_t hidden, std::uint64_t s
   return w;
 }
 
-void check_against_reference(Activation g, Activation f, float offset = 0) {
+void check_against_reference(Activation g, Activation f, float offset = 0, float norm = 0) {
   const Csc m = random_csc(9, 7, 3);
   TrainConfig c;
   c.hidden = 5;
   c.encoder = g;
   c.decoder = f;
   c.input_offset = offset;
+  c.input_norm = norm;
   c.dropout = 0;
   c.batch_size = 4;
   c.threads = 2;
@@ -117,7 +126,7 @@ void check_against_reference(Activation g, Activation f, float offset = 0) {
   backend->set_weights(w);
   const std::vector<std::uint32_t> cols = {5, 0, 3, 6};
   const auto [loss, grad] = backend->batch_gradient(cols);
-  const Dense ref = dense_reference(w, m, cols, g, f, offset);
+  const Dense ref = dense_reference(w, m, cols, g, f, offset, norm);
   BOOST_TEST(loss == ref.loss, boost::test_tools::tolerance(1e-4));
   auto close = [](double a, double b) { return std::abs(a - b) <= 1e-4 * (std::abs(b) + 1e-4); };
   for (std::uint32_t r = 0; r < 9; ++r) {
@@ -135,13 +144,13 @@ void check_against_reference(Activation g, Activation f, float offset = 0) {
     Weights plus = w, minus = w;
     plus.W[idx] += float(eps);
     minus.W[idx] -= float(eps);
-    const double fd = (dense_reference(plus, m, cols, g, f, offset).loss - dense_reference(minus, m, cols, g, f, offset).loss) /
+    const double fd = (dense_reference(plus, m, cols, g, f, offset, norm).loss - dense_reference(minus, m, cols, g, f, offset, norm).loss) /
                       (double(plus.W[idx]) - double(minus.W[idx]));
     BOOST_TEST(std::abs(fd - grad.W[idx]) <= 2e-3 * (std::abs(fd) + 1e-3), "FD dW[" << idx << "] " << fd << " vs " << grad.W[idx]);
     plus = w, minus = w;
     plus.V[idx] += float(eps);
     minus.V[idx] -= float(eps);
-    const double fdv = (dense_reference(plus, m, cols, g, f, offset).loss - dense_reference(minus, m, cols, g, f, offset).loss) /
+    const double fdv = (dense_reference(plus, m, cols, g, f, offset, norm).loss - dense_reference(minus, m, cols, g, f, offset, norm).loss) /
                        (double(plus.V[idx]) - double(minus.V[idx]));
     BOOST_TEST(std::abs(fdv - grad.V[idx]) <= 2e-3 * (std::abs(fdv) + 1e-3), "FD dV[" << idx << "] " << fdv << " vs " << grad.V[idx]);
   }
@@ -168,7 +177,7 @@ double deep_loss(const Weights& w, const Csc& m, const std::vector<std::uint32_t
     for (std::uint32_t h = 0; h < H; ++h) {
       double z = w.mu[h];
       for (std::uint32_t k = m.start[col]; k < m.start[col + 1]; ++k)
-        z += double(w.V[m.row[k] * H + h]) * (double(m.value[k]) + c.input_offset);
+        z += double(w.V[m.row[k] * H + h]) * (double(m.value[k]) + c.input_offset) * column_scale(m, col, c.input_norm);
       a[h] = act(c.encoder, z);
     }
     for (std::size_t l = 0; l < w.inner.size(); ++l) {
@@ -200,6 +209,9 @@ BOOST_AUTO_TEST_CASE(tanh_sigmoid) { check_against_reference(Activation::Tanh, A
 BOOST_AUTO_TEST_CASE(elu_identity) { check_against_reference(Activation::Elu, Activation::Identity); }
 BOOST_AUTO_TEST_CASE(selu_tanh) { check_against_reference(Activation::Selu, Activation::Tanh); }
 BOOST_AUTO_TEST_CASE(sigmoid_identity_input_offset) { check_against_reference(Activation::Sigmoid, Activation::Identity, 3.0f); }
+BOOST_AUTO_TEST_CASE(sigmoid_identity_input_offset_and_norm) {
+  check_against_reference(Activation::Sigmoid, Activation::Identity, 3.0f, 0.5f);
+}
 
 BOOST_AUTO_TEST_CASE(inner_layers_match_finite_differences) {
   // A 5-4-3 network (two inner layers with different activations, one of them identity): every parameter's
@@ -209,7 +221,8 @@ BOOST_AUTO_TEST_CASE(inner_layers_match_finite_differences) {
   TrainConfig c;
   c.hidden = 5;
   c.inner = {{4, Activation::Tanh, 0.0f}, {3, Activation::Identity, 0.0f}};
-  c.input_offset = 1.5f;  // the encoder reads rating + 1.5
+  c.input_offset = 1.5f;  // the encoder reads (rating + 1.5) * (mean / n_col)^0.5
+  c.input_norm = 0.5f;
   c.encoder = Activation::Sigmoid;
   c.decoder = Activation::Sigmoid;
   c.dropout = 0;
@@ -255,6 +268,7 @@ BOOST_AUTO_TEST_CASE(gpu_kernel_phases_match_the_cpu_trainer) {
   c.dropout = 0;
   c.threads = 1;
   c.input_offset = 2.5f;
+  c.input_norm = 0.5f;
   auto backend = make_cpu_trainer();
   backend->init(c, m);
   const Weights w = random_weights(rows, H, 5);
@@ -266,8 +280,9 @@ BOOST_AUTO_TEST_CASE(gpu_kernel_phases_match_the_cpu_trainer) {
   std::vector<step::Chunk> chunks;
   step::append_chunks(m.start.data(), cols.data(), bc, chunks);
   BOOST_REQUIRE(chunks.size() >= 2 * cols.size());  // every column spans several chunks
-  const step::Problem p{m.row.data(), m.value.data(), rows, H, w.V.data(), w.mu.data(), w.W.data(), w.b.data(),
-                        c.encoder, c.decoder, c.input_offset};
+  const std::vector<float> input = encoder_inputs(input_transform(c, m), m);
+  const step::Problem p{m.row.data(), m.value.data(), input.data(), rows, H, w.V.data(), w.mu.data(), w.W.data(),
+                        w.b.data(), c.encoder, c.decoder};
   std::vector<float> Z(bc * H), hact(bc * H), keep(bc * H), hdrop(bc * H), DH(bc * H), dout(m.nnz());
   std::vector<float> gV(w.V.size()), gmu(H), gW(w.W.size()), gb(rows);
   const float scale = 1.0f / (float(bc) * float(rows));

@@ -107,6 +107,9 @@ int main(int argc, char** argv) {
   app.add_option("--input-offset", cfg.input_offset, "the encoder reads rating + this at each rated entry (0 elsewhere), so "
                                                      "that it tells who rated apart from how; in rating units")
       ->check(CLI::Range(-1e6f, 1e6f));
+  app.add_option("--input-norm", cfg.input_norm, "scale each column's encoder input by (mean column length / its length)^P "
+                                                 "(0 = off; 0.5 as SVD++ does)")
+      ->check(CLI::Range(0.0f, 4.0f));
   app.add_option("--lr", cfg.learning_rate, "Adam learning rate")->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", cfg.weight_decay, "L2 weight decay (added to the Adam gradient)")->check(CLI::NonNegativeNumber);
   app.add_flag("--no-decay-biases", no_decay_biases, "apply the weight decay to W and V only (the paper's loss)");
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
     unless_given("--hidden", [&] { cfg.hidden = preset.hidden; });
     unless_given("--dropout", [&] { cfg.dropout = preset.dropout; });
     unless_given("--input-offset", [&] { cfg.input_offset = preset.input_offset; });
+    unless_given("--input-norm", [&] { cfg.input_norm = preset.input_norm; });
     unless_given("--lr", [&] { cfg.learning_rate = preset.learning_rate; });
     unless_given("--weight-decay", [&] { cfg.weight_decay = preset.weight_decay; });
     unless_given("--adamw-decay", [&] { cfg.decoupled_decay = preset.decoupled_decay; });

@@ -149,12 +149,10 @@ std::string settings_json(const TrainConfig& c) {
       {"epochs", c.epochs}, {"seed", c.seed}, {"init_std", c.init_std}, {"val_ratio", c.val_ratio},
       {"patience", c.patience}};
   // Written only when set, so that checkpoints from before the setting existed still resume.
-  if (c.input_offset != 0) {
-    json with = s;
-    with["input_offset"] = c.input_offset;
-    return with.dump();
-  }
-  return s.dump();
+  json with = s;
+  if (c.input_offset != 0) with["input_offset"] = c.input_offset;
+  if (c.input_norm != 0) with["input_norm"] = c.input_norm;
+  return with.dump();
 }
 
 std::string settings_difference(const std::string& checkpoint, const std::string& run) {

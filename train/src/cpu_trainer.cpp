@@ -79,6 +79,7 @@ class CpuTrainer final : public TrainBackend {
   void init(const TrainConfig& config, const Csc& fit) override {
     cfg_ = config;
     fit_ = &fit;
+    input_ = encoder_inputs(input_transform(config, fit), fit);
     threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
     w_ = initial_weights(config, fit.num_rows);
     mV_.assign(w_.V.size(), 0);
@@ -167,7 +168,7 @@ class CpuTrainer final : public TrainBackend {
   // What stored rating k feeds the encoder: its value, or with input dropout on (training steps only) its
   // value times 0 or 1 / (1 - p).
   float input_value(std::size_t k) const {
-    const float v = fit_->value[k] + cfg_.input_offset;
+    const float v = input_[k];
     return input_mask_ ? v * step::input_keep(cfg_.seed, step_, k, input_threshold_, input_scale_) : v;
   }
 
@@ -586,6 +587,7 @@ class CpuTrainer final : public TrainBackend {
 
   TrainConfig cfg_;
   const Csc* fit_ = nullptr;
+  std::vector<float> input_;  // what the encoder reads for each stored rating of fit_ (encoder_inputs)
   int threads_ = 1;
   Weights w_;
   std::vector<float> mV_, vV_, mW_, vW_, mmu_, vmu_, mb_, vb_;  // Adam moments

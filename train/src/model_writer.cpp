@@ -111,12 +111,13 @@ Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, cons
 std::vector<float> column_codes(const Weights& w, const TrainConfig& cfg, const Csc& obs) {
   const std::uint32_t H = w.hidden, C = w.code(), cols = obs.num_cols();
   std::vector<float> codes(std::size_t{cols} * C);
+  const std::vector<float> input = encoder_inputs(input_transform(cfg, obs), obs);
   const int threads = cfg.threads > 0 ? cfg.threads : omp_get_num_procs();
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
   for (std::uint32_t c = 0; c < cols; ++c) {
     Eigen::VectorXf h = Eigen::Map<const Eigen::VectorXf>(w.mu.data(), H);
     for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
-      h += (obs.value[k] + cfg.input_offset) * Eigen::Map<const Eigen::VectorXf>(&w.V[std::size_t{obs.row[k]} * H], H);
+      h += input[k] * Eigen::Map<const Eigen::VectorXf>(&w.V[std::size_t{obs.row[k]} * H], H);
     for (float& x : h) x = activate(cfg.encoder, x);
     for (std::size_t l = 0; l < w.inner.size(); ++l) {
       const DenseWeights& d = w.inner[l];
@@ -215,7 +216,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
       cfg.patience, "half_squared_error_mean_over_batch_columns_x_rows", static_cast<std::uint32_t>(cfg.threads),
       cfg.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant", cfg.lr_min, cfg.decoupled_decay,
       cfg.optimizer == TrainConfig::Optimizer::Rprop ? cfg.l2_lambda : 0.0, cfg.recipe.c_str(), cfg.input_dropout,
-      cfg.input_offset);
+      cfg.input_offset, cfg.input_norm);
 
   // The ratings the model reconstructs from are exactly the fit part.
   const Csc& obs = *in.observations;
@@ -244,12 +245,14 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto layers_off = fbb.CreateVector(layers);
   const auto tensors_off = fbb.CreateVector(t.tensors_);
   const auto buffers_off = fbb.CreateVector(t.buffers_);
-  const std::uint32_t version = cfg.input_offset != 0 ? kSchemaVersion : kSchemaVersionNoInputOffset;
+  const InputTransform input = input_transform(cfg, obs);
+  const std::uint32_t version = input.identity() ? kSchemaVersionPlainInput : kSchemaVersion;
   const auto model = fb::CreateModel(fbb, version,
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
                                      static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training,
-                                     codes_index, cfg.input_offset);
+                                     codes_index, input.offset, input.norm_power,
+                                     input.identity() ? 0.0f : input.norm_count);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level, kContainerVersion, FileKind::Model, version);

@@ -51,7 +51,7 @@ inline constexpr std::size_t kHeaderSize = 32;
 // The highest schema version this build reads and writes (schema/autorec.fbs history). A writer puts the
 // lowest version that reads its file correctly: kSchemaVersion only when the file uses what it added.
 inline constexpr std::uint32_t kSchemaVersion = 3;
-inline constexpr std::uint32_t kSchemaVersionNoInputOffset = 2;  // what a model without input_offset needs
+inline constexpr std::uint32_t kSchemaVersionPlainInput = 2;  // what a model reading plain ratings needs
 
 struct ContainerHeader {
   std::uint32_t container_version = 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #if defined(__CUDACC__)
@@ -93,5 +94,21 @@ AUTOREC_HD std::uint32_t dropout_threshold(float p) { return static_cast<std::ui
 AUTOREC_HD std::uint64_t dropout_bits(std::uint64_t seed, std::uint64_t step, std::uint32_t j, std::uint32_t g) {
   return splitmix64(splitmix64(seed ^ 0xD1B54A32D192ED03ull) + (step << 40) + (std::uint64_t{j} << 20) + g);
 }
+
+// What the first layer reads for a stored rating of a column that holds n ratings: (rating + offset) times
+// the column's scale (norm_count / n)^norm_power; 0 where nothing is stored. The offset tells "rated" apart
+// from "not rated" (with raw stars a 1 is close to the 0 of a missing entry); the scale keeps the encoder's
+// input from growing with the column's length, as SVD++ scales its implicit term by |N(u)|^-1/2. The trainer
+// and both inference backends apply it through this one definition (host code; kernels get the results).
+struct InputTransform {
+  float offset = 0;
+  float norm_power = 0;  // 0: every column's scale is 1
+  float norm_count = 1;  // a column of this many ratings keeps scale 1: the training columns' mean length
+  bool identity() const { return offset == 0 && norm_power == 0; }
+  float column_scale(std::size_t n) const {
+    return norm_power == 0 || n == 0 ? 1.0f : std::pow(norm_count / static_cast<float>(n), norm_power);
+  }
+  float read(float rating, float column_scale) const { return (rating + offset) * column_scale; }
+};
 
 }  // namespace autorec

@@ -107,7 +107,7 @@ struct ModelInfo {
   float rating_min, rating_max, rating_step;
   bool integral_ratings;
   float global_mean;
-  float input_offset = 0;  // the first layer reads rating + input_offset at each observed entry (0 elsewhere)
+  InputTransform input;  // what the first layer reads for an observed rating (autorec/math.hpp)
   std::string cold_start;  // description of the fallback rule
   std::uint64_t num_parameters;
   DType weight_dtype = DType::F32;  // how the weight matrices are stored in the file (computation is fp32)

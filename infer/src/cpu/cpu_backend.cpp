@@ -26,14 +26,15 @@ class CpuBackend final : public Backend {
       z = first.bias;
       // Four weight rows per pass over z: z is loaded and stored once per four stored ratings.
       const std::span<const Entry> col = columns[c];
-      const float o = net.input_offset;
+      const InputTransform& in = net.input;
+      const float s = in.column_scale(col.size());
       std::size_t i = 0;
       for (; i + 4 <= col.size(); i += 4)
-        z += (col[i].value + o) * first.weight.row(col[i].index).transpose() +
-             (col[i + 1].value + o) * first.weight.row(col[i + 1].index).transpose() +
-             (col[i + 2].value + o) * first.weight.row(col[i + 2].index).transpose() +
-             (col[i + 3].value + o) * first.weight.row(col[i + 3].index).transpose();
-      for (; i < col.size(); ++i) z += (col[i].value + o) * first.weight.row(col[i].index).transpose();
+        z += in.read(col[i].value, s) * first.weight.row(col[i].index).transpose() +
+             in.read(col[i + 1].value, s) * first.weight.row(col[i + 1].index).transpose() +
+             in.read(col[i + 2].value, s) * first.weight.row(col[i + 2].index).transpose() +
+             in.read(col[i + 3].value, s) * first.weight.row(col[i + 3].index).transpose();
+      for (; i < col.size(); ++i) z += in.read(col[i].value, s) * first.weight.row(col[i].index).transpose();
       apply_activation(first.activation, z.data(), first.out_size);
     }
     // Hidden layers between the first and the last are dense: one matrix product for the whole batch.

@@ -71,7 +71,8 @@ class CudaBackend final : public Backend {
     std::vector<std::uint32_t> start(n + 1, 0), row;
     std::vector<float> value;
     for (std::size_t c = 0; c < n; ++c) {
-      for (const Entry& e : columns[c]) row.push_back(e.index), value.push_back(e.value + net_.input_offset);
+      const float s = net_.input.column_scale(columns[c].size());
+      for (const Entry& e : columns[c]) row.push_back(e.index), value.push_back(net_.input.read(e.value, s));
       start[c + 1] = static_cast<std::uint32_t>(row.size());
     }
     const DenseLayer& first = net_.layers.front();

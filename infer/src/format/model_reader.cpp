@@ -283,13 +283,22 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   const std::uint32_t length = impl.net.layers.front().in_size;
   ck.require(impl.net.output_size() == length, "layers[last].out_size", impl.net.output_size(),
              "layers[0].in_size " + std::to_string(length));
-  const float offset = m.input_offset();
-  ck.require(std::isfinite(offset) && std::abs(offset) <= 1e6f, "input_offset", offset, "finite, at most 1e6 in size");
-  // A reader of schema 2 ignores the field: a file that needs it must say 3, or old readers answer wrongly.
-  ck.require(offset == 0 || info.schema_version >= 3, "input_offset", offset,
-             "0 in a schema-" + std::to_string(info.schema_version) + " file (the field needs schema 3)");
-  impl.net.input_offset = offset;
-  info.input_offset = offset;
+  InputTransform& input = impl.net.input;
+  input.offset = m.input_offset();
+  input.norm_power = m.input_norm_power();
+  ck.require(std::isfinite(input.offset) && std::abs(input.offset) <= 1e6f, "input_offset", input.offset,
+             "finite, at most 1e6 in size");
+  ck.require(input.norm_power >= 0 && input.norm_power <= 4, "input_norm_power", input.norm_power, "0..4");
+  if (input.norm_power != 0) {
+    input.norm_count = m.input_norm_count();
+    ck.require(std::isfinite(input.norm_count) && input.norm_count >= 1 && input.norm_count <= 1e9f,
+               "input_norm_count", input.norm_count, "1..1e9 when input_norm_power is set");
+  }
+  // A reader of schema 2 ignores these fields: a file that needs them must say 3, or old readers answer wrongly.
+  ck.require(input.identity() || info.schema_version >= 3, "input_offset/input_norm_power",
+             std::to_string(input.offset) + "/" + std::to_string(input.norm_power),
+             "0/0 in a schema-" + std::to_string(info.schema_version) + " file (they need schema 3)");
+  info.input = input;
 
   const auto& scale = ck.present(m.scale(), "scale");
   ck.require(std::isfinite(scale.min()) && std::isfinite(scale.max()) && scale.min() <= scale.max(), "scale.min",
@@ -379,6 +388,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
       add("recipe", "\"" + (h->recipe() ? h->recipe()->str() : std::string()) + "\"");
       add("input_dropout", std::to_string(h->input_dropout()));
       add("input_offset", std::to_string(h->input_offset()));
+      add("input_norm", std::to_string(h->input_norm()));
       info.hyperparameters_json = js + "}";
     }
   } else {

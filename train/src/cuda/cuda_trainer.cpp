@@ -84,7 +84,7 @@ class CudaTrainer final : public TrainBackend {
     const std::uint64_t H = config.hidden, rows = fit.num_rows;
     // Everything lives on the device for the whole run: check that it fits before allocating any of it.
     const std::uint64_t max_chunks = fit.nnz() / step::kChunkEntries + fit.num_cols();
-    const std::uint64_t need = (fit.start.size() + 2 * fit.nnz()) * 4                   // the fit matrix
+    const std::uint64_t need = (fit.start.size() + 3 * fit.nnz()) * 4                   // fit matrix, inputs
                                + fit.nnz() * 4                                           // dout
                                + max_chunks * sizeof(Chunk)                              // one epoch's chunks
                                + 5 * 4 * std::uint64_t{config.batch_size} * H           // batch scratch
@@ -105,6 +105,7 @@ class CudaTrainer final : public TrainBackend {
     start_.upload(fit.start);
     row_.upload(fit.row);
     value_.upload(fit.value);
+    input_.upload(encoder_inputs(input_transform(config, fit), fit));
     nnz_ = fit.nnz();
     ncols_ = fit.num_cols();
     rows_ = fit.num_rows;
@@ -253,8 +254,8 @@ class CudaTrainer final : public TrainBackend {
   }
 
   Problem problem() const {
-    return {row_.get(), value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
-            cfg_.encoder, cfg_.decoder, cfg_.input_offset};
+    return {row_.get(), value_.get(), input_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
+            cfg_.encoder, cfg_.decoder};
   }
 
   void launch_gradient(const Chunk* chunks, std::uint32_t n_chunks, std::uint32_t bc, bool dropout, double* sse) {
@@ -281,7 +282,7 @@ class CudaTrainer final : public TrainBackend {
   std::vector<std::uint32_t> host_start_;
   DeviceArray<std::uint32_t> start_, row_;
   DeviceArray<Chunk> chunks_;
-  DeviceArray<float> value_, dout_, Z_, hact_, keep_, hdrop_, DH_;
+  DeviceArray<float> value_, input_, dout_, Z_, hact_, keep_, hdrop_, DH_;
   DeviceArray<double> sse_;
   Param V_, mu_, W_, b_;
   std::size_t nnz_ = 0;

@@ -7,12 +7,14 @@
 // chunks meet through an accumulation policy (atomics on the device, plain adds on the host).
 //
 // Per batch, in order:
-//   1. encode_partial   per (chunk, h): Z[j,h] += sum over the chunk of (value + input_offset) * V[row, h]
+//   1. encode_partial   per (chunk, h): Z[j,h] += sum over the chunk of input * V[row, h]
 //   2. hidden_forward   per (j, h):     hact = g(Z + mu), dropout mask, hdrop = hact * keep
 //   3. output_error     per entry:      dout = (f(W[row] . hdrop_j + b[row]) - value) f' * scale, gb[row] += dout
 //      backward_partial per (chunk, h): DH[j,h] += sum dout * W[row, h];  gW[row, h] += dout * hdrop[j, h]
 //   4. hidden_backward  per (j, h):     dz = DH * keep * g'(hact) (stored over DH);  gmu[h] += dz
-//   5. encoder_grad     per (chunk, h): gV[row, h] += (value + input_offset) * dz[j, h]
+//   5. encoder_grad     per (chunk, h): gV[row, h] += input * dz[j, h]
+// where input is what the encoder reads for the stored rating (encoder_inputs in trainer.hpp) and value the
+// rating the decoder is trained to give back.
 // The dropout masks are those of the CPU trainer (same counter-based bits), so both backends train the same
 // network; only the order of floating-point sums differs.
 #pragma once
@@ -36,11 +38,11 @@ struct Chunk {
 // The fit matrix (CSC) and the network, in the CPU trainer's layouts.
 struct Problem {
   const std::uint32_t* row;
-  const float* value;
+  const float* value;  // the ratings (the decoder's targets)
+  const float* input;  // what the encoder reads for each (train::encoder_inputs)
   std::uint32_t rows, hidden;
   const float *V, *mu, *W, *b;  // encoder [rows, hidden], [hidden]; decoder [rows, hidden], [rows]
   Activation encoder, decoder;
-  float input_offset = 0;  // added to every stored rating the encoder reads (TrainConfig::input_offset)
 };
 
 // Per-batch state, [batch columns, hidden] row-major, and dout per stored rating of the fit matrix.
@@ -81,8 +83,7 @@ AUTOREC_HD float input_keep(std::uint64_t seed, std::uint64_t step, std::uint64_
 
 AUTOREC_HD float encode_partial(const Problem& p, const Chunk& c, std::uint32_t h) {
   float acc = 0.0f;
-  for (std::uint32_t k = c.begin; k < c.end; ++k)
-    acc += (p.value[k] + p.input_offset) * p.V[std::size_t{p.row[k]} * p.hidden + h];
+  for (std::uint32_t k = c.begin; k < c.end; ++k) acc += p.input[k] * p.V[std::size_t{p.row[k]} * p.hidden + h];
   return acc;
 }
 
@@ -126,8 +127,7 @@ AUTOREC_HD void hidden_backward(const Problem& p, const Scratch& s, const Grads&
 template <class Acc>
 AUTOREC_HD void encoder_grad(const Problem& p, const Scratch& s, const Grads& g, const Chunk& c, std::uint32_t h) {
   const float dz = s.DH[std::size_t{c.j} * p.hidden + h];
-  for (std::uint32_t k = c.begin; k < c.end; ++k)
-    Acc::add(g.gV + std::size_t{p.row[k]} * p.hidden + h, (p.value[k] + p.input_offset) * dz);
+  for (std::uint32_t k = c.begin; k < c.end; ++k) Acc::add(g.gV + std::size_t{p.row[k]} * p.hidden + h, p.input[k] * dz);
 }
 
 // The chunks of batch columns cols[0..n), in batch order; col_start is the fit matrix's CSC column start.

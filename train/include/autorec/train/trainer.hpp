@@ -33,10 +33,11 @@ struct TrainConfig {
   std::vector<InnerLayer> inner;
   std::uint32_t code_size() const { return inner.empty() ? hidden : inner.back().size; }
   float input_dropout = 0;  // share of each column's stored ratings hidden from the encoder (denoising; CPU)
-  // The encoder reads r + input_offset at each stored rating (0 elsewhere), the decoder still predicts r: with
-  // raw stars a rating of 1 barely differs from "not rated", and an offset lets the encoder tell who rated the
-  // column apart from how they rated it. 0 is the paper's network.
+  // What the encoder reads (InputTransform in autorec/math.hpp; the decoder still predicts the rating): the
+  // rating plus input_offset, scaled by (mean column length / this column's length)^input_norm. 0 and 0 are
+  // the paper's network.
   float input_offset = 0;
+  float input_norm = 0;
   double learning_rate = 0.002;
   double weight_decay = 1e-5;  // L2 folded into the Adam gradient, as torch.optim.Adam(weight_decay=...)
   double decoupled_decay = 0;  // AdamW's decoupled decay: p *= 1 - lr * decoupled_decay every step
@@ -171,6 +172,11 @@ std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, 
 // Initial parameters of the recipe: N(0, init_std) encoder and decoder weights from the seed, zero biases;
 // inner layers N(0, 2 / (in + out)) (Glorot), since their inputs are dense activations, not ratings.
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows);
+
+// The encoder's input rule for a model trained on `fit` (its norm_count is fit's mean non-empty column
+// length), and what the encoder reads for each stored rating of `m` under it.
+InputTransform input_transform(const TrainConfig& config, const Csc& fit);
+std::vector<float> encoder_inputs(const InputTransform& t, const Csc& m);
 
 struct TrainResult {
   Weights weights;  // of the best epoch (by validation RMSE) or the last one without validation
