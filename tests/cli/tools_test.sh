@@ -197,8 +197,8 @@ import json, sys
 dm, tm = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 d, t = dm["hyperparameters"], tm["hyperparameters"]
 ok = (d["recipe"] == "default" and d["optimizer"] == "adamw" and d["lr_schedule"] == "cosine" and d["epochs"] == 3
-      and d["weight_decay"] == 0 and not d["decay_biases"] and d["input_offset"] == 3 and d["input_norm"] == 0.5
-      and dm["input"]["offset"] == 3 and dm["input"]["norm_power"] == 0.5 and dm["input"]["norm_count"] > 1
+      and d["weight_decay"] == 0 and not d["decay_biases"] and d["input_offset"] == 0 and d["input_norm"] == 0.5
+      and dm["input"]["offset"] == 0 and dm["input"]["norm_power"] == 0.5 and dm["input"]["norm_count"] > 1
       and dm["schema_version"] == 3
       and t["recipe"] == "textbook" and t["optimizer"] == "adam" and t["lr_schedule"] == "constant"
       and abs(t["weight_decay"] - 1e-5) < 1e-12 and t["decay_biases"] and t["learning_rate"] == 0.001

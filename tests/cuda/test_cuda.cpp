@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(training_parity, *boost::unit_test::precondition(has_cuda))
   c.hidden = 100;
   c.epochs = 8;
   c.batch_size = 32;
-  c.input_offset = 3;  // the default recipe's input rule
+  c.input_offset = 3;  // the default recipe's norm, and the offset u1 was tuned to
   c.input_norm = 0.5f;
   c.device = Device::Cpu;
   const train::TrainResult a = train::train(c, m, cells, data.scale.min, data.scale.max, nullptr);
