@@ -188,6 +188,8 @@ fi
 check tune-bad-grid 2 "$bin/autorec-tune" "$work/train.data" --grid hidden
 # Recipes: the default is AdamW with a cosine schedule, textbook the published Adam recipe; flags override.
 check train-default-recipe 0 "$bin/autorec-train" "$work/train.data" -o "$work/rd.fb" --hidden 8 --epochs 3
+check train-nan-input-norm 2 "$bin/autorec-train" "$work/train.data" -o "$work/nan.fb" --hidden 8 --epochs 1 --input-norm nan
+check train-nan-input-offset 2 "$bin/autorec-train" "$work/train.data" -o "$work/nan.fb" --hidden 8 --epochs 1 --input-offset nan
 check inspect-default-recipe 0 "$bin/autorec-inspect" "$work/rd.fb" --json
 cp "$work/out" "$work/rd.json"
 check train-textbook-recipe 0 "$bin/autorec-train" "$work/train.data" -o "$work/rt.fb" --hidden 8 --epochs 3 --recipe textbook --lr 0.001

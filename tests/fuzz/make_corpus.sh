@@ -9,7 +9,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$here/corpus/model" "$here/corpus/ratings"
 "$bin/autorec-synth" --users 12 --items 9 --density 0.4 --seed 3 -o "$work/r.data"
 train() { "$bin/autorec-train" "$work/r.data" -o "$here/corpus/model/$1.fb" --epochs 2 -q --device cpu "${@:2}" >/dev/null; }
-train item --hidden 4
+train item --hidden 4                      # the default recipe: schema 3 (input norm)
+train plain --hidden 4 --recipe textbook   # plain ratings: schema 2
+train offset --hidden 4 --input-offset 3
 train user --hidden 3 --variant user
 train deep --layers 4-3:elu
 train int8 --hidden 4 --dtype int8

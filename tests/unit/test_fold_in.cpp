@@ -178,9 +178,17 @@ BOOST_AUTO_TEST_CASE(held_out_users_are_predicted_like_seen_users_synthetic) {
 
 BOOST_AUTO_TEST_CASE(a_new_column_is_the_reconstruction_of_its_ratings) {
   // Item-based: a new item goes through the encoder, so folding in a training item from its stored ratings
-  // gives that item's reconstruction; user-based: the same for a user.
-  for (const Variant v : {Variant::ItemBased, Variant::UserBased}) {
-    const Model m = Model::load_buffer(trained(v).file, "model.fb");
+  // gives that item's reconstruction; user-based: the same for a user. Also with an input rule (offset and
+  // norm), where the new column's encoding and the trainer's stored codes must apply it alike.
+  train::TrainConfig ruled = fold_config(Variant::ItemBased);
+  ruled.epochs = 10;
+  ruled.input_offset = 3;
+  ruled.input_norm = 0.5f;
+  const test::Trained with_rule = test::train_small(ruled, 400, 300);
+  for (const auto& [v, t] : {std::pair{Variant::ItemBased, &trained(Variant::ItemBased)},
+                             std::pair{Variant::UserBased, &trained(Variant::UserBased)},
+                             std::pair{Variant::ItemBased, &with_rule}}) {
+    const Model m = Model::load_buffer(t->file, "model.fb");
     std::vector<float> want(m.column_length());
     for (std::uint32_t c = 0; c < m.num_columns(); c += 23) {
       const std::vector<Entry> obs = m.observations(c);

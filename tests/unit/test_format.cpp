@@ -2,6 +2,7 @@
 #include <autorec_generated.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -310,20 +311,43 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
     gap = std::max(gap, std::abs(with.predict(r.user, r.item, false).value - without.predict(r.user, r.item, false).value));
   BOOST_TEST(gap > 0.01f);
 
-  // A file that sets the offset but says schema 2 would be misread by a version-2 reader: refused.
+  // Converting the weights' storage type keeps the rule and the schema version.
+  const Model converted = Model::load_buffer(train::convert_model_file(stored, "offset.fb", DType::F16), "f16.fb");
+  BOOST_TEST(converted.info().schema_version == 3u);
+  BOOST_TEST(converted.info().input.offset == with.info().input.offset);
+  BOOST_TEST(converted.info().input.norm_power == with.info().input.norm_power);
+  BOOST_TEST(converted.info().input.norm_count == with.info().input.norm_count);
+  float f16_gap = 0;
+  for (const train::Rating& r : t.test)
+    f16_gap = std::max(f16_gap, std::abs(with.predict(r.user, r.item, false).value - converted.predict(r.user, r.item, false).value));
+  BOOST_TEST(f16_gap < 0.01f);  // fp16 rounding, not the plain model's gap above
+
+  // Damaged rules are refused, naming the field: a file that sets the rule but says schema 2 (a version-2
+  // reader would misread it), and values no trainer writes.
   const AlignedBytes content = unpack_container(stored, "offset.fb", 1u << 30);
-  std::unique_ptr<fb::ModelT> m(fb::GetSizePrefixedModel(content.data())->UnPack());
-  m->schema_version = 2;
-  flatbuffers::FlatBufferBuilder fbb;
-  fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
-  const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}};
-  try {
-    Model::load_buffer(pack_container(parts, 3, kContainerVersion, FileKind::Model, 2), "old.fb");
-    BOOST_FAIL("accepted an input rule in a schema-2 file");
-  } catch (const Error& e) {
-    BOOST_TEST((e.status() == Status::Corrupt));
-    BOOST_TEST(std::string(e.what()).find("input_offset") != std::string::npos, e.what());
-  }
+  const auto load_edited = [&](auto edit, std::uint32_t version) {
+    std::unique_ptr<fb::ModelT> m(fb::GetSizePrefixedModel(content.data())->UnPack());
+    m->schema_version = version;
+    edit(*m);
+    flatbuffers::FlatBufferBuilder fbb;
+    fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
+    const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}};
+    return pack_container(parts, 3, kContainerVersion, FileKind::Model, version);
+  };
+  const auto refused = [](const std::vector<std::byte>& file, const std::string& field) {
+    try {
+      Model::load_buffer(file, "edited.fb");
+      BOOST_ERROR("accepted an edited input rule (" << field << ")");
+    } catch (const Error& e) {
+      BOOST_TEST((e.status() == Status::Corrupt));
+      BOOST_TEST(std::string(e.what()).find(field) != std::string::npos, e.what());
+    }
+  };
+  refused(load_edited([](fb::ModelT&) {}, 2), "input_offset");
+  refused(load_edited([](fb::ModelT& m) { m.input_offset = std::nanf(""); }, 3), "input_offset");
+  refused(load_edited([](fb::ModelT& m) { m.input_norm_power = -0.5f; }, 3), "input_norm_power");
+  refused(load_edited([](fb::ModelT& m) { m.input_norm_power = std::nanf(""); }, 3), "input_norm_power");
+  refused(load_edited([](fb::ModelT& m) { m.input_norm_count = 0; }, 3), "input_norm_count");
 }
 
 BOOST_AUTO_TEST_CASE(semantic_checks_catch_inconsistent_models) {

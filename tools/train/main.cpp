@@ -1,6 +1,7 @@
 // autorec-train TRAIN -o model.fb: trains item- or user-based AutoRec and writes the model file.
 #include <array>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -159,6 +160,10 @@ int main(int argc, char** argv) {
     cfg.encoder = *autorec::parse_activation(encoder);
     cfg.decoder = *autorec::parse_activation(decoder);
     cfg.decay_biases = !no_decay_biases;
+    // CLI11's ranges let NaN through (it fails both comparisons).
+    for (const auto& [flag, value] : {std::pair{"--input-offset", cfg.input_offset}, std::pair{"--input-norm", cfg.input_norm}})
+      if (!std::isfinite(value))
+        throw autorec::Error(autorec::Status::BadInput, std::string(flag) + ": " + std::to_string(value) + " is not a number");
     // The recipe fills every setting not given on the command line.
     const at::TrainConfig preset = *at::recipe(recipe_name);
     cfg.recipe = preset.recipe;

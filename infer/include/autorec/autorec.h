@@ -167,7 +167,8 @@ AUTOREC_API autorec_status autorec_model_item_id(const autorec_model* model, uin
  * clamp != 0 limits the values to the rating range. */
 
 /* One sparse column given by its observed entries (entries may be NULL when num_entries is 0: a column with
- * no ratings gives the cold-start reconstruction). */
+ * no ratings gives the cold-start reconstruction). Entries are observed raw ratings, each row once; the
+ * model's input rule is applied inside and counts them, so an entry of 0 is a rating of 0, not a missing one. */
 AUTOREC_API autorec_status autorec_model_reconstruct(const autorec_model* model, const autorec_entry* entries,
                                                      size_t num_entries, float* out, size_t out_size, int clamp);
 /* num_columns columns in one call, in compressed form: column c is entries[offsets[c]] up to

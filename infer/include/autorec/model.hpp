@@ -157,6 +157,9 @@ class Model {
   // Full reconstruction of one sparse column: out has column_length() entries. With clamp, values are
   // limited to the rating scale [rating_min, rating_max]. Throws Error(BadInput) for an entry index not below
   // column_length(), a non-finite value, or an out of the wrong size. An empty column is a valid input.
+  // Entries are the observed ratings only, as raw ratings, each row once: the model's input rule
+  // (ModelInfo::input) is applied inside and depends on how many entries the column has, so an entry of 0
+  // is a rating of 0, not a missing one.
   void reconstruct(std::span<const Entry> column, std::span<float> out, bool clamp = true) const;
   // Many columns at once through matrix-matrix products; out is columns.size() x column_length(), row-major.
   // Checks every column as reconstruct() does; the message names the column.
