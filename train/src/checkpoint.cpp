@@ -138,7 +138,7 @@ class Reader {
 std::string settings_json(const TrainConfig& c) {
   json inner = json::array();
   for (const TrainConfig::InnerLayer& l : c.inner) inner.push_back({l.size, activation_name(l.activation), l.dropout});
-  const json s = {
+  json s = {
       {"variant", variant_name(c.variant)}, {"hidden", c.hidden}, {"encoder", activation_name(c.encoder)},
       {"decoder", activation_name(c.decoder)}, {"dropout", c.dropout}, {"layers", inner},
       {"input_dropout", c.input_dropout}, {"lr", c.learning_rate}, {"weight_decay", c.weight_decay},
@@ -149,10 +149,9 @@ std::string settings_json(const TrainConfig& c) {
       {"epochs", c.epochs}, {"seed", c.seed}, {"init_std", c.init_std}, {"val_ratio", c.val_ratio},
       {"patience", c.patience}};
   // Written only when set, so that checkpoints from before the setting existed still resume.
-  json with = s;
-  if (c.input_offset != 0) with["input_offset"] = c.input_offset;
-  if (c.input_norm != 0) with["input_norm"] = c.input_norm;
-  return with.dump();
+  if (c.input_offset != 0) s["input_offset"] = c.input_offset;
+  if (c.input_norm != 0) s["input_norm"] = c.input_norm;
+  return s.dump();
 }
 
 std::string settings_difference(const std::string& checkpoint, const std::string& run) {

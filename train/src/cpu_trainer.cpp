@@ -79,7 +79,8 @@ class CpuTrainer final : public TrainBackend {
   void init(const TrainConfig& config, const Csc& fit) override {
     cfg_ = config;
     fit_ = &fit;
-    input_ = encoder_inputs(input_transform(config, fit), fit);
+    input_storage_ = encoder_inputs(input_transform(config, fit), fit);
+    input_ = input_storage_.empty() ? fit.value.data() : input_storage_.data();
     threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
     w_ = initial_weights(config, fit.num_rows);
     mV_.assign(w_.V.size(), 0);
@@ -587,7 +588,8 @@ class CpuTrainer final : public TrainBackend {
 
   TrainConfig cfg_;
   const Csc* fit_ = nullptr;
-  std::vector<float> input_;  // what the encoder reads for each stored rating of fit_ (encoder_inputs)
+  std::vector<float> input_storage_;  // encoder_inputs of fit_ (empty for the plain rule)
+  const float* input_ = nullptr;      // what the encoder reads for each stored rating: input_storage_ or fit_->value
   int threads_ = 1;
   Weights w_;
   std::vector<float> mV_, vV_, mW_, vW_, mmu_, vmu_, mb_, vb_;  // Adam moments

@@ -108,10 +108,11 @@ Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, cons
 
 // The code (the decoder's input) of every stored column, [columns, code] row-major, computed as the reader
 // would: stored in the file so that loading skips one sparse pass over every observation.
-std::vector<float> column_codes(const Weights& w, const TrainConfig& cfg, const Csc& obs) {
+std::vector<float> column_codes(const Weights& w, const TrainConfig& cfg, const InputTransform& rule, const Csc& obs) {
   const std::uint32_t H = w.hidden, C = w.code(), cols = obs.num_cols();
   std::vector<float> codes(std::size_t{cols} * C);
-  const std::vector<float> input = encoder_inputs(input_transform(cfg, obs), obs);
+  const std::vector<float> scaled = encoder_inputs(rule, obs);
+  const float* input = scaled.empty() ? obs.value.data() : scaled.data();
   const int threads = cfg.threads > 0 ? cfg.threads : omp_get_num_procs();
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
   for (std::uint32_t c = 0; c < cols; ++c) {
@@ -190,10 +191,11 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const std::uint32_t b = t.add("decoder.bias", {rows}, w.b);
   // The cached codes, unless they would take more than the limit (a user-based model of millions of users).
   const Csc& columns = *in.observations;
+  const InputTransform input = input_transform(cfg, columns);  // what the model's encoder reads
   std::vector<float> codes;
   std::int32_t codes_index = -1;
   if (in.codes_limit > 0 && double(columns.num_cols()) * double(code) * 4.0 <= double(in.codes_limit)) {
-    codes = column_codes(in.dtype == DType::F32 ? w : as_stored(w, in.dtype), cfg, columns);
+    codes = column_codes(in.dtype == DType::F32 ? w : as_stored(w, in.dtype), cfg, input, columns);
     codes_index = static_cast<std::int32_t>(t.add("codes", {columns.num_cols(), code}, codes));
   }
   layers.push_back(fb::CreateLayer(fbb, w.code(), w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn));
@@ -245,14 +247,13 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto layers_off = fbb.CreateVector(layers);
   const auto tensors_off = fbb.CreateVector(t.tensors_);
   const auto buffers_off = fbb.CreateVector(t.buffers_);
-  const InputTransform input = input_transform(cfg, obs);
   const std::uint32_t version = input.identity() ? kSchemaVersionPlainInput : kSchemaVersion;
   const auto model = fb::CreateModel(fbb, version,
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
                                      static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training,
                                      codes_index, input.offset, input.norm_power,
-                                     input.identity() ? 0.0f : input.norm_count);
+                                     input.norm_power != 0 ? input.norm_count : 0.0f);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level, kContainerVersion, FileKind::Model, version);

@@ -127,8 +127,8 @@ InputTransform input_transform(const TrainConfig& config, const Csc& fit) {
 }
 
 std::vector<float> encoder_inputs(const InputTransform& t, const Csc& m) {
-  std::vector<float> in(m.value);
-  if (t.identity()) return in;
+  if (t.identity()) return {};
+  std::vector<float> in(m.value.size());
   for (std::uint32_t c = 0; c < m.num_cols(); ++c) {
     const float scale = t.column_scale(m.start[c + 1] - m.start[c]);
     for (std::uint32_t k = m.start[c]; k < m.start[c + 1]; ++k) in[k] = t.read(m.value[k], scale);

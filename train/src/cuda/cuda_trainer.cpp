@@ -84,7 +84,8 @@ class CudaTrainer final : public TrainBackend {
     const std::uint64_t H = config.hidden, rows = fit.num_rows;
     // Everything lives on the device for the whole run: check that it fits before allocating any of it.
     const std::uint64_t max_chunks = fit.nnz() / step::kChunkEntries + fit.num_cols();
-    const std::uint64_t need = (fit.start.size() + 3 * fit.nnz()) * 4                   // fit matrix, inputs
+    const std::vector<float> inputs = encoder_inputs(input_transform(config, fit), fit);  // empty: read values
+    const std::uint64_t need = (fit.start.size() + 2 * fit.nnz() + inputs.size()) * 4  // fit matrix, inputs
                                + fit.nnz() * 4                                           // dout
                                + max_chunks * sizeof(Chunk)                              // one epoch's chunks
                                + 5 * 4 * std::uint64_t{config.batch_size} * H           // batch scratch
@@ -105,7 +106,7 @@ class CudaTrainer final : public TrainBackend {
     start_.upload(fit.start);
     row_.upload(fit.row);
     value_.upload(fit.value);
-    input_.upload(encoder_inputs(input_transform(config, fit), fit));
+    input_.upload(inputs);
     nnz_ = fit.nnz();
     ncols_ = fit.num_cols();
     rows_ = fit.num_rows;
@@ -254,7 +255,7 @@ class CudaTrainer final : public TrainBackend {
   }
 
   Problem problem() const {
-    return {row_.get(), value_.get(), input_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
+    return {row_.get(), value_.get(), input_.size() ? input_.get() : value_.get(), rows_, cfg_.hidden, V_.p.get(), mu_.p.get(), W_.p.get(), b_.p.get(),
             cfg_.encoder, cfg_.decoder};
   }
 

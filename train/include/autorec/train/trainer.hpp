@@ -174,7 +174,8 @@ std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, 
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows);
 
 // The encoder's input rule for a model trained on `fit` (its norm_count is fit's mean non-empty column
-// length), and what the encoder reads for each stored rating of `m` under it.
+// length), and what the encoder reads for each stored rating of `m` under it: empty for the identity rule,
+// where the encoder reads m.value itself (no copy of every rating).
 InputTransform input_transform(const TrainConfig& config, const Csc& fit);
 std::vector<float> encoder_inputs(const InputTransform& t, const Csc& m);
 
