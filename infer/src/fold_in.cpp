@@ -42,8 +42,9 @@ std::vector<Entry> checked_ratings(std::span<const Entry> ratings, std::uint32_t
 // A new row's decoder weights w and bias b, fitted to its ratings r_k of columns with codes c_k as the MAP
 // estimate under the prior the training rows give, w ~ N(m, S) (their mean row and covariance):
 //   min over w, b of  sum_k (r_k - w . c_k - b)^2 + lambda (w - m)' S^-1 (w - m),
-// bias unpenalised; lambda is the rating noise variance (rating units squared), so the same value suits
-// models of any hidden size and weight scale. With v = w - m = L u (S = L L') and targets t_k = r_k - m . c_k
+// with r_k in the network's units (InputTransform::units) and the bias unpenalised; lambda is the rating noise
+// variance in those units squared (1-5 star units on any scale), so the same value suits models of any
+// hidden size, weight scale and rating scale. With v = w - m = L u (S = L L') and targets t_k = r_k - m . c_k
 // it is ridge regression of t on the features L'c_k with strength lambda. Centring features and targets over
 // the rated columns separates the bias exactly (b = mean t - mean c . v); the centred problem is solved in
 // double precision in the smaller of its two equivalent forms, (X'X + lambda I) u = X't with code_size
@@ -57,7 +58,7 @@ void fit_row(const Model::Impl& m, std::span<const Entry> ratings, float lambda,
   Eigen::VectorXd t(n);
   for (Eigen::Index k = 0; k < n; ++k) {
     c.row(k) = Eigen::Map<const Eigen::VectorXf>(m.code(ratings[static_cast<std::size_t>(k)].index), h).cast<double>();
-    t[k] = ratings[static_cast<std::size_t>(k)].value - c.row(k).dot(prior);
+    t[k] = m.net.input.units.to_model(ratings[static_cast<std::size_t>(k)].value) - c.row(k).dot(prior);
   }
   const Eigen::RowVectorXd c_mean = c.colwise().mean();
   const double t_mean = t.mean();

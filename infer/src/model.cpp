@@ -283,7 +283,7 @@ void Model::reconstruct_batch(std::span<const std::span<const Entry>> columns, s
     impl_->backend->encode(columns.subspan(b, e - b), codes.data());
     float* y = out.data() + b * std::size_t{length};
     impl_->backend->decode(codes.data(), e - b, y);
-    for (std::size_t i = 0; i < (e - b) * length; ++i) y[i] = impl_->finish(y[i], clamp);
+    for (std::size_t i = 0; i < (e - b) * length; ++i) y[i] = impl_->finish(impl_->to_rating(y[i]), clamp);
   });
 }
 
@@ -292,7 +292,7 @@ void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool 
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
   check_out(out, column_length());
   impl_->backend->decode(impl_->code(column), 1, out.data());
-  for (float& y : out) y = impl_->finish(y, clamp);
+  for (float& y : out) y = impl_->finish(impl_->to_rating(y), clamp);
 }
 
 namespace {

@@ -107,7 +107,9 @@ struct Model::Impl {
                           : added_weight.data() + std::size_t{r - net_rows()} * net.code_size();
   }
   float row_bias(std::uint32_t r) const { return r < net_rows() ? net.layers.back().bias[r] : added_bias[r - net_rows()]; }
-  // The unclamped output f(w . code + b) of a decoder row for one code; of row r of the model.
+  // A network output as a rating: the network computes in model units (InputTransform::units).
+  float to_rating(float y) const { return net.input.units.to_rating(y); }
+  // The unclamped rating f(w . code + b), in rating units, of a decoder row for one code; of row r of the model.
   float output(const float* weight, float bias, const float* code) const;
   float row_output(std::uint32_t r, const float* code) const { return output(row_weight(r), row_bias(r), code); }
   // predict() unclamped, in the model's orientation.

@@ -23,7 +23,7 @@ bool Model::knows_item(std::optional<std::uint32_t> item) const {
 float Model::Impl::output(const float* weight, float bias, const float* code) const {
   const std::uint32_t n = net.code_size();
   const float z = Eigen::Map<const Eigen::VectorXf>(weight, n).dot(Eigen::Map<const Eigen::VectorXf>(code, n)) + bias;
-  return activate(net.layers.back().activation, z);
+  return to_rating(activate(net.layers.back().activation, z));
 }
 
 Prediction Model::Impl::predict(std::optional<std::uint32_t> row, std::optional<std::uint32_t> col) const {
@@ -54,6 +54,7 @@ void Model::predict_batch(std::span<const UserItem> pairs, std::span<Prediction>
 void Model::Impl::score_column(const float* col_code, float mean, std::span<float> score, std::span<Source> source) const {
   // The network's rows in one decode (one matrix-vector product on the backend), added rows on the host.
   backend->decode(col_code, 1, score.data());
+  for (std::uint32_t r = 0; r < net_rows(); ++r) score[r] = to_rating(score[r]);
   for (std::uint32_t r = net_rows(); r < num_rows(); ++r) score[r] = row_output(r, col_code);
   for (std::uint32_t r = 0; r < num_rows(); ++r) {
     source[r] = Source::Model;
@@ -74,7 +75,7 @@ void Model::Impl::score_row(const float* weight, float bias, float mean, std::sp
   const Activation act = net.layers.back().activation;
   for (std::uint32_t c = 0; c < cols; ++c) {
     if (known_column(c)) {
-      score[c] = activate(act, score[c] + bias);
+      score[c] = to_rating(activate(act, score[c] + bias));
       source[c] = Source::Model;
     } else {
       const Prediction p = cold_pair(false, 0.0f, true, mean, [&] { return output(weight, bias, empty_code.data()); });

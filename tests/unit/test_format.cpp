@@ -9,6 +9,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
+#include "edited_file.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
@@ -324,30 +325,12 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
 
   // Damaged rules are refused, naming the field: a file that sets the rule but says schema 2 (a version-2
   // reader would misread it), and values no trainer writes.
-  const AlignedBytes content = unpack_container(stored, "offset.fb", 1u << 30);
-  const auto load_edited = [&](auto edit, std::uint32_t version) {
-    std::unique_ptr<fb::ModelT> m(fb::GetSizePrefixedModel(content.data())->UnPack());
-    m->schema_version = version;
-    edit(*m);
-    flatbuffers::FlatBufferBuilder fbb;
-    fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
-    const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}};
-    return pack_container(parts, 3, kContainerVersion, FileKind::Model, version);
-  };
-  const auto refused = [](const std::vector<std::byte>& file, const std::string& field) {
-    try {
-      Model::load_buffer(file, "edited.fb");
-      BOOST_ERROR("accepted an edited input rule (" << field << ")");
-    } catch (const Error& e) {
-      BOOST_TEST((e.status() == Status::Corrupt));
-      BOOST_TEST(std::string(e.what()).find(field) != std::string::npos, e.what());
-    }
-  };
-  refused(load_edited([](fb::ModelT&) {}, 2), "input_offset");
-  refused(load_edited([](fb::ModelT& m) { m.input_offset = std::nanf(""); }, 3), "input_offset");
-  refused(load_edited([](fb::ModelT& m) { m.input_norm_power = -0.5f; }, 3), "input_norm_power");
-  refused(load_edited([](fb::ModelT& m) { m.input_norm_power = std::nanf(""); }, 3), "input_norm_power");
-  refused(load_edited([](fb::ModelT& m) { m.input_norm_count = 0; }, 3), "input_norm_count");
+  using test::edited_model_file, test::expect_refused;
+  expect_refused(edited_model_file(stored, [](fb::ModelT&) {}, 2), "input_offset");
+  expect_refused(edited_model_file(stored, [](fb::ModelT& m) { m.input_offset = std::nanf(""); }, 3), "input_offset");
+  expect_refused(edited_model_file(stored, [](fb::ModelT& m) { m.input_norm_power = -0.5f; }, 3), "input_norm_power");
+  expect_refused(edited_model_file(stored, [](fb::ModelT& m) { m.input_norm_power = std::nanf(""); }, 3), "input_norm_power");
+  expect_refused(edited_model_file(stored, [](fb::ModelT& m) { m.input_norm_count = 0; }, 3), "input_norm_count");
 }
 
 BOOST_AUTO_TEST_CASE(semantic_checks_catch_inconsistent_models) {

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
         {"observations", m.num_observations},
         {"layers", layers},
         {"input", {{"offset", m.input.offset}, {"norm_power", m.input.norm_power}, {"norm_count", m.input.norm_count}}},
+        {"units", {{"origin", m.input.units.origin}, {"unit", m.input.units.unit}}},
         {"dtype", autorec::dtype_name(m.weight_dtype)},
         {"parameters", m.num_parameters},
         {"rating_scale", {{"min", m.rating_min}, {"max", m.rating_max}, {"step", m.rating_step}, {"integral", m.integral_ratings}}},
@@ -85,9 +86,12 @@ int main(int argc, char** argv) {
                 bytes.size(), h.container_version, m.schema_version, static_cast<unsigned long long>(h.content_size));
     std::printf("model         %s-based AutoRec, %u users x %u items, %llu stored ratings\n", autorec::variant_name(m.variant),
                 m.num_users, m.num_items, static_cast<unsigned long long>(m.num_observations));
-    if (!m.input.identity())
-      std::printf("input         (rating + %g) x (%g / ratings in the column)^%g at each observed entry, 0 elsewhere\n",
-                  m.input.offset, m.input.norm_count, m.input.norm_power);
+    if (!m.input.units.identity())
+      std::printf("units         the network computes in (rating - %g) / %g; its outputs map back to ratings\n",
+                  m.input.units.origin, m.input.units.unit);
+    if (m.input.offset != 0 || m.input.norm_power != 0)
+      std::printf("input         (%s + %g) x (%g / ratings in the column)^%g at each observed entry, 0 elsewhere\n",
+                  m.input.units.identity() ? "rating" : "value", m.input.offset, m.input.norm_count, m.input.norm_power);
     for (std::size_t l = 0; l < m.layers.size(); ++l)
       std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
                   autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);

@@ -1,4 +1,5 @@
 // autorec-synth: a synthetic MovieLens-format data set (u.data layout) for tests and offline demos.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,11 +23,29 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--users", c.users, "number of users")->check(CLI::Range(1u, 100000000u));
   app.add_option("--items", c.items, "number of items")->check(CLI::Range(1u, 100000000u));
-  app.add_option("--density", c.density, "expected share of cells rated")->check(CLI::Range(1e-9, 1.0));
+  double ratings = 0;
+  auto* density = app.add_option("--density", c.density, "expected share of cells rated")->check(CLI::Range(1e-9, 1.0));
+  app.add_option("--ratings", ratings, "about this many ratings in all (sets the density)")
+      ->check(CLI::PositiveNumber)->excludes(density);
+  app.add_option("--rating-min", c.min_rating, "lowest rating of the scale");
+  app.add_option("--rating-max", c.max_rating, "highest rating of the scale");
+  app.add_option("--rating-step", c.rating_step, "the scale's grid step (1 for stars, 0.5 for half stars)")
+      ->check(CLI::PositiveNumber);
+  std::string shape = "wide";
+  app.add_option("--shape", shape, "distribution of the ratings: wide (over the whole scale) or movielens "
+                                   "(MovieLens 100K's shares of 1-5 stars, mapped onto the scale)")
+      ->check(CLI::IsMember({"wide", "movielens"}));
+  app.add_option("--min-user-ratings", c.min_user_ratings, "every user rates at least this many items (0: users may "
+                                                           "rate none, for very sparse sets)");
   app.add_option("--rank", c.rank, "latent dimensions")->check(CLI::Range(1u, 1000u));
   app.add_option("--noise", c.noise, "noise std before rounding")->check(CLI::Range(0.0, 10.0));
   app.add_option("--seed", c.seed, "random seed");
   return autorec::tools::tool_main(app, argc, argv, [&] {
+    c.shape = shape == "movielens" ? autorec::train::SynthConfig::Shape::MovieLens : autorec::train::SynthConfig::Shape::Wide;
+    if (ratings > 0) c.density = std::min(1.0, ratings / (double(c.users) * double(c.items)));
+    if (!(c.min_rating < c.max_rating))
+      throw autorec::Error(autorec::Status::BadInput, "--rating-min " + std::to_string(c.min_rating) +
+                                                          " must be below --rating-max " + std::to_string(c.max_rating));
     std::uint64_t n = 0;
     if (!split_dir.empty()) {
       std::filesystem::create_directories(split_dir);

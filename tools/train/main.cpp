@@ -9,6 +9,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/model.hpp"
+#include "autorec/train/baseline.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/model_writer.hpp"
@@ -277,6 +278,18 @@ int main(int argc, char** argv) {
     } else {
       result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch, checkpoint);
       report(result);
+    }
+    // The network beside the simple baselines on the same validation ratings, so that a recipe that does not
+    // beat them shows before the test set is read.
+    if (!val_cells.empty() && !refit_state && !quiet) {
+      const at::BiasModel bias = at::fit_bias_model_auto(fit, nu, ni);
+      std::vector<autorec::RatingRef> val_refs;
+      for (const at::Rating& r : val) val_refs.push_back({r.user, r.item, r.value});
+      const at::BaselineResult base = at::evaluate_baselines(bias, val_refs, data.scale.min, data.scale.max);
+      std::printf("validation RMSE: network %.4f (epoch %u), user + item biases %.4f (pseudo-counts %g, %g), "
+                  "global mean %.4f\n",
+                  result.history[result.best_epoch - 1].val_rmse, result.best_epoch, base.bias.rmse, bias.user_reg,
+                  bias.item_reg, base.global_mean.rmse);
     }
     // The cold-start rule, chosen on the validation part with the validated model (a refit keeps it).
     if (!val_cells.empty() && !refit_state) {

@@ -1,15 +1,18 @@
 // autorec-verify MODEL TEST: accuracy of a model file on held-out ratings, from the file alone.
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "autorec/model.hpp"
+#include "autorec/train/baseline.hpp"
 #include "autorec/train/ratings.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Test RMSE of an AutoRec model file on held-out ratings", "autorec-verify"};
   std::string model_path, test_path;
-  bool json = false, no_clamp = false, skip_bad = false;
+  bool json = false, no_clamp = false, skip_bad = false, baseline = false;
   double max_rmse = -1;
   app.add_option("model", model_path, "model.fb written by autorec-train")->required();
   app.add_option("test", test_path, "held-out ratings (u.data, ratings.dat or ratings.csv; .zst ok)")->required();
@@ -17,6 +20,8 @@ int main(int argc, char** argv) {
   app.add_option("--max-rmse", max_rmse, "exit 1 when the RMSE is above this");
   app.add_flag("--no-clamp", no_clamp, "do not clamp predictions to the rating scale");
   app.add_flag("--skip-bad-lines", skip_bad, "skip (and count) malformed test lines instead of failing");
+  app.add_flag("--baseline", baseline, "also score, on the same test ratings, the global mean and a regularised user + "
+                                       "item bias model fitted from the ratings the model file stores");
   return autorec::tools::tool_main(app, argc, argv, [&] {
     const autorec::Model model = autorec::Model::load_file(model_path, {.device = autorec::Device::Cpu});
     autorec::train::ReadOptions ro;
@@ -31,18 +36,37 @@ int main(int argc, char** argv) {
                            "the model); the RMSE measures only the fallback rule\n",
                    static_cast<unsigned long long>(r.count), test_path.c_str());
     const bool ok = max_rmse < 0 || r.rmse <= max_rmse;
+    const autorec::ModelInfo& info = model.info();
+    std::optional<autorec::train::BiasModel> bias;
+    autorec::train::BaselineResult base;
+    if (baseline) {
+      bias = autorec::train::fit_bias_model_auto(autorec::train::stored_ratings(model), info.num_users, info.num_items);
+      base = autorec::train::evaluate_baselines(*bias, refs, no_clamp ? -INFINITY : info.rating_min,
+                                                no_clamp ? INFINITY : info.rating_max);
+    }
     if (json) {
       nlohmann::json j = {{"rmse", r.rmse}, {"mae", r.mae}, {"count", r.count}, {"model_scored", r.count - r.cold_start}, {"cold_start", r.cold_start},
                           {"cold_user", r.cold_user}, {"cold_item", r.cold_item}, {"skipped_lines", raw.skipped_lines},
                           {"clamped", !no_clamp}, {"fallback", model.info().cold_start}, {"model", model_path},
                           {"test", test_path}};
       if (max_rmse >= 0) j["max_rmse"] = max_rmse, j["pass"] = ok;
+      if (bias)
+        j["baseline"] = {{"global_mean", {{"rmse", base.global_mean.rmse}, {"mae", base.global_mean.mae}, {"value", bias->mean}}},
+                         {"bias", {{"rmse", base.bias.rmse}, {"mae", base.bias.mae}, {"user_reg", bias->user_reg},
+                                   {"item_reg", bias->item_reg}}}};
       std::printf("%s\n", j.dump().c_str());
     } else {
       std::printf("RMSE %.6f  MAE %.6f  ratings %llu  cold-start %llu (unseen user %llu, unseen item %llu)\n", r.rmse,
                   r.mae, static_cast<unsigned long long>(r.count), static_cast<unsigned long long>(r.cold_start),
                   static_cast<unsigned long long>(r.cold_user), static_cast<unsigned long long>(r.cold_item));
-      std::printf("cold-start fallback: %s\n", model.info().cold_start.c_str());
+      std::printf("cold-start fallback: %s\n", info.cold_start.c_str());
+      if (bias) {
+        std::printf("baseline: global mean %.4f  RMSE %.6f  MAE %.6f\n", bias->mean, base.global_mean.rmse,
+                    base.global_mean.mae);
+        std::printf("baseline: user + item biases (pseudo-counts %g users, %g items, chosen on the stored ratings)  "
+                    "RMSE %.6f  MAE %.6f\n",
+                    bias->user_reg, bias->item_reg, base.bias.rmse, base.bias.mae);
+      }
       if (raw.skipped_lines) std::printf("skipped %llu malformed test lines\n", static_cast<unsigned long long>(raw.skipped_lines));
       if (max_rmse >= 0) std::printf("%s: RMSE %.6f %s %.6f\n", ok ? "PASS" : "FAIL", r.rmse, ok ? "<=" : ">", max_rmse);
     }

@@ -191,7 +191,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const std::uint32_t b = t.add("decoder.bias", {rows}, w.b);
   // The cached codes, unless they would take more than the limit (a user-based model of millions of users).
   const Csc& columns = *in.observations;
-  const InputTransform input = input_transform(cfg, columns);  // what the model's encoder reads
+  InputTransform input = input_transform(cfg, columns);  // what the model's encoder reads, from ratings
+  input.units = in.result->units;
   std::vector<float> codes;
   std::int32_t codes_index = -1;
   if (in.codes_limit > 0 && double(columns.num_cols()) * double(code) * 4.0 <= double(in.codes_limit)) {
@@ -247,13 +248,16 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto layers_off = fbb.CreateVector(layers);
   const auto tensors_off = fbb.CreateVector(t.tensors_);
   const auto buffers_off = fbb.CreateVector(t.buffers_);
-  const std::uint32_t version = input.identity() ? kSchemaVersionPlainInput : kSchemaVersion;
+  const std::uint32_t version = !input.units.identity()                        ? kSchemaVersion
+                                : input.offset == 0 && input.norm_power == 0 ? kSchemaVersionPlainInput
+                                                                             : kSchemaVersionInputRule;
   const auto model = fb::CreateModel(fbb, version,
                                      cfg.variant == Variant::ItemBased ? fb::Variant::ItemBased : fb::Variant::UserBased,
                                      layers_off, tensors_off, buffers_off, scale, global_mean,
                                      static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training,
                                      codes_index, input.offset, input.norm_power,
-                                     input.norm_power != 0 ? input.norm_count : 0.0f);
+                                     input.norm_power != 0 ? input.norm_count : 0.0f, input.units.origin,
+                                     input.units.unit);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level, kContainerVersion, FileKind::Model, version);

@@ -26,7 +26,7 @@ std::optional<std::uint64_t> read_number(const char* path) {
 }  // namespace
 
 MemoryEstimate training_memory(const TrainConfig& c, const Csc& fit, std::size_t val_cells, bool on_cpu,
-                               bool checkpoints) {
+                               bool checkpoints, bool rescaled) {
   const std::uint64_t rows = fit.num_rows;
   std::uint64_t p = rows * c.hidden + c.hidden + rows * c.code_size() + rows;
   std::uint64_t widest = c.hidden;
@@ -44,10 +44,12 @@ MemoryEstimate training_memory(const TrainConfig& c, const Csc& fit, std::size_t
   // A checkpoint copies the weights and the optimiser state out of the backend (four), and its compressed
   // image can be as large as everything it holds (six).
   const std::uint64_t checkpoint_copies = checkpoints ? 10 : 0;
-  // The fit matrix (start, row, value) and, unless the input rule is the plain rating, what the encoder
-  // reads per rating (encoder_inputs).
+  // The fit matrix (start, row, value) and the validation cells, once more in model units when the scale is
+  // not 1-5 stars, and, unless the input rule is the plain rating, what the encoder reads per rating
+  // (encoder_inputs).
   const std::uint64_t input_copy = input_transform(c, fit).identity() ? 0 : fit.nnz();
-  const std::uint64_t data = (fit.start.size() + 2 * fit.nnz() + input_copy) * 4 + std::uint64_t{val_cells} * 12;
+  const std::uint64_t copies = rescaled ? 2 : 1;
+  const std::uint64_t data = (copies * (fit.start.size() + 2 * fit.nnz() + 3 * std::uint64_t{val_cells}) + input_copy) * 4;
   // Per batch: activations, dropout masks and gradients for every layer, and the batch's entries by row.
   const std::uint64_t scratch = 8 * std::uint64_t{c.batch_size} * widest * 4 + fit.nnz() * 16;
   e.bytes = 4 * p * (weight_copies + checkpoint_copies) + data + scratch;

@@ -19,13 +19,16 @@ class LineWriter {
  public:
   explicit LineWriter(std::ostream& out) : out_(out) {}
   ~LineWriter() { flush(); }
-  void line(std::uint64_t user, std::uint64_t item, long rating, std::uint64_t time) {
+  void line(std::uint64_t user, std::uint64_t item, double rating, std::uint64_t time) {
     char* p = buf_ + used_;
-    for (const std::uint64_t v : {user, item, std::uint64_t(rating), time}) {
+    for (const std::uint64_t v : {user, item}) {
       p = std::to_chars(p, buf_ + sizeof buf_, v).ptr;
       *p++ = '\t';
     }
-    p[-1] = '\n';
+    p = std::to_chars(p, buf_ + sizeof buf_, rating).ptr;  // shortest form: "4", "3.5", "-7.25"
+    *p++ = '\t';
+    p = std::to_chars(p, buf_ + sizeof buf_, time).ptr;
+    *p++ = '\n';
     used_ = static_cast<std::size_t>(p - buf_);
     if (used_ > sizeof buf_ - 128) flush();
   }
@@ -40,11 +43,25 @@ class LineWriter {
   std::size_t used_ = 0;
 };
 
+// MovieLens 100K's share of ratings at or below 1, 2, 3, 4 stars (6,110, 11,370, 27,145, 34,174 and 21,201 of
+// 100,000), for SynthConfig::Shape::MovieLens.
+constexpr double kMovieLensCdf[] = {0.0, 0.06110, 0.17480, 0.44625, 0.78799, 1.0};
+
+// A score on the star scale with MovieLens 100K's distribution, from a quantile u in [0, 1]: star k takes the
+// quantiles of its share and spreads them evenly over [k - 0.5, k + 0.5), so rounding gives back the star.
+double movielens_stars(double u) {
+  int k = 1;
+  while (k < 5 && u >= kMovieLensCdf[k]) ++k;
+  return k - 0.5 + (u - kMovieLensCdf[k - 1]) / (kMovieLensCdf[k] - kMovieLensCdf[k - 1]);
+}
+
 // Generates the ratings and hands each one to sink(user, item, rating, index); ids start at 1.
 template <class Sink>
 std::uint64_t generate(const SynthConfig& c, Sink&& sink) {
-  if (c.users == 0 || c.items == 0 || c.rank == 0 || !(c.density > 0 && c.density <= 1) || c.min_rating >= c.max_rating)
-    throw Error(Status::BadInput, "synth: need users, items, rank > 0, density in (0, 1], min_rating < max_rating");
+  if (c.users == 0 || c.items == 0 || c.rank == 0 || !(c.density > 0 && c.density <= 1) ||
+      !(c.min_rating < c.max_rating) || !(c.rating_step > 0) || !std::isfinite(c.max_rating - c.min_rating))
+    throw Error(Status::BadInput, "synth: need users, items, rank > 0, density in (0, 1], min_rating < max_rating, "
+                                  "rating_step > 0");
   std::uint64_t counter = 0;
   const auto normal = [&] { return double(normal_from_counter(c.seed, counter++)); };
   const auto uniform = [&] { return unit_from_bits(splitmix64(c.seed * 0x9E3779B97F4A7C15ull + counter++)); };
@@ -61,7 +78,25 @@ std::uint64_t generate(const SynthConfig& c, Sink&& sink) {
   double ma = 0;
   for (double x : activity) ma += x;
   ma /= c.users;
-  const double mid = 0.5 * (c.min_rating + c.max_rating) + 0.3;
+  const double mid = 3.3;  // on 1-5 stars, mapped onto the scale below
+  const double steps = std::floor((c.max_rating - c.min_rating) / c.rating_step + 1e-9);  // the top grid point
+  const auto latent = [&](std::uint32_t u, std::uint32_t i) {
+    double dot = 0;
+    for (std::uint32_t k = 0; k < c.rank; ++k) dot += p[std::size_t{u} * c.rank + k] * q[std::size_t{i} * c.rank + k];
+    return bu[u] + bi[i] + 1.5 * std::tanh(dot);
+  };
+  // MovieLens shape: a score's quantile among the noisy latent scores of a fixed sample of cells (with noise
+  // from a stream of its own, so the ratings' draws do not move), and the quantile as stars.
+  std::vector<double> sample;
+  if (c.shape == SynthConfig::Shape::MovieLens) {
+    for (std::uint32_t k = 0; k < 4096; ++k)
+      sample.push_back(latent(k % c.users, static_cast<std::uint32_t>((std::uint64_t{k} * 7919) % c.items)) +
+                       c.noise * double(normal_from_counter(c.seed ^ 0x5A3D1E, k)));
+    std::sort(sample.begin(), sample.end());
+  }
+  const auto quantile = [&](double z) {
+    return (double(std::lower_bound(sample.begin(), sample.end(), z) - sample.begin()) + 0.5) / double(sample.size() + 1);
+  };
   // Items are drawn by popularity through the cumulative distribution, so the cost is O(ratings log items)
   // and Netflix-sized sets (480k x 17.7k, 100M ratings) take seconds, not a pass over every cell.
   std::vector<double> cdf(c.items);
@@ -72,9 +107,10 @@ std::uint64_t generate(const SynthConfig& c, Sink&& sink) {
   std::uint64_t written = 0;
   for (std::uint32_t u = 0; u < c.users; ++u) {
     const double expected = c.density * c.items * activity[u] / ma;
-    // At least 3 ratings per user, at most every item.
-    auto want = static_cast<std::uint32_t>(std::clamp(std::llround(expected + std::sqrt(expected) * normal()),
-                                                      3LL, static_cast<long long>(c.items)));
+    // At least min_user_ratings per user, at most every item.
+    auto want = static_cast<std::uint32_t>(
+        std::clamp(std::llround(expected + std::sqrt(expected) * normal()),
+                   std::min<long long>(c.min_user_ratings, c.items), static_cast<long long>(c.items)));
     chosen.clear();
     if (want * 2 >= c.items) {  // dense user: take a random subset of all items
       for (std::uint32_t i = 0; i < c.items; ++i)
@@ -88,11 +124,13 @@ std::uint64_t generate(const SynthConfig& c, Sink&& sink) {
       std::sort(chosen.begin(), chosen.end());
     }
     for (const std::uint32_t i : chosen) {
-      double dot = 0;
-      for (std::uint32_t k = 0; k < c.rank; ++k) dot += p[std::size_t{u} * c.rank + k] * q[std::size_t{i} * c.rank + k];
-      const double score = mid + bu[u] + bi[i] + 1.5 * std::tanh(dot) + c.noise * normal();
-      const long r = std::clamp(std::lround(score), long{c.min_rating}, long{c.max_rating});
-      sink(std::uint64_t{u} + 1, std::uint64_t{i} + 1, r, written);
+      const double z = latent(u, i) + c.noise * normal();
+      const double score = c.shape == SynthConfig::Shape::MovieLens
+                               ? movielens_stars(quantile(z))
+                               : mid + z;
+      // 1 and 5 stars land on the scale's ends; the nearest grid step, within the scale.
+      const double k = std::clamp(double(std::lround((score - 1) / 4 * (c.max_rating - c.min_rating) / c.rating_step)), 0.0, steps);
+      sink(std::uint64_t{u} + 1, std::uint64_t{i} + 1, c.min_rating + k * c.rating_step, written);
       ++written;
     }
   }
@@ -103,7 +141,7 @@ std::uint64_t generate(const SynthConfig& c, Sink&& sink) {
 
 std::uint64_t write_synthetic(const SynthConfig& c, std::ostream& out) {
   LineWriter w(out);
-  return generate(c, [&](std::uint64_t u, std::uint64_t i, long r, std::uint64_t n) { w.line(u, i, r, 874965758 + n); });
+  return generate(c, [&](std::uint64_t u, std::uint64_t i, double r, std::uint64_t n) { w.line(u, i, r, 874965758 + n); });
 }
 
 std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig& c, std::ostream& kept,
@@ -111,7 +149,7 @@ std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig&
                                                               double held_ratio) {
   LineWriter wk(kept), wh(held);
   std::uint64_t n_held = 0;
-  const std::uint64_t n = generate(c, [&](std::uint64_t u, std::uint64_t i, long r, std::uint64_t k) {
+  const std::uint64_t n = generate(c, [&](std::uint64_t u, std::uint64_t i, double r, std::uint64_t k) {
     const bool h = in_split_ints(std::int64_t(u), std::int64_t(i), split_seed, held_ratio);
     (h ? wh : wk).line(u, i, r, 874965758 + k);
     n_held += h;

@@ -116,6 +116,13 @@ std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, 
   return perm;
 }
 
+RatingUnits rating_units(float lo, float hi) {
+  RatingUnits u;
+  if (hi > lo) u.unit = (hi - lo) / 4.0f;
+  u.origin = lo - u.unit;
+  return u;
+}
+
 InputTransform input_transform(const TrainConfig& config, const Csc& fit) {
   InputTransform t;
   t.offset = config.input_offset;
@@ -226,22 +233,37 @@ std::unique_ptr<TrainBackend> backend_for(const TrainConfig& config, std::string
 
 }  // namespace
 
-TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
-                  const std::function<void(const EpochStats&)>& on_epoch, const CheckpointOptions& ck,
+TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::vector<Cell>& val_ratings, float lo,
+                  float hi, const std::function<void(const EpochStats&)>& on_epoch, const CheckpointOptions& ck,
                   std::unique_ptr<TrainBackend> backend) {
   std::string notice;
   if (!backend) backend = backend_for(config, notice);
+  const RatingUnits units = rating_units(lo, hi);
   // Before the large allocations: a run the machine cannot hold stops now, not when the kernel kills it.
-  check_memory(training_memory(config, fit, val.size(), std::string_view(backend->name()) == "cpu", !ck.path.empty()),
+  check_memory(training_memory(config, fit_ratings, val_ratings.size(), std::string_view(backend->name()) == "cpu",
+                               !ck.path.empty(), !units.identity()),
                available_memory());
+  // The backends see ratings in model units only: a copy where the scale is not 1-5 stars.
+  Csc fit_units;
+  std::vector<Cell> val_units;
+  if (!units.identity()) {
+    fit_units = fit_ratings;
+    for (float& v : fit_units.value) v = units.to_model(v);
+    val_units = val_ratings;
+    for (Cell& c : val_units) c.value = units.to_model(c.value);
+  }
+  const Csc& fit = units.identity() ? fit_ratings : fit_units;
+  const std::vector<Cell>& val = units.identity() ? val_ratings : val_units;
+  const float lo_units = units.to_model(lo), hi_units = units.to_model(hi);
   backend->init(config, fit);
   TrainResult result;
+  result.units = units;
   result.backend = backend->name();
   result.notice = notice;
 
-  // The checkpoint's identity: the settings and the data it trains on.
+  // The checkpoint's identity: the settings and the data it trains on, as given.
   const std::string settings = ck.path.empty() ? std::string() : settings_json(config);
-  const std::uint64_t fingerprint = ck.path.empty() ? 0 : data_fingerprint(fit, val);
+  const std::uint64_t fingerprint = ck.path.empty() ? 0 : data_fingerprint(fit_ratings, val_ratings);
   Checkpoint state;  // the loop's state, as a checkpoint saves it
   state.stage = ck.stage;
   state.backend = backend->name();
@@ -301,7 +323,8 @@ TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<C
   const bool stopped = config.patience && !val.empty() && state.since_best >= config.patience;
   for (std::uint32_t epoch = saved_epoch + 1; !stopped && epoch <= config.epochs; ++epoch) {
     EpochStats st = backend->run_epoch(epoch);
-    st.val_rmse = val.empty() ? -1 : backend->rmse(val, lo, hi);
+    st.train_rmse *= units.unit;  // back in rating units
+    st.val_rmse = val.empty() ? -1 : backend->rmse(val, lo_units, hi_units) * units.unit;
     if (!finite_stats(st))
       throw diverged(epoch, "loss " + number_text(st.loss) + ", train RMSE " + number_text(st.train_rmse) +
                                 (val.empty() ? "" : ", validation RMSE " + number_text(st.val_rmse)));

@@ -95,20 +95,36 @@ AUTOREC_HD std::uint64_t dropout_bits(std::uint64_t seed, std::uint64_t step, st
   return splitmix64(splitmix64(seed ^ 0xD1B54A32D192ED03ull) + (step << 40) + (std::uint64_t{j} << 20) + g);
 }
 
-// What the first layer reads for a stored rating of a column that holds n ratings: (rating + offset) times
-// the column's scale (norm_count / n)^norm_power; 0 where nothing is stored. The offset tells "rated" apart
-// from "not rated" (with raw stars a 1 is close to the 0 of a missing entry); the scale keeps the encoder's
-// input from growing with the column's length, as SVD++ scales its implicit term by |N(u)|^-1/2. The trainer
-// and both inference backends apply it through this one definition (host code; kernels get the results).
+// The affine map between ratings and the units a network computes in: value = (rating - origin) / unit, so
+// origin is the rating that reads 0 and unit the rating difference of one model unit. The trainer chooses it
+// from the rating scale (train::rating_units: the scale's ends become 1 and 5, the identity on 1-5 stars), so
+// that every recipe setting means the same on any scale. Ratings go in through it and predictions come out
+// through its inverse.
+struct RatingUnits {
+  float origin = 0;
+  float unit = 1;
+  bool identity() const { return origin == 0 && unit == 1; }
+  AUTOREC_HD float to_model(float rating) const { return (rating - origin) / unit; }
+  AUTOREC_HD float to_rating(float value) const { return origin + unit * value; }
+};
+
+// What the first layer reads for a stored rating of a column that holds n ratings: the rating in model units
+// plus offset, times the column's scale (norm_count / n)^norm_power; 0 where nothing is stored. The offset
+// tells "rated" apart from "not rated" (with raw stars a 1 is close to the 0 of a missing entry); the scale
+// keeps the encoder's input from growing with the column's length, as SVD++ scales its implicit term by
+// |N(u)|^-1/2. The trainer and both inference backends apply it through this one definition (host code;
+// kernels get the results). The trainer's ratings are already in model units, so its own rule has identity
+// units; a model's rule carries the units it was trained in.
 struct InputTransform {
-  float offset = 0;
+  RatingUnits units;
+  float offset = 0;      // in model units
   float norm_power = 0;  // 0: every column's scale is 1
   float norm_count = 1;  // a column of this many ratings keeps scale 1: the training columns' mean length
-  bool identity() const { return offset == 0 && norm_power == 0; }
+  bool identity() const { return units.identity() && offset == 0 && norm_power == 0; }
   float column_scale(std::size_t n) const {
     return norm_power == 0 || n == 0 ? 1.0f : std::pow(norm_count / static_cast<float>(n), norm_power);
   }
-  float read(float rating, float column_scale) const { return (rating + offset) * column_scale; }
+  float read(float rating, float column_scale) const { return (units.to_model(rating) + offset) * column_scale; }
 };
 
 }  // namespace autorec

@@ -78,8 +78,9 @@ struct LayerInfo {
 // Fold-in: serving a user or item that was not in training from its ratings, without retraining.
 struct FoldInOptions {
   // Strength of the prior on a fitted decoder row (a new user of an item-based model, a new item of a
-  // user-based one), in rating units squared: the rating noise variance (see fold-in below). 0.5 was best on
-  // validation users of both MovieLens 100K and synthetic data (docs/RESULTS.md).
+  // user-based one): the rating noise variance in the network's units squared, which put any rating scale's
+  // ends at 1 and 5 (ModelInfo::input.units), so it means the same on any scale (see fold-in below). 0.5 was
+  // best on validation users of both MovieLens 100K and synthetic data (docs/RESULTS.md).
   float lambda = 0.5f;
   bool clamp = true;  // limit returned predictions to the rating scale
 };
@@ -107,7 +108,9 @@ struct ModelInfo {
   float rating_min, rating_max, rating_step;
   bool integral_ratings;
   float global_mean;
-  InputTransform input;  // what the first layer reads for an observed rating (autorec/math.hpp)
+  // What the first layer reads for an observed rating (autorec/math.hpp), including the units the network
+  // computes in (input.units: its outputs are mapped back to ratings through them).
+  InputTransform input;
   std::string cold_start;  // description of the fallback rule
   std::uint64_t num_parameters;
   DType weight_dtype = DType::F32;  // how the weight matrices are stored in the file (computation is fp32)
@@ -206,7 +209,8 @@ class Model {
   // - a new *row* (a user of an item-based model, an item of a user-based one) has no weights of its own, so
   //   fold-in fits them: the decoder row w and bias b that minimise
   //     sum over its ratings r_c of (r_c - (w . code_c + b))^2 + lambda (w - m)' S^-1 (w - m)
-  //   against the cached codes of the columns it rated, where m and S are the mean and covariance of the
+  //   against the cached codes of the columns it rated (ratings and outputs in the network's units), where m
+  //   and S are the mean and covariance of the
   //   training rows' decoder weights (ridge regression towards the average row, shaped like the trained rows;
   //   bias not penalised; closed form). With few ratings the answer tends to the average row plus the
   //   newcomer's offset; with many, to the least-squares row. This needs an identity decoder; other decoders

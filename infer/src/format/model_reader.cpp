@@ -295,9 +295,17 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
                "input_norm_count", input.norm_count, "1..1e9 when input_norm_power is set");
   }
   // A reader of schema 2 ignores these fields: a file that needs them must say 3, or old readers answer wrongly.
-  ck.require(input.identity() || info.schema_version >= 3, "input_offset/input_norm_power",
-             std::to_string(input.offset) + "/" + std::to_string(input.norm_power),
+  ck.require((input.offset == 0 && input.norm_power == 0) || info.schema_version >= kSchemaVersionInputRule,
+             "input_offset/input_norm_power", std::to_string(input.offset) + "/" + std::to_string(input.norm_power),
              "0/0 in a schema-" + std::to_string(info.schema_version) + " file (they need schema 3)");
+  input.units = {m.rating_origin(), m.rating_unit()};
+  ck.require(std::isfinite(input.units.origin) && std::abs(input.units.origin) <= 1e30f, "rating_origin",
+             input.units.origin, "finite");
+  ck.require(std::isfinite(input.units.unit) && input.units.unit >= 1e-30f && input.units.unit <= 1e30f, "rating_unit",
+             input.units.unit, "finite and above 0");
+  ck.require(input.units.identity() || info.schema_version >= 4, "rating_origin/rating_unit",
+             std::to_string(input.units.origin) + "/" + std::to_string(input.units.unit),
+             "0/1 in a schema-" + std::to_string(info.schema_version) + " file (other units need schema 4)");
   info.input = input;
 
   const auto& scale = ck.present(m.scale(), "scale");

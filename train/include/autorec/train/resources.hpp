@@ -18,10 +18,10 @@ struct MemoryEstimate {
 };
 
 // The run's peak: the weights and the optimiser's state (on the CPU backend), the best epoch's copy, the
-// copies a checkpoint makes, the training matrix and the per-batch scratch. An estimate, a little above the
-// real peak rather than below.
+// copies a checkpoint makes, the training matrix (twice when `rescaled`: its copy in model units) and the
+// per-batch scratch. An estimate, a little above the real peak rather than below.
 MemoryEstimate training_memory(const TrainConfig& config, const Csc& fit, std::size_t val_cells, bool on_cpu,
-                               bool checkpoints);
+                               bool checkpoints, bool rescaled = false);
 
 // Memory this process may still allocate: the kernel's MemAvailable, lowered by a cgroup limit (v2
 // memory.max, v1 limit_in_bytes) when one applies. nullopt where neither can be read.

@@ -13,13 +13,20 @@ struct SynthConfig {
   std::uint32_t rank = 8;   // latent dimensions
   double noise = 0.3;       // std of the Gaussian noise added before rounding
   std::uint64_t seed = 1;
-  int min_rating = 1, max_rating = 5;
+  // The scale: ratings are min_rating + k * rating_step up to max_rating. The true scores are drawn on 1-5
+  // stars and mapped linearly onto it, so every scale gets the same (MovieLens-like) shape of distribution.
+  double min_rating = 1, max_rating = 5, rating_step = 1;
+  std::uint32_t min_user_ratings = 3;  // every user rates at least this many items (0 allows users with none)
+  // Wide: score = 3.3 + the latent score, spread over the whole scale (the tests' data). MovieLens: the latent
+  // score's quantile mapped onto MovieLens 100K's distribution of stars (6/11/27/34/21% for 1-5).
+  enum class Shape : std::uint8_t { Wide, MovieLens } shape = Shape::Wide;
 };
 
 // Writes `user<TAB>item<TAB>rating<TAB>timestamp` lines (u.data format); ids start at 1. The true score of a
-// cell is mean + user bias + item bias + 1.5*tanh(p_u . q_i): a non-linear low-rank signal a linear baseline
-// cannot fully capture. Popular items and active users get more ratings (skewed sampling), as in real data.
-// Returns the number of ratings written.
+// cell is mean + user bias + item bias + 1.5*tanh(p_u . q_i) + noise on 1-5 stars (mean about 3.3, spread
+// about 1.2), then rounded onto the scale: a non-linear low-rank signal a linear baseline cannot fully
+// capture. Popular items and active users get more ratings (skewed sampling), as in real data. Returns the
+// number of ratings written.
 std::uint64_t write_synthetic(const SynthConfig& config, std::ostream& out);
 
 // The same ratings, each written to `held` when it falls in the reference split (in_split_ints with

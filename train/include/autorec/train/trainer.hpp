@@ -173,15 +173,25 @@ std::vector<std::uint32_t> epoch_order(std::uint64_t seed, std::uint32_t epoch, 
 // inner layers N(0, 2 / (in + out)) (Glorot), since their inputs are dense activations, not ratings.
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows);
 
+// The units a model of ratings on [lo, hi] trains in: the affine map that puts lo at 1 and hi at 5 (unit
+// (hi - lo) / 4, origin lo - unit; one unit when lo = hi). On 1-5 stars it is the identity, so the recipes,
+// which were tuned there, mean the same on any scale: the learning rate, decay and initialisation relative to
+// the ratings' spread, an input offset in stars, fold-in's lambda in stars squared. The scale's ends, rather
+// than the ratings' mean and spread, because they are what a rating means (the worst and the best) and what
+// predictions are clamped to; they do not move with how the ratings are distributed inside the scale.
+RatingUnits rating_units(float lo, float hi);
+
 // The encoder's input rule for a model trained on `fit` (its norm_count is fit's mean non-empty column
-// length), and what the encoder reads for each stored rating of `m` under it: empty for the identity rule,
-// where the encoder reads m.value itself (no copy of every rating).
+// length) in model units (its own units are the identity), and what the encoder reads for each stored rating
+// of `m` under it: empty for the identity rule, where the encoder reads m.value itself (no copy of every
+// rating).
 InputTransform input_transform(const TrainConfig& config, const Csc& fit);
 std::vector<float> encoder_inputs(const InputTransform& t, const Csc& m);
 
 struct TrainResult {
   Weights weights;  // of the best epoch (by validation RMSE) or the last one without validation
-  std::vector<EpochStats> history;
+  RatingUnits units;  // what the weights compute in (rating_units of the scale)
+  std::vector<EpochStats> history;  // losses in model units, RMSEs in rating units
   std::uint32_t best_epoch = 0;
   std::string backend;
   std::string notice;                // e.g. that device auto fell back to the CPU
@@ -197,6 +207,8 @@ struct CheckpointOptions {
   std::string caller_state;     // opaque to the trainer: written into each checkpoint, read back on resume
 };
 
+// Trains on `fit` and scores `val` (ratings on the scale [lo, hi]) in the units rating_units(lo, hi); the
+// history's RMSEs are in rating units again, its losses in model units.
 // Runs the epochs with early stopping on `val`; `on_epoch` is called after each epoch (not again for the
 // epochs a resumed run restores). With a checkpoint path, the state after every `every` epochs is written
 // atomically; resuming refuses a checkpoint made from other data or settings (Error BadInput naming what

@@ -1,0 +1,104 @@
+// The global-mean and bias-model baselines (baseline.hpp).
+#include "autorec/train/baseline.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace autorec::train {
+namespace {
+
+constexpr int kPasses = 15;  // alternating passes; the RMSE stops moving (below 1e-5) well before
+
+// One side's biases given the other's: b[k] = sum (r - mean - other) / (reg + n_k).
+void solve_side(std::span<const Rating> ratings, double mean, bool items, const std::vector<double>& other,
+                double reg, std::vector<double>& bias) {
+  std::vector<double> sum(bias.size(), 0.0), n(bias.size(), 0.0);
+  for (const Rating& r : ratings) {
+    const std::uint32_t k = items ? r.item : r.user, o = items ? r.user : r.item;
+    sum[k] += r.value - mean - other[o];
+    n[k] += 1;
+  }
+  for (std::size_t k = 0; k < bias.size(); ++k) bias[k] = n[k] > 0 ? sum[k] / (reg + n[k]) : 0.0;
+}
+
+double rmse(const BiasModel& m, std::span<const Rating> ratings) {
+  double se = 0;
+  for (const Rating& r : ratings) {
+    const double d = m.predict(r.user, r.item) - r.value;
+    se += d * d;
+  }
+  return std::sqrt(se / double(std::max<std::size_t>(ratings.size(), 1)));
+}
+
+}  // namespace
+
+double BiasModel::predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item) const {
+  double p = mean;
+  if (user && *user < user_bias.size()) p += user_bias[*user];
+  if (item && *item < item_bias.size()) p += item_bias[*item];
+  return p;
+}
+
+BiasModel fit_bias_model(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
+                         double user_reg, double item_reg) {
+  BiasModel m;
+  m.user_reg = user_reg;
+  m.item_reg = item_reg;
+  double sum = 0;
+  for (const Rating& r : ratings) sum += r.value;
+  m.mean = ratings.empty() ? 0.0 : sum / double(ratings.size());
+  m.user_bias.assign(num_users, 0.0);
+  m.item_bias.assign(num_items, 0.0);
+  for (int pass = 0; pass < kPasses; ++pass) {
+    solve_side(ratings, m.mean, true, m.user_bias, item_reg, m.item_bias);
+    solve_side(ratings, m.mean, false, m.item_bias, user_reg, m.user_bias);
+  }
+  return m;
+}
+
+BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items) {
+  std::vector<Rating> fit, held;
+  for (const Rating& r : ratings)
+    (splitmix64(0xB1A5ull ^ (std::uint64_t{r.user} << 32 | r.item)) % 10 == 0 ? held : fit).push_back(r);
+  double best = INFINITY, user_reg = kBiasRegGrid[0], item_reg = kBiasRegGrid[0];
+  if (!held.empty() && !fit.empty())
+    for (const double u : kBiasRegGrid)
+      for (const double i : kBiasRegGrid)
+        if (const double e = rmse(fit_bias_model(fit, num_users, num_items, u, i), held); e < best)
+          best = e, user_reg = u, item_reg = i;
+  return fit_bias_model(ratings, num_users, num_items, user_reg, item_reg);
+}
+
+std::vector<Rating> stored_ratings(const Model& model) {
+  const bool item_based = model.info().variant == Variant::ItemBased;
+  std::vector<Rating> out;
+  out.reserve(model.info().num_observations);
+  for (std::uint32_t c = 0; c < model.num_columns(); ++c)
+    for (const Entry& e : model.observations(c))
+      out.push_back(item_based ? Rating{e.index, c, e.value} : Rating{c, e.index, e.value});
+  return out;
+}
+
+BaselineResult evaluate_baselines(const BiasModel& bias, std::span<const RatingRef> ratings, float lo, float hi) {
+  BaselineResult out;
+  double se[2] = {0, 0}, ae[2] = {0, 0};
+  for (const RatingRef& r : ratings) {
+    const double p[2] = {bias.predict(r.user, r.item), bias.mean};
+    for (int k = 0; k < 2; ++k) {
+      const double d = std::clamp(p[k], double(lo), double(hi)) - r.value;
+      se[k] += d * d;
+      ae[k] += std::abs(d);
+    }
+  }
+  EvalResult* results[2] = {&out.bias, &out.global_mean};
+  for (int k = 0; k < 2; ++k) {
+    results[k]->count = ratings.size();
+    if (!ratings.empty()) {
+      results[k]->rmse = std::sqrt(se[k] / double(ratings.size()));
+      results[k]->mae = ae[k] / double(ratings.size());
+    }
+  }
+  return out;
+}
+
+}  // namespace autorec::train
