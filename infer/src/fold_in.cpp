@@ -124,6 +124,10 @@ Folded Model::Impl::fold(bool column, std::span<const Entry> ratings, float lamb
   double sum = 0;
   for (const Entry& e : f.ratings) sum += e.value;
   f.mean = static_cast<float>(sum / static_cast<double>(f.ratings.size()));
+  if (baseline.present()) {
+    f.base = newcomer_base(column, f.ratings);
+    f.mean = baseline.mean + f.base;
+  }
   if (column) {
     f.vec.resize(net.code_size());
     const std::span<const Entry> one[] = {f.ratings};
@@ -145,10 +149,12 @@ std::uint32_t Model::Impl::add(Folded f, bool user, std::string_view id) {
     obs.entries.insert(obs.entries.end(), f.ratings.begin(), f.ratings.end());
     obs.start.push_back(static_cast<std::uint32_t>(obs.entries.size()));
     col_mean.push_back(f.mean);
+    if (baseline.present()) baseline.col.push_back(f.base);
   } else {
     added_weight.insert(added_weight.end(), f.vec.begin(), f.vec.end());
     added_bias.push_back(f.bias);
     row_mean.push_back(f.mean);
+    if (baseline.present()) baseline.row.push_back(f.base);
     std::vector<std::uint32_t> cols;
     for (const Entry& e : f.ratings) cols.push_back(e.index);
     added_row_cols.push_back(std::move(cols));

@@ -186,6 +186,14 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   impl->row_mean.assign(obs.num_rows, nan);
   for (std::uint32_t r = 0; r < obs.num_rows; ++r)
     if (row_n[r]) impl->row_mean[r] = static_cast<float>(row_sum[r] / row_n[r]);
+  // With a baseline the cold-start rules answer its shrunk means: a column of two ratings is not trusted as
+  // much as one of two hundred.
+  if (const Baseline& base = impl->baseline; base.present()) {
+    for (std::uint32_t c = 0; c < obs.num_cols(); ++c)
+      if (!std::isnan(impl->col_mean[c])) impl->col_mean[c] = base.mean + base.col[c];
+    for (std::uint32_t r = 0; r < obs.num_rows; ++r)
+      if (row_n[r]) impl->row_mean[r] = base.mean + base.row[r];
+  }
 
   // Cache the code of every training column, in batches to bound the temporary memory. The sparse gathers
   // are bound by memory traffic (one weight row per stored rating), so batches run on all cores.
@@ -283,7 +291,12 @@ void Model::reconstruct_batch(std::span<const std::span<const Entry>> columns, s
     impl_->backend->encode(columns.subspan(b, e - b), codes.data());
     float* y = out.data() + b * std::size_t{length};
     impl_->backend->decode(codes.data(), e - b, y);
-    for (std::size_t i = 0; i < (e - b) * length; ++i) y[i] = impl_->finish(impl_->to_rating(y[i]), clamp);
+    for (std::size_t c = b; c < e; ++c) {
+      const float base = impl_->newcomer_base(true, columns[c]);
+      float* yc = y + (c - b) * std::size_t{length};
+      for (std::uint32_t r = 0; r < length; ++r)
+        yc[r] = impl_->finish(impl_->blend(impl_->to_rating(yc[r]), impl_->row_base(r), base), clamp);
+    }
   });
 }
 
@@ -292,7 +305,9 @@ void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool 
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
   check_out(out, column_length());
   impl_->backend->decode(impl_->code(column), 1, out.data());
-  for (float& y : out) y = impl_->finish(impl_->to_rating(y), clamp);
+  const float base = impl_->col_base(column);
+  for (std::uint32_t r = 0; r < out.size(); ++r)
+    out[r] = impl_->finish(impl_->blend(impl_->to_rating(out[r]), impl_->row_base(r), base), clamp);
 }
 
 namespace {

@@ -57,8 +57,17 @@ struct Folded {
   bool column = true;
   std::vector<float> vec;  // column: the code; row: the decoder weights (code_size)
   float bias = 0;          // row only
-  float mean = 0;          // mean of the ratings it came from (the cold-start means)
+  float base = 0;          // its bias in the model's Baseline (0 without one)
+  float mean = 0;          // its cold-start mean: of the ratings it came from, or the baseline's shrunk one
   std::vector<Entry> ratings;  // sorted by index: what it was folded in from
+};
+
+// The user + item bias model blended into the network's answers (Model.baseline; ModelInfo::baseline_weight),
+// in ratings and in the model's orientation; fold-in appends the biases of its newcomers. Empty without one.
+struct Baseline {
+  float weight = 0, mean = 0, row_reg = 0, col_reg = 0;
+  std::vector<float> row, col;
+  bool present() const { return !col.empty(); }
 };
 
 struct Model::Impl {
@@ -69,9 +78,10 @@ struct Model::Impl {
   // columns added by fold-in (whose entries are the ratings they were folded in from).
   SparseColumns obs;
   std::uint32_t trained_cols = 0;
-  // Cold-start means over the stored observations; NaN where a row or column has none. Added rows and
-  // columns append the mean of their ratings.
+  // Cold-start means over the stored observations (the baseline's shrunk means when there is one); NaN where
+  // a row or column has none. Added rows and columns append theirs.
   std::vector<float> row_mean, col_mean;
+  Baseline baseline;
   enum class ColdRule { MeanHierarchy = 0, GlobalMean = 1, EmptyInput = 2 } cold_rule = ColdRule::EmptyInput;
   std::vector<float> empty_code;  // code of a column with no ratings (ColdRule::EmptyInput)
   // Code (input of the last layer) of every column, code_size x columns, column-major: a known (user, item)
@@ -109,6 +119,16 @@ struct Model::Impl {
   float row_bias(std::uint32_t r) const { return r < net_rows() ? net.layers.back().bias[r] : added_bias[r - net_rows()]; }
   // A network output as a rating: the network computes in model units (InputTransform::units).
   float to_rating(float y) const { return net.input.units.to_rating(y); }
+  // The baseline's biases of a row and of a column (0 without a baseline).
+  float row_base(std::uint32_t r) const { return r < baseline.row.size() ? baseline.row[r] : 0.0f; }
+  float col_base(std::uint32_t c) const { return c < baseline.col.size() ? baseline.col[c] : 0.0f; }
+  // The model's answer from the network's (in ratings) for a row and a column with these baseline biases.
+  float blend(float network, float row_b, float col_b) const {
+    const float w = baseline.weight;
+    return w == 0 ? network : (1 - w) * network + w * (baseline.mean + row_b + col_b);
+  }
+  // The baseline bias of a newcomer column (ratings index rows) or row (ratings index columns), 0 without one.
+  float newcomer_base(bool column, std::span<const Entry> ratings) const;
   // The unclamped rating f(w . code + b), in rating units, of a decoder row for one code; of row r of the model.
   float output(const float* weight, float bias, const float* code) const;
   float row_output(std::uint32_t r, const float* code) const { return output(row_weight(r), row_bias(r), code); }
@@ -137,9 +157,10 @@ struct Model::Impl {
 
   // Unclamped scores of one column against every row (size num_rows()), and of one row against every column
   // (size obs.num_cols()), each by predict()'s rule: the model where the other side is known, the cold-start
-  // rule where it is not. `mean` is the column's or row's mean rating.
-  void score_column(const float* code, float mean, std::span<float> score, std::span<Source> source) const;
-  void score_row(const float* weight, float bias, float mean, std::span<float> score, std::span<Source> source) const;
+  // rule where it is not. `base` is the column's or row's baseline bias, `mean` its cold-start mean.
+  void score_column(const float* code, float base, float mean, std::span<float> score, std::span<Source> source) const;
+  void score_row(const float* weight, float bias, float base, float mean, std::span<float> score,
+                 std::span<Source> source) const;
   // Unclamped scores of every item for a user (size info.num_items), by predict()'s rule.
   void score_user(std::uint32_t user, std::span<float> score, std::span<Source> source) const;
   void score_folded(const Folded& f, std::span<float> score, std::span<Source> source) const;

@@ -28,9 +28,9 @@ float Model::Impl::output(const float* weight, float bias, const float* code) co
 
 Prediction Model::Impl::predict(std::optional<std::uint32_t> row, std::optional<std::uint32_t> col) const {
   const bool col_known = known_column(col), row_known = known_row(row);
-  if (col_known && row_known) return {row_output(*row, code(*col)), Source::Model};
+  if (col_known && row_known) return {blend(row_output(*row, code(*col)), row_base(*row), col_base(*col)), Source::Model};
   return cold_pair(col_known, col_known ? col_mean[*col] : 0.0f, row_known, row_known ? row_mean[*row] : 0.0f,
-                   [&] { return row_output(*row, empty_code.data()); });
+                   [&] { return blend(row_output(*row, empty_code.data()), row_base(*row), 0.0f); });
 }
 
 Prediction Model::predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item, bool clamp) const {
@@ -51,11 +51,19 @@ void Model::predict_batch(std::span<const UserItem> pairs, std::span<Prediction>
   for (std::size_t i = 0; i < pairs.size(); ++i) out[i] = predict(pairs[i].user, pairs[i].item, clamp);
 }
 
-void Model::Impl::score_column(const float* col_code, float mean, std::span<float> score, std::span<Source> source) const {
+float Model::Impl::newcomer_base(bool column, std::span<const Entry> ratings) const {
+  if (!baseline.present() || ratings.empty()) return 0.0f;
+  double sum = 0;
+  for (const Entry& e : ratings) sum += e.value - baseline.mean - (column ? row_base(e.index) : col_base(e.index));
+  return static_cast<float>(sum / (double(column ? baseline.col_reg : baseline.row_reg) + double(ratings.size())));
+}
+
+void Model::Impl::score_column(const float* col_code, float base, float mean, std::span<float> score,
+                               std::span<Source> source) const {
   // The network's rows in one decode (one matrix-vector product on the backend), added rows on the host.
   backend->decode(col_code, 1, score.data());
-  for (std::uint32_t r = 0; r < net_rows(); ++r) score[r] = to_rating(score[r]);
-  for (std::uint32_t r = net_rows(); r < num_rows(); ++r) score[r] = row_output(r, col_code);
+  for (std::uint32_t r = 0; r < net_rows(); ++r) score[r] = blend(to_rating(score[r]), row_base(r), base);
+  for (std::uint32_t r = net_rows(); r < num_rows(); ++r) score[r] = blend(row_output(r, col_code), row_base(r), base);
   for (std::uint32_t r = 0; r < num_rows(); ++r) {
     source[r] = Source::Model;
     if (!known_row(r)) {
@@ -66,7 +74,7 @@ void Model::Impl::score_column(const float* col_code, float mean, std::span<floa
   }
 }
 
-void Model::Impl::score_row(const float* weight, float bias, float mean, std::span<float> score,
+void Model::Impl::score_row(const float* weight, float bias, float base, float mean, std::span<float> score,
                             std::span<Source> source) const {
   // Every column's prediction is w . code(column) + b: one product with the cached codes.
   const std::uint32_t cols = obs.num_cols();
@@ -75,10 +83,11 @@ void Model::Impl::score_row(const float* weight, float bias, float mean, std::sp
   const Activation act = net.layers.back().activation;
   for (std::uint32_t c = 0; c < cols; ++c) {
     if (known_column(c)) {
-      score[c] = to_rating(activate(act, score[c] + bias));
+      score[c] = blend(to_rating(activate(act, score[c] + bias)), base, col_base(c));
       source[c] = Source::Model;
     } else {
-      const Prediction p = cold_pair(false, 0.0f, true, mean, [&] { return output(weight, bias, empty_code.data()); });
+      const Prediction p =
+          cold_pair(false, 0.0f, true, mean, [&] { return blend(output(weight, bias, empty_code.data()), base, 0.0f); });
       score[c] = p.value;
       source[c] = p.source;
     }
@@ -87,8 +96,9 @@ void Model::Impl::score_row(const float* weight, float bias, float mean, std::sp
 
 void Model::Impl::score_user(std::uint32_t user, std::span<float> score, std::span<Source> source) const {
   const bool item_based = info.variant == Variant::ItemBased;
-  if (item_based && known_row(user)) return score_row(row_weight(user), row_bias(user), row_mean[user], score, source);
-  if (!item_based && known_column(user)) return score_column(code(user), col_mean[user], score, source);
+  if (item_based && known_row(user))
+    return score_row(row_weight(user), row_bias(user), row_base(user), row_mean[user], score, source);
+  if (!item_based && known_column(user)) return score_column(code(user), col_base(user), col_mean[user], score, source);
   for (std::uint32_t i = 0; i < info.num_items; ++i) {  // a user without ratings: every item is a cold start
     const Prediction p = item_based ? predict(user, i) : predict(i, user);
     score[i] = p.value;
@@ -97,8 +107,8 @@ void Model::Impl::score_user(std::uint32_t user, std::span<float> score, std::sp
 }
 
 void Model::Impl::score_folded(const Folded& f, std::span<float> score, std::span<Source> source) const {
-  if (f.column) return score_column(f.vec.data(), f.mean, score, source);
-  score_row(f.vec.data(), f.bias, f.mean, score, source);
+  if (f.column) return score_column(f.vec.data(), f.base, f.mean, score, source);
+  score_row(f.vec.data(), f.bias, f.base, f.mean, score, source);
 }
 
 std::vector<std::uint8_t> Model::Impl::rated_items(std::uint32_t user) const {

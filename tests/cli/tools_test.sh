@@ -240,6 +240,34 @@ check train-layers-rprop 2 "$bin/autorec-train" "$work/train.data" -o "$work/nev
 check train-bad-recipe 2 "$bin/autorec-train" "$work/train.data" --recipe best
 check train-bad-flag 2 "$bin/autorec-train" "$work/train.data" --hidden 0
 
+# Other scales and sparse data: a 1-100 set of 2 ratings per item makes the default recipe validate itself
+# and keep a baseline; the file computes in units with 1 and 100 at 1 and 5; verify --baseline reports both
+# baselines, and the model is no worse than the bias model (which, on so few test ratings, may lose to the mean).
+check synth-bad-scale 2 "$bin/autorec-synth" --rating-min 5 --rating-max 1 -o "$work/never.data"
+check synth-half-stars 0 "$bin/autorec-synth" --users 100 --items 80 --rating-min 0.5 --rating-max 5 --rating-step 0.5 \
+  --shape movielens -o "$work/half.data"
+cut -f3 "$work/half.data" | sort -u | tr '\n' ' ' | grep -qx '0.5 1 1.5 2 2.5 3 3.5 4 4.5 5 ' \
+  && { echo "ok   synth half stars use the 0.5 grid"; passes=$((passes + 1)); } || { echo "FAIL synth half-star values"; fails=$((fails + 1)); }
+check synth-sparse 0 "$bin/autorec-synth" --users 500 --items 500 --ratings 1200 --min-user-ratings 0 --rating-min 1 \
+  --rating-max 100 --shape movielens --split-dir "$work/sparse"
+check train-sparse 0 "$bin/autorec-train" "$work/sparse/train.data" -o "$work/sparse.fb" --hidden 16 --epochs 5
+grep -q "^sparse data" "$work/out" && grep -q "^baseline: the bias model's share" "$work/out" \
+  && { echo "ok   train-sparse validates itself and chooses the baseline's share"; passes=$((passes + 1)); } \
+  || { echo "FAIL train-sparse output"; cat "$work/out"; fails=$((fails + 1)); }
+check inspect-sparse 0 "$bin/autorec-inspect" "$work/sparse.fb" --json
+cp "$work/out" "$work/sparse-inspect.json"
+check verify-baseline 0 "$bin/autorec-verify" "$work/sparse.fb" "$work/sparse/test.data" --baseline --json
+python3 - "$work/sparse-inspect.json" "$work/out" <<'PY' && passes=$((passes + 1)) || fails=$((fails + 1))
+import json, sys
+info, verify = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ok = (info["schema_version"] == 4 and info["units"]["unit"] == 99 / 4 and info["units"]["origin"] == 1 - 99 / 4
+      and 0 <= info["baseline"]["weight"] <= 1 and verify["baseline"]["global_mean"]["rmse"] > 0
+      and verify["rmse"] <= verify["baseline"]["bias"]["rmse"] * (1 + 1e-6))
+print(("ok  " if ok else "FAIL"), "sparse 1-100 model: units", info["units"], "baseline", info["baseline"], "RMSE",
+      verify["rmse"], "bias model", verify["baseline"]["bias"]["rmse"], "global mean", verify["baseline"]["global_mean"]["rmse"])
+sys.exit(0 if ok else 1)
+PY
+
 # autorec-verify must reproduce the trainer's own test RMSE to 1e-6.
 if python3 - "$work/metrics.jsonl" "$work/verify.json" <<'PY'; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
 import json, sys

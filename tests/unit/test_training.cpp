@@ -41,9 +41,9 @@ BOOST_AUTO_TEST_CASE(item_based_beats_item_means) {
   const EvalResult r = evaluate(m, test::refs(t.test));
   const double baseline = item_mean_rmse(t);
   BOOST_TEST_MESSAGE("I-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
-  BOOST_TEST(r.rmse < 0.93 * baseline);
+  test::check_bound("item_based_rmse_over_item_means", r.rmse / baseline, 0.93);
   // The loss went down.
-  BOOST_TEST(t.result.history.back().loss < 0.5 * t.result.history.front().loss);
+  test::check_bound("item_based_last_over_first_loss", t.result.history.back().loss / t.result.history.front().loss, 0.5);
 }
 
 BOOST_AUTO_TEST_CASE(user_based_beats_item_means) {
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(user_based_beats_item_means) {
   const EvalResult r = evaluate(m, test::refs(t.test));
   const double baseline = item_mean_rmse(t);
   BOOST_TEST_MESSAGE("U-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
-  BOOST_TEST(r.rmse < 0.97 * baseline);
+  test::check_bound("user_based_rmse_over_item_means", r.rmse / baseline, 0.97);
 }
 
 BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
@@ -83,8 +83,8 @@ BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
   const EvalResult r = evaluate(m, test::refs(t.test));
   const double baseline = item_mean_rmse(t);
   BOOST_TEST_MESSAGE("deep I-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
-  BOOST_TEST(r.rmse < 0.97 * baseline);
-  BOOST_TEST(t.result.history.back().loss < 0.5 * t.result.history.front().loss);
+  test::check_bound("deep_rmse_over_item_means", r.rmse / baseline, 0.97);
+  test::check_bound("deep_last_over_first_loss", t.result.history.back().loss / t.result.history.front().loss, 0.5);
   auto backend = train::make_cpu_trainer();
   backend->init(c, t.csc);
   backend->set_weights(t.result.weights);

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
         {"layers", layers},
         {"input", {{"offset", m.input.offset}, {"norm_power", m.input.norm_power}, {"norm_count", m.input.norm_count}}},
         {"units", {{"origin", m.input.units.origin}, {"unit", m.input.units.unit}}},
+        {"baseline", m.has_baseline ? nlohmann::json{{"weight", m.baseline_weight}} : nlohmann::json()},
         {"dtype", autorec::dtype_name(m.weight_dtype)},
         {"parameters", m.num_parameters},
         {"rating_scale", {{"min", m.rating_min}, {"max", m.rating_max}, {"step", m.rating_step}, {"integral", m.integral_ratings}}},
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
     if (m.input.offset != 0 || m.input.norm_power != 0)
       std::printf("input         (%s + %g) x (%g / ratings in the column)^%g at each observed entry, 0 elsewhere\n",
                   m.input.units.identity() ? "rating" : "value", m.input.offset, m.input.norm_count, m.input.norm_power);
+    if (m.has_baseline)
+      std::printf("baseline      answers are %.2f x the network + %.2f x a user + item bias model\n",
+                  1.0 - m.baseline_weight, m.baseline_weight);
     for (std::size_t l = 0; l < m.layers.size(); ++l)
       std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
                   autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);

@@ -217,6 +217,17 @@ int main(int argc, char** argv) {
     // Splits: test (by ratio, or a file), then validation out of what remains. Neither trains the model.
     std::vector<at::Rating> train_part = data.ratings, test_part, fit, val;
     if (test_ratio > 0) at::split(data, cfg.seed, test_ratio, train_part, test_part);
+    const auto nu = static_cast<std::uint32_t>(data.users.size()), ni = static_cast<std::uint32_t>(data.items.size());
+    if (at::needs_validation(cfg, train_part.size(), cfg.variant == autorec::Variant::ItemBased ? ni : nu) &&
+        app.count("--val-ratio") == 0) {
+      cfg.val_ratio = at::kSparseValidationRatio;
+      refit = true;
+      if (!quiet)
+        std::printf("sparse data (%.1f ratings per %s): the default recipe holds out %g of them to choose the epoch, "
+                    "the bias model's share and the cold-start rule, then refits on all (as --val-ratio %g --refit)\n",
+                    double(train_part.size()) / (cfg.variant == autorec::Variant::ItemBased ? ni : nu),
+                    cfg.variant == autorec::Variant::ItemBased ? "item" : "user", cfg.val_ratio, cfg.val_ratio);
+    }
     if (cfg.val_ratio > 0) {
       at::Dataset rest = data;
       rest.ratings = train_part;
@@ -225,7 +236,6 @@ int main(int argc, char** argv) {
       fit = train_part;
     }
     if (fit.empty()) throw autorec::Error(autorec::Status::BadInput, "no training ratings left after the splits");
-    const auto nu = static_cast<std::uint32_t>(data.users.size()), ni = static_cast<std::uint32_t>(data.items.size());
     const at::Csc fit_m = at::make_csc(fit, nu, ni, cfg.variant);
     const std::vector<at::Cell> val_cells = to_cells(val, cfg.variant);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
@@ -279,32 +289,52 @@ int main(int argc, char** argv) {
       result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch, checkpoint);
       report(result);
     }
-    // The network beside the simple baselines on the same validation ratings, so that a recipe that does not
-    // beat them shows before the test set is read.
-    if (!val_cells.empty() && !refit_state && !quiet) {
-      const at::BiasModel bias = at::fit_bias_model_auto(fit, nu, ni);
+    // With validation ratings: the network beside the simple baselines on them, so that a recipe that does not
+    // beat them shows before the test set is read; the bias model's share in the answers; and the cold-start
+    // rule, chosen with the validated model (a refit keeps both).
+    const at::Side columns_last = cfg.variant == autorec::Variant::ItemBased ? at::Side::Items : at::Side::Users;
+    double baseline_weight = 0;
+    std::optional<at::BiasModel> bias;
+    if (refit_state) baseline_weight = refit_state->value("baseline_weight", 0.0);
+    if (!val_cells.empty() && !refit_state) {
+      bias = at::fit_bias_model_auto(fit, nu, ni, columns_last);
       std::vector<autorec::RatingRef> val_refs;
       for (const at::Rating& r : val) val_refs.push_back({r.user, r.item, r.value});
-      const at::BaselineResult base = at::evaluate_baselines(bias, val_refs, data.scale.min, data.scale.max);
-      std::printf("validation RMSE: network %.4f (epoch %u), user + item biases %.4f (pseudo-counts %g, %g), "
-                  "global mean %.4f\n",
-                  result.history[result.best_epoch - 1].val_rmse, result.best_epoch, base.bias.rmse, bias.user_reg,
-                  bias.item_reg, base.global_mean.rmse);
-    }
-    // The cold-start rule, chosen on the validation part with the validated model (a refit keeps it).
-    if (!val_cells.empty() && !refit_state) {
       at::ModelContents validated{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, 1};
+      const autorec::Model network =
+          autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
+      const at::BlendChoice blend = at::choose_blend(network, *bias, val_refs);
+      baseline_weight = blend.weight;
+      if (!quiet) {
+        const at::BaselineResult base = at::evaluate_baselines(*bias, val_refs, data.scale.min, data.scale.max);
+        std::printf("validation RMSE: network %.4f (epoch %u), user + item biases %.4f (pseudo-counts %g, %g), "
+                    "global mean %.4f\n",
+                    result.history[result.best_epoch - 1].val_rmse, result.best_epoch, base.bias.rmse, bias->user_reg,
+                    bias->item_reg, base.global_mean.rmse);
+        std::printf("baseline: the bias model's share in the answers %.2f (RMSE on the %zu validation ratings the "
+                    "network answers: network %.4f, bias model %.4f, best blend %.4f at share %.2f, %.1f standard "
+                    "errors better than the bias model%s)\n",
+                    blend.weight, blend.cells, blend.network_rmse, blend.bias_rmse, blend.blend_rmse, blend.best_weight,
+                    blend.evidence, blend.weight != blend.best_weight ? ": not enough, the bias model answers" : "");
+      }
+      validated.baseline = &*bias;
+      validated.baseline_weight = baseline_weight;
       const autorec::Model model =
           autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
-      cold = at::choose_cold_start(model, fit_m, val_cells);
+      cold = at::choose_cold_start(model, fit_m, val_cells, &*bias);
       if (!quiet)
         std::printf("cold start: %s (RMSE on the %zu rarest validation ratings: means %.4f, global mean %.4f, "
                     "empty input %.4f)\n",
                     at::cold_start_name(cold.rule), cold.cells, cold.rmse[0], cold.rmse[1], cold.rmse[2]);
     }
-    // --refit: the epoch count chosen on validation, trained again on all the training ratings.
+    // --refit: the epoch count chosen on validation, trained again on all the training ratings; not when the
+    // bias model answers alone (the network would go unused).
     at::Csc all_m;
-    if (refit) {
+    if (refit && baseline_weight == 1) {
+      all_m = at::make_csc(train_part, nu, ni, cfg.variant);
+      if (!quiet) std::printf("refit: skipped, the bias model answers alone (fitted again on all %zu training ratings)\n", train_part.size());
+      val.clear();
+    } else if (refit) {
       if (!quiet)
         std::printf("refit: %u epochs (the best on validation) on all %zu training ratings\n", result.best_epoch,
                     train_part.size());
@@ -315,17 +345,21 @@ int main(int argc, char** argv) {
       all_m = at::make_csc(train_part, nu, ni, cfg.variant);
       checkpoint.stage = "refit";
       checkpoint.caller_state = nlohmann::json{{"best_epoch", cfg.epochs}, {"cold_start", static_cast<int>(cold.rule)},
-                                               {"cold_start_rmse", cold.rmse}, {"cold_start_cells", cold.cells}}.dump();
+                                               {"cold_start_rmse", cold.rmse}, {"cold_start_cells", cold.cells},
+                                               {"baseline_weight", baseline_weight}}.dump();
       checkpoint.resume = checkpoint.resume && refit_state.has_value();  // a first run's checkpoint is replaced
       result = at::train(cfg, all_m, {}, data.scale.min, data.scale.max, on_epoch, checkpoint);
       report(result);
       val.clear();
     }
     const at::Csc& model_m = refit ? all_m : fit_m;
+    // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
+    if (refit && (bias || (refit_state && refit_state->contains("baseline_weight")))) bias = at::fit_bias_model_auto(train_part, nu, ni, columns_last);
 
     at::ModelContents contents{&cfg, &data, &model_m, &result, policy, val.size(), -1.0, zstd_level};
     contents.dtype = *autorec::parse_dtype(dtype);
     contents.cold_start = cold.rule;
+    if (bias) contents.baseline = &*bias, contents.baseline_weight = baseline_weight;
     std::vector<std::byte> file = at::build_model_file(contents);
 
     // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.

@@ -2,6 +2,7 @@
 #include "autorec/train/baseline.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace autorec::train {
@@ -40,7 +41,7 @@ double BiasModel::predict(std::optional<std::uint32_t> user, std::optional<std::
 }
 
 BiasModel fit_bias_model(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
-                         double user_reg, double item_reg) {
+                         double user_reg, double item_reg, Side last) {
   BiasModel m;
   m.user_reg = user_reg;
   m.item_reg = item_reg;
@@ -49,14 +50,18 @@ BiasModel fit_bias_model(std::span<const Rating> ratings, std::uint32_t num_user
   m.mean = ratings.empty() ? 0.0 : sum / double(ratings.size());
   m.user_bias.assign(num_users, 0.0);
   m.item_bias.assign(num_items, 0.0);
+  const bool items_last = last == Side::Items;
   for (int pass = 0; pass < kPasses; ++pass) {
-    solve_side(ratings, m.mean, true, m.user_bias, item_reg, m.item_bias);
-    solve_side(ratings, m.mean, false, m.item_bias, user_reg, m.user_bias);
+    for (const bool items : {!items_last, items_last}) {
+      if (items) solve_side(ratings, m.mean, true, m.user_bias, item_reg, m.item_bias);
+      else solve_side(ratings, m.mean, false, m.item_bias, user_reg, m.user_bias);
+    }
   }
   return m;
 }
 
-BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items) {
+BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
+                              Side last) {
   std::vector<Rating> fit, held;
   for (const Rating& r : ratings)
     (splitmix64(0xB1A5ull ^ (std::uint64_t{r.user} << 32 | r.item)) % 10 == 0 ? held : fit).push_back(r);
@@ -64,9 +69,9 @@ BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num
   if (!held.empty() && !fit.empty())
     for (const double u : kBiasRegGrid)
       for (const double i : kBiasRegGrid)
-        if (const double e = rmse(fit_bias_model(fit, num_users, num_items, u, i), held); e < best)
+        if (const double e = rmse(fit_bias_model(fit, num_users, num_items, u, i, last), held); e < best)
           best = e, user_reg = u, item_reg = i;
-  return fit_bias_model(ratings, num_users, num_items, user_reg, item_reg);
+  return fit_bias_model(ratings, num_users, num_items, user_reg, item_reg, last);
 }
 
 std::vector<Rating> stored_ratings(const Model& model) {
@@ -77,6 +82,44 @@ std::vector<Rating> stored_ratings(const Model& model) {
     for (const Entry& e : model.observations(c))
       out.push_back(item_based ? Rating{e.index, c, e.value} : Rating{c, e.index, e.value});
   return out;
+}
+
+BlendChoice choose_blend(const Model& network, const BiasModel& bias, std::span<const RatingRef> val) {
+  const ModelInfo& info = network.info();
+  std::vector<std::array<double, 3>> cells;  // network, bias model, truth
+  for (const RatingRef& r : val) {
+    const Prediction p = network.predict(r.user, r.item, false);
+    if (p.source == Source::Model) cells.push_back({p.value, bias.predict(r.user, r.item), r.value});
+  }
+  BlendChoice best;
+  best.cells = cells.size();
+  if (cells.empty()) return best;
+  const auto rmse_at = [&](double w) {
+    double se = 0;
+    for (const auto& [n, b, t] : cells) {
+      const double d = std::clamp((1 - w) * n + w * b, double(info.rating_min), double(info.rating_max)) - t;
+      se += d * d;
+    }
+    return std::sqrt(se / double(cells.size()));
+  };
+  for (int step = 0; step <= 20; ++step)
+    if (const double e = rmse_at(step / 20.0); step == 0 || e < best.blend_rmse) best.weight = step / 20.0, best.blend_rmse = e;
+  best.best_weight = best.weight;
+  best.network_rmse = rmse_at(0);
+  best.bias_rmse = rmse_at(1);
+  // The evidence: mean and standard error of (bias model's squared error - the blend's) over the cells.
+  double sum = 0, sum2 = 0;
+  for (const auto& [n, b, t] : cells) {
+    const auto clamped = [&](double x) { return std::clamp(x, double(info.rating_min), double(info.rating_max)); };
+    const double eb = clamped(b) - t, ew = clamped((1 - best.weight) * n + best.weight * b) - t;
+    const double d = eb * eb - ew * ew;
+    sum += d, sum2 += d * d;
+  }
+  const double count = double(cells.size()), mean = sum / count;
+  const double se = std::sqrt(std::max(0.0, sum2 / count - mean * mean) / std::max(1.0, count - 1));
+  best.evidence = se > 0 ? mean / se : (mean > 0 ? INFINITY : 0.0);
+  if (best.weight < 1 && !(best.evidence > kBlendEvidence)) best.weight = 1;
+  return best;
 }
 
 BaselineResult evaluate_baselines(const BiasModel& bias, std::span<const RatingRef> ratings, float lo, float hi) {

@@ -29,7 +29,7 @@ std::vector<Cell> rarest(const std::vector<Cell>& val, const std::vector<std::ui
 
 }  // namespace
 
-ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val) {
+ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val, const BiasModel* bias) {
   ColdStartChoice choice;
   if (val.empty()) return choice;
   const ModelInfo& info = model.info();
@@ -45,8 +45,17 @@ ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std:
       total += fit.value[k];
     }
   const float global = clamp(total / double(std::max<std::size_t>(1, fit.nnz())));
-  const auto mean = [&](const std::vector<double>& sum, const std::vector<std::uint32_t>& n, std::uint32_t i) {
-    return n[i] ? clamp(sum[i] / n[i]) : global;
+  // A row's or column's mean as the model answers it: the bias model's shrunk one when it has a baseline.
+  const bool item_based = info.variant == Variant::ItemBased;
+  const auto row_mean = [&](std::uint32_t r) {
+    if (!row_n[r]) return global;
+    if (!bias) return clamp(row_sum[r] / row_n[r]);
+    return clamp(item_based ? bias->predict(r, std::nullopt) : bias->predict(std::nullopt, r));
+  };
+  const auto col_mean = [&](std::uint32_t c) {
+    if (!col_n[c]) return global;
+    if (!bias) return clamp(col_sum[c] / col_n[c]);
+    return clamp(item_based ? bias->predict(std::nullopt, c) : bias->predict(c, std::nullopt));
   };
   // What AutoRec answers for a column with nothing known: the reconstruction of an empty input.
   std::vector<float> empty(model.column_length());
@@ -60,15 +69,15 @@ ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std:
   const std::vector<Cell> cold_cols = rarest(val, col_n, true);
   for (const Cell& c : cold_cols) {
     add(ColdStart::EmptyInput, empty[c.row], c.value);
-    add(ColdStart::MeanHierarchy, mean(row_sum, row_n, c.row), c.value);
+    add(ColdStart::MeanHierarchy, row_mean(c.row), c.value);
     add(ColdStart::GlobalMean, global, c.value);
   }
   // Unseen row, known column: both mean-based rules answer the column's mean.
   const std::vector<Cell> cold_rows = rarest(val, row_n, false);
   for (const Cell& c : cold_rows) {
-    const float col_mean = mean(col_sum, col_n, c.col);
-    add(ColdStart::EmptyInput, col_mean, c.value);
-    add(ColdStart::MeanHierarchy, col_mean, c.value);
+    const float mean = col_mean(c.col);
+    add(ColdStart::EmptyInput, mean, c.value);
+    add(ColdStart::MeanHierarchy, mean, c.value);
     add(ColdStart::GlobalMean, global, c.value);
   }
   choice.cells = cold_cols.size() + cold_rows.size();

@@ -82,6 +82,19 @@ class TensorTable {
   DataSection section_;
 };
 
+// The bias model in the model's orientation: rows are users for item-based models.
+Offset<fb::Baseline> baseline(FlatBufferBuilder& fbb, const BiasModel& b, double weight, Variant variant) {
+  const bool item_based = variant == Variant::ItemBased;
+  const auto floats = [&](const std::vector<double>& x) {
+    std::vector<float> f(x.begin(), x.end());
+    return fbb.CreateVector(f);
+  };
+  const auto rows = floats(item_based ? b.user_bias : b.item_bias), cols = floats(item_based ? b.item_bias : b.user_bias);
+  return fb::CreateBaseline(fbb, static_cast<float>(weight), static_cast<float>(b.mean), rows, cols,
+                            static_cast<float>(item_based ? b.user_reg : b.item_reg),
+                            static_cast<float>(item_based ? b.item_reg : b.user_reg));
+}
+
 Offset<fb::IdMap> id_map(FlatBufferBuilder& fbb, const IdList& ids) {
   if (ids.is_int) return fb::CreateIdMap(fbb, fbb.CreateVector(ids.ints));
   return fb::CreateIdMap(fbb, 0, fbb.CreateVectorOfStrings(ids.strs));
@@ -248,7 +261,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto layers_off = fbb.CreateVector(layers);
   const auto tensors_off = fbb.CreateVector(t.tensors_);
   const auto buffers_off = fbb.CreateVector(t.buffers_);
-  const std::uint32_t version = !input.units.identity()                        ? kSchemaVersion
+  const auto baseline_off = in.baseline ? baseline(fbb, *in.baseline, in.baseline_weight, cfg.variant) : 0;
+  const std::uint32_t version = !input.units.identity() || in.baseline             ? kSchemaVersion
                                 : input.offset == 0 && input.norm_power == 0 ? kSchemaVersionPlainInput
                                                                              : kSchemaVersionInputRule;
   const auto model = fb::CreateModel(fbb, version,
@@ -257,7 +271,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
                                      static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training,
                                      codes_index, input.offset, input.norm_power,
                                      input.norm_power != 0 ? input.norm_count : 0.0f, input.units.origin,
-                                     input.units.unit);
+                                     input.units.unit, baseline_off);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level, kContainerVersion, FileKind::Model, version);

@@ -79,6 +79,10 @@ std::optional<TrainConfig> recipe(std::string_view name) {
   return c;
 }
 
+bool needs_validation(const TrainConfig& config, std::size_t ratings, std::uint32_t columns) {
+  return config.recipe == "default" && config.val_ratio <= 0 && double(ratings) < kSparseRatingsPerColumn * double(columns);
+}
+
 double learning_rate_at(const TrainConfig& c, std::uint32_t epoch) {
   const std::uint32_t length = c.schedule_epochs ? c.schedule_epochs : c.epochs;
   if (c.schedule == TrainConfig::Schedule::Constant || length <= 1) return c.learning_rate;

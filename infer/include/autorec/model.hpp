@@ -111,6 +111,11 @@ struct ModelInfo {
   // What the first layer reads for an observed rating (autorec/math.hpp), including the units the network
   // computes in (input.units: its outputs are mapped back to ratings through them).
   InputTransform input;
+  // The share of the user + item bias model (the file's baseline, fitted with the network) in every answer of
+  // the network, chosen on validation ratings: 0 = the network alone. With a baseline the cold-start means
+  // are its shrunk means.
+  bool has_baseline = false;
+  float baseline_weight = 0;
   std::string cold_start;  // description of the fallback rule
   std::uint64_t num_parameters;
   DType weight_dtype = DType::F32;  // how the weight matrices are stored in the file (computation is fp32)

@@ -42,6 +42,27 @@ class Checker {
   std::string_view name_;
 };
 
+// Model.baseline, checked: a share in [0, 1), finite numbers, one bias per row and per column.
+void read_baseline(const fb::Baseline& b, std::uint32_t rows, std::uint32_t cols, const Checker& ck, Baseline& out) {
+  ck.require(b.weight() >= 0 && b.weight() <= 1, "baseline.weight", b.weight(), "in [0, 1]");
+  ck.require(std::isfinite(b.mean()), "baseline.mean", b.mean(), "finite");
+  ck.require(std::isfinite(b.row_reg()) && b.row_reg() >= 0, "baseline.row_reg", b.row_reg(), "finite, >= 0");
+  ck.require(std::isfinite(b.col_reg()) && b.col_reg() >= 0, "baseline.col_reg", b.col_reg(), "finite, >= 0");
+  const auto read = [&](const flatbuffers::Vector<float>* v, std::uint32_t n, const char* field, std::vector<float>& to) {
+    const auto& x = ck.present(v, field);
+    ck.require(x.size() == n, std::string(field) + " size", x.size(), std::to_string(n));
+    to.assign(x.begin(), x.end());
+    for (std::size_t k = 0; k < to.size(); ++k)
+      ck.require(std::isfinite(to[k]), std::string(field) + "[" + std::to_string(k) + "]", to[k], "finite");
+  };
+  read(b.row_bias(), rows, "baseline.row_bias", out.row);
+  read(b.col_bias(), cols, "baseline.col_bias", out.col);
+  out.weight = b.weight();
+  out.mean = b.mean();
+  out.row_reg = b.row_reg();
+  out.col_reg = b.col_reg();
+}
+
 // The bytes of a model: the FlatBuffer and, from container version 2, the data section after it.
 struct Content {
   const fb::Model* model = nullptr;
@@ -344,6 +365,14 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   read_ids(m.users(), info.num_users, "users", ck, impl.users);
   read_ids(m.items(), info.num_items, "items", ck, impl.items);
   read_observations(obs, length, cols, ck, impl.obs);
+  if (const fb::Baseline* b = m.baseline()) {
+    ck.require(info.schema_version >= 4, "baseline", "present", "absent in a schema-" + std::to_string(info.schema_version) +
+                                                                    " file (a baseline needs schema 4)");
+    read_baseline(*b, length, cols, ck, impl.baseline);
+    info.has_baseline = true;
+    info.baseline_weight = impl.baseline.weight;
+    info.cold_start += " (the means shrunk by the baseline's pseudo-counts)";
+  }
   info.num_observations = impl.obs.entries.size();
   // The codes the trainer stored, when it did: loading then skips the one sparse pass over every observation.
   if (m.codes() >= 0) {

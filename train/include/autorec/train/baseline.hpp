@@ -22,16 +22,37 @@ struct BiasModel {
   double predict(std::optional<std::uint32_t> user, std::optional<std::uint32_t> item) const;
 };
 
-// The bias model with these pseudo-counts, by alternating least squares (each pass solves the item biases
-// exactly given the user biases, then the reverse) from all biases at 0.
+// The bias model with these pseudo-counts, by alternating least squares from all biases at 0: each pass
+// solves one side's biases exactly given the other's. The side solved last (`last`: the items unless it says
+// users) satisfies its equation exactly, so a model's newcomer on that side (fold-in of a new column) gets
+// by the same one step the bias a trained one has.
+enum class Side : std::uint8_t { Items, Users };
 BiasModel fit_bias_model(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
-                         double user_reg, double item_reg);
+                         double user_reg, double item_reg, Side last = Side::Items);
 
 // The pseudo-counts chosen on the ratings themselves, never on a test set: the rule is to hold out a tenth of
 // them (by a hash of the dense user and item indices), fit every pair of the grid kBiasRegGrid on the rest,
 // keep the pair with the lowest RMSE on the held-out tenth, and fit it again on all the ratings.
 inline constexpr double kBiasRegGrid[] = {1, 2, 5, 10, 20, 50, 100};
-BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items);
+BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
+                              Side last = Side::Items);
+
+// The bias model's share in a network's answers (Model.baseline.weight) that scores best on validation
+// ratings, from 0 (the network alone) to 1 (the bias model alone) in steps of 0.05, measured on the ratings
+// the network answers (the others take the cold-start rules, which the share does not change) with the
+// answers clamped to the scale as the model clamps them; ties go to the smaller share. The network keeps a
+// share only when that blend beats the bias model alone by more than kBlendEvidence standard errors of the
+// mean difference of their squared errors: a gain the validation ratings cannot tell from noise is not
+// trusted to hold on other ratings, and the bias model alone then answers (share 1).
+inline constexpr double kBlendEvidence = 2.0;
+struct BlendChoice {
+  double weight = 0;
+  double network_rmse = -1, bias_rmse = -1, blend_rmse = -1;  // on those ratings; blend_rmse at best_weight
+  double best_weight = 0;  // the share with the lowest RMSE, before the evidence rule
+  double evidence = 0;     // its gain over the bias model alone, in standard errors
+  std::size_t cells = 0;
+};
+BlendChoice choose_blend(const Model& network, const BiasModel& bias, std::span<const RatingRef> val);
 
 // The ratings a model file stores (its training observations), as (user, item) ratings.
 std::vector<Rating> stored_ratings(const Model& model);

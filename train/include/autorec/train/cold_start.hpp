@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autorec/model.hpp"
+#include "autorec/train/baseline.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
@@ -23,8 +24,10 @@ struct ColdStartChoice {
 // The rule with the lowest RMSE on the validation ratings most like cold starts: those of the columns, and
 // of the rows, with the fewest fit ratings (the rarest 5% of the validation ratings each, at least 100).
 // Each is predicted as if its column (row) had never been seen: every rule's answer for an unseen column
-// or row, from `model` (trained on `fit`) and the fit ratings' means. Without validation ratings the choice
+// or row, from `model` (trained on `fit`) and the fit ratings' means, or the bias model's shrunk means when
+// the model carries `bias` as its baseline (as the model then answers). Without validation ratings the choice
 // is EmptyInput, AutoRec's own answer.
-ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val);
+ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val,
+                                  const BiasModel* bias = nullptr);
 
 }  // namespace autorec::train

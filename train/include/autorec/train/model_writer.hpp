@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autorec/dtype.hpp"
+#include "autorec/train/baseline.hpp"
 #include "autorec/train/cold_start.hpp"
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/trainer.hpp"
@@ -28,6 +29,10 @@ struct ModelContents {
   // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path).
   std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30;
   ColdStart cold_start = ColdStart::EmptyInput;  // what predict() answers for unseen ids
+  // The user + item bias model blended into the network's answers with this share (Model.baseline, in
+  // ratings), which also gives the cold-start rules its shrunk means; null = the network alone.
+  const BiasModel* baseline = nullptr;
+  double baseline_weight = 0;
   // The codes of the stored columns are written when they take at most this many bytes (loading then skips
   // computing them); 0 = never.
   std::uint64_t codes_limit = std::uint64_t{256} << 20;

@@ -67,6 +67,16 @@ struct TrainConfig {
 std::optional<TrainConfig> recipe(std::string_view name);
 inline constexpr const char* kRecipeNames = "textbook, default";
 
+// Small, sparse data: where the training ratings average fewer than kSparseRatingsPerColumn per column (a
+// network input), the network's hundreds of hidden units fit noise, and may lose to a user + item bias model.
+// There the default recipe validates itself: it holds out kSparseValidationRatio of the ratings, chooses the
+// epoch, the bias model's share in the answers (choose_blend) and the cold-start rule on them, and refits on
+// all (autorec-train; docs/RESULTS.md has the table the threshold comes from). True when `config` is the
+// default recipe without a validation part and the data is that sparse.
+inline constexpr double kSparseRatingsPerColumn = 20;
+inline constexpr double kSparseValidationRatio = 0.1;
+bool needs_validation(const TrainConfig& config, std::size_t ratings, std::uint32_t columns);
+
 // Compressed sparse columns in the model's orientation (a column = one network input).
 struct Csc {
   std::uint32_t num_rows = 0;
