@@ -291,12 +291,8 @@ void Model::reconstruct_batch(std::span<const std::span<const Entry>> columns, s
     impl_->backend->encode(columns.subspan(b, e - b), codes.data());
     float* y = out.data() + b * std::size_t{length};
     impl_->backend->decode(codes.data(), e - b, y);
-    for (std::size_t c = b; c < e; ++c) {
-      const float base = impl_->newcomer_base(true, columns[c]);
-      float* yc = y + (c - b) * std::size_t{length};
-      for (std::uint32_t r = 0; r < length; ++r)
-        yc[r] = impl_->finish(impl_->blend(impl_->to_rating(yc[r]), impl_->row_base(r), base), clamp);
-    }
+    for (std::size_t c = b; c < e; ++c)
+      impl_->finish_column(y + (c - b) * std::size_t{length}, impl_->newcomer_base(true, columns[c]), clamp);
   });
 }
 
@@ -305,9 +301,7 @@ void Model::reconstruct_column(std::uint32_t column, std::span<float> out, bool 
     throw Error(Status::BadInput, "column " + std::to_string(column) + " is not below " + std::to_string(num_columns()));
   check_out(out, column_length());
   impl_->backend->decode(impl_->code(column), 1, out.data());
-  const float base = impl_->col_base(column);
-  for (std::uint32_t r = 0; r < out.size(); ++r)
-    out[r] = impl_->finish(impl_->blend(impl_->to_rating(out[r]), impl_->row_base(r), base), clamp);
+  impl_->finish_column(out.data(), impl_->col_base(column), clamp);
 }
 
 namespace {

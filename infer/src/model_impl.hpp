@@ -129,6 +129,10 @@ struct Model::Impl {
   }
   // The baseline bias of a newcomer column (ratings index rows) or row (ratings index columns), 0 without one.
   float newcomer_base(bool column, std::span<const Entry> ratings) const;
+  // The decoder's outputs of one column (net_rows() values, in model units) made the model's answers in place.
+  void finish_column(float* y, float col_b, bool clamp) const {
+    for (std::uint32_t r = 0; r < net_rows(); ++r) y[r] = finish(blend(to_rating(y[r]), row_base(r), col_b), clamp);
+  }
   // The unclamped rating f(w . code + b), in rating units, of a decoder row for one code; of row r of the model.
   float output(const float* weight, float bias, const float* code) const;
   float row_output(std::uint32_t r, const float* code) const { return output(row_weight(r), row_bias(r), code); }

@@ -168,11 +168,17 @@ BOOST_AUTO_TEST_CASE(held_out_users_are_predicted_like_seen_users_synthetic) {
     report(v == Variant::ItemBased ? "synthetic, item-based" : "synthetic, user-based", f);
     BOOST_TEST(f.folded.count > 500u);
     if (v == Variant::ItemBased) {
-      test::check_bound("fold_in_synthetic_item_folded_minus_seen", f.folded.rmse - f.seen.rmse, 0.05);
+      // Folded-in users lose a little to seen users here: over 10 seeds (scripts/test-spread) 0.038-0.080 in
+      // the native build and 0.048-0.099 in the portable one, mean 0.066 / 0.068 (a bound of 0.05, set on one
+      // seed of one machine, failed on another). The bound leaves room above that spread; that they are far
+      // better than their own mean rating is checked beside it: 0.700-0.815 native, 0.693-0.838 portable.
+      test::check_bound("fold_in_synthetic_item_folded_minus_seen", f.folded.rmse - f.seen.rmse, 0.15);
+      test::check_bound("fold_in_synthetic_item_folded_over_user_mean", f.folded.rmse / f.user_mean_rmse, 0.95);
     } else {
       // A user-based newcomer goes through the encoder with half the ratings a trained user had as input, and
       // AutoRec's encoder (an unnormalised sum) does not carry that well: measured 1.19 against 0.86 for seen
       // users (input dropout in training did not close it). What holds is that it beats the user's mean.
+      // 10 seeds: 0.855-0.909 native, 0.852-0.927 portable.
       test::check_bound("fold_in_synthetic_user_folded_over_user_mean", f.folded.rmse / f.user_mean_rmse, 1.0);
     }
   }
@@ -230,6 +236,7 @@ BOOST_AUTO_TEST_CASE(a_fitted_row_reproduces_a_trained_row) {
     BOOST_TEST_MESSAGE(variant_name(v) << "-based: RMS distance to the trained predictions, refit "
                                         << std::sqrt(fit_se) << " vs the row mean " << std::sqrt(mean_se) << " (unnormalised)");
     BOOST_TEST(mean_se > 0);
+    // 10 seeds (native / portable): item-based 0.110-0.146 / 0.113-0.134, user-based 0.105-0.138 / 0.098-0.125.
     test::check_bound(std::string("fold_in_refit_row_") + variant_name(v) + "_se_over_mean_se", fit_se / mean_se, 0.25);
   }
 }
@@ -341,6 +348,7 @@ BOOST_AUTO_TEST_CASE(held_out_users_are_predicted_like_seen_users_ml100k, *boost
   const Figures f = score_hold_out(hold_out(raw, c, 50, 5), FoldInOptions{}.lambda);
   report("ML-100K, item-based default recipe, 50 held-out users", f);
   BOOST_TEST(f.folded.count > 2000u);
+  // 10 seeds, both builds alike: -0.0023 to -0.0001 (folded-in users did as well as seen ones).
   test::check_bound("fold_in_ml100k_folded_minus_seen", f.folded.rmse - f.seen.rmse, 0.05);
 }
 

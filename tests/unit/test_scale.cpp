@@ -89,9 +89,9 @@ BOOST_AUTO_TEST_SUITE(scale)
 
 BOOST_AUTO_TEST_CASE(affine_maps_of_the_ratings_scale_the_test_rmse) {
   // The trainer computes in units that put the scale's ends at 1 and 5, so a*r + b trains the same network
-  // up to float rounding in the conversion. Measured: at most 0.0% here (every map, scale and variant; the
-  // rounding of a 0.05 unit moves the last digits only); 1% is the bound and leaves the rest for
-  // rounding that grows over the epochs on another instruction set.
+  // up to float rounding in the conversion. Over 10 seeds in the native and the portable build
+  // (scripts/test-spread) the largest relative change was 1.8e-5 (0-1 scale, user-based); 1% is the issue's
+  // bound.
   const Scale scales[] = {{"1-5 stars", 1, 5, 1}, {"half stars 0.5-5", 0.5, 5, 0.5}, {"1-100", 1, 100, 1},
                           {"0-1", 0, 1, 0.1}, {"-10..10", -10, 10, 1}};
   for (const Scale& s : scales) {
@@ -159,7 +159,8 @@ BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   for (const train::Cell& x : val) mean_se += (mean - x.value) * (mean - x.value);
   const double mean_rmse = std::sqrt(mean_se / double(val.size()));
   BOOST_TEST_MESSAGE("1-100: the fit mean's RMSE " << mean_rmse);
-  test::check_bound("scale_1_100_rmse_over_mean", file_rmse / mean_rmse, 0.9);
+  // 10 seeds (scripts/test-spread): 0.838-0.880 native, 0.830-0.883 portable.
+  test::check_bound("scale_1_100_rmse_over_mean", file_rmse / mean_rmse, 0.93);
   std::vector<float> column(model.column_length());
   model.reconstruct_column(0, column);
   for (const float y : column) BOOST_REQUIRE(y >= 1.0f && y <= 100.0f);
@@ -177,6 +178,7 @@ BOOST_AUTO_TEST_SUITE_END()
 // MovieLens 100K under the same maps (CTest: accuracy.ml100k_scale, skipped without the data).
 BOOST_AUTO_TEST_SUITE(scale_ml100k)
 
+// Over 10 seeds in both builds the largest relative change was 5.1e-5 item-based and 3.8e-4 user-based.
 BOOST_AUTO_TEST_CASE(ml100k_under_affine_maps, *boost::unit_test::precondition(test::has_ml100k)) {
   std::ifstream in(test::ml100k_file());
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

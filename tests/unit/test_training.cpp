@@ -41,8 +41,9 @@ BOOST_AUTO_TEST_CASE(item_based_beats_item_means) {
   const EvalResult r = evaluate(m, test::refs(t.test));
   const double baseline = item_mean_rmse(t);
   BOOST_TEST_MESSAGE("I-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
+  // Spread over 10 seeds (scripts/test-spread; native / portable build): 0.735-0.747 / 0.732-0.752.
   test::check_bound("item_based_rmse_over_item_means", r.rmse / baseline, 0.93);
-  // The loss went down.
+  // The loss went down: 0.088-0.095 / 0.087-0.095 of the first epoch's.
   test::check_bound("item_based_last_over_first_loss", t.result.history.back().loss / t.result.history.front().loss, 0.5);
 }
 
@@ -61,7 +62,7 @@ BOOST_AUTO_TEST_CASE(user_based_beats_item_means) {
   const EvalResult r = evaluate(m, test::refs(t.test));
   const double baseline = item_mean_rmse(t);
   BOOST_TEST_MESSAGE("U-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
-  test::check_bound("user_based_rmse_over_item_means", r.rmse / baseline, 0.97);
+  test::check_bound("user_based_rmse_over_item_means", r.rmse / baseline, 0.97);  // 10 seeds: 0.755-0.778 / 0.749-0.779
 }
 
 BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
@@ -83,6 +84,7 @@ BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
   const EvalResult r = evaluate(m, test::refs(t.test));
   const double baseline = item_mean_rmse(t);
   BOOST_TEST_MESSAGE("deep I-AutoRec RMSE " << r.rmse << " vs item-mean " << baseline);
+  // 10 seeds (native / portable): 0.748-0.789 / 0.749-0.789, and the loss 0.094-0.116 / 0.094-0.117 of its start.
   test::check_bound("deep_rmse_over_item_means", r.rmse / baseline, 0.97);
   test::check_bound("deep_last_over_first_loss", t.result.history.back().loss / t.result.history.front().loss, 0.5);
   auto backend = train::make_cpu_trainer();

@@ -1,10 +1,13 @@
 // autorec-bench MODEL: serving speed of a model file on a device: load time, reconstruction of every training
 // column in batches (and the FLOP rate that implies), one-column reconstruction, predict and top-10 latency.
-// autorec-bench --hardware: this machine's matrix-multiply rate and memory bandwidth at --threads, the
-// ceilings the benchmark suite (bench/suite.py) divides by.
+// autorec-bench --hardware: this machine (CPU model and instruction sets, and those this build uses) and its
+// matrix-multiply rate and memory bandwidth at --threads, the ceilings the benchmark suite (bench/suite.py)
+// divides by; every quoted speed names the machine this prints.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <Eigen/Core>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -17,6 +20,30 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// The CPU's model name and its widest vector instruction sets, from /proc/cpuinfo ("unknown" elsewhere).
+nlohmann::json cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model = "unknown", flags;
+  while (std::getline(in, line) && (model == "unknown" || flags.empty())) {
+    const auto value = [&] { return line.substr(line.find(':') + 2); };
+    if (line.rfind("model name", 0) == 0) model = value();
+    if (line.rfind("flags", 0) == 0) flags = " " + value() + " ";
+  }
+  std::vector<std::string> isa;
+  for (const char* f : {"avx512f", "avx512bw", "avx512_bf16", "avx2", "fma", "avx", "sse4_2"})
+    if (flags.find(std::string(" ") + f + " ") != std::string::npos) isa.push_back(f);
+  // What this binary was compiled to use (AUTOREC_NATIVE builds use the build machine's widest).
+  const char* build = "sse2";
+#if defined(__AVX512F__)
+  build = "avx512f";
+#elif defined(__AVX2__)
+  build = "avx2";
+#elif defined(__AVX__)
+  build = "avx";
+#endif
+  return {{"cpu", model}, {"cores", std::thread::hardware_concurrency()}, {"isa", isa}, {"build_isa", build}};
+}
 
 // Best of `repeat` timings of f(), in seconds: the least disturbed run.
 template <class F>
@@ -83,8 +110,10 @@ int main(int argc, char** argv) {
   return autorec::tools::tool_main(app, argc, argv, [&] {
     const unsigned nt = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
     if (hardware) {
-      const nlohmann::json h = {{"threads", nt}, {"gemm_gflops", gemm_gflops(nt, repeat)},
-                                {"triad_gbps", triad_gbps(nt, repeat)}};
+      nlohmann::json h = cpu_description();
+      h["threads"] = nt;
+      h["gemm_gflops"] = gemm_gflops(nt, repeat);
+      h["triad_gbps"] = triad_gbps(nt, repeat);
       std::printf("%s\n", json ? h.dump().c_str() : h.dump(2).c_str());
       return 0;
     }
