@@ -38,7 +38,11 @@ def cell(bindir, work, ratings, scale, seed, threads):
     return {"ratings": ratings, "scale": name, "seed": seed, "train_ratings": train_lines, "test_ratings": v["count"],
             "cold_start": v["cold_start"], "default_rmse": v["rmse"], "bias_rmse": v["baseline"]["bias"]["rmse"],
             "global_mean_rmse": v["baseline"]["global_mean"]["rmse"],
-            "bias_share": (info.get("baseline") or {}).get("weight", 0.0)}
+            "bias_share": (info.get("baseline") or {}).get("weight")}  # None: no baseline, the network alone
+
+
+def share(r):
+    return "none (network alone)" if r["bias_share"] is None else f"{r['bias_share']:.2f}"
 
 
 def main():
@@ -57,13 +61,13 @@ def main():
             rows.append(cell(a.bin, work, ratings, scale, a.seed, a.threads))
             r = rows[-1]
             print(f"{ratings} ratings, {scale[0]}: default {r['default_rmse']:.4f}, bias model {r['bias_rmse']:.4f}, "
-                  f"global mean {r['global_mean_rmse']:.4f} (bias share {r['bias_share']:.2f})", file=sys.stderr)
+                  f"global mean {r['global_mean_rmse']:.4f} (bias share {share(r)})", file=sys.stderr)
     lines = ["| ratings (train / test) | scale | default recipe | user + item biases | global mean | default / biases | "
              "bias model's share |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['ratings']:,} ({r['train_ratings']:,} / {r['test_ratings']:,}) | {r['scale']} | "
                      f"{r['default_rmse']:.4f} | {r['bias_rmse']:.4f} | {r['global_mean_rmse']:.4f} | "
-                     f"{r['default_rmse'] / r['bias_rmse']:.4f} | {r['bias_share']:.2f} |")
+                     f"{r['default_rmse'] / r['bias_rmse']:.4f} | {share(r)} |")
     table = "\n".join(lines)
     print(table)
     if a.markdown:

@@ -9,9 +9,13 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$here/corpus/model" "$here/corpus/ratings"
 "$bin/autorec-synth" --users 12 --items 9 --density 0.4 --seed 3 -o "$work/r.data"
 train() { "$bin/autorec-train" "$work/r.data" -o "$here/corpus/model/$1.fb" --epochs 2 -q --device cpu "${@:2}" >/dev/null; }
-train item --hidden 4                      # the default recipe: schema 3 (input norm)
+train item --hidden 4                      # the default recipe: data this sparse validates itself (schema 4, baseline)
 train plain --hidden 4 --recipe textbook   # plain ratings: schema 2
-train offset --hidden 4 --input-offset 3
+train offset --hidden 4 --recipe textbook --input-offset 3  # the input rule: schema 3
+# Another scale (1-100): model units and, with a validation part, a baseline (schema 4).
+awk -v OFS='\t' '{print $1, $2, 25 * ($3 - 1) + 1, $4}' "$work/r.data" > "$work/r100.data"
+"$bin/autorec-train" "$work/r100.data" -o "$here/corpus/model/scaled.fb" --epochs 2 -q --device cpu --hidden 4 \
+  --val-ratio 0.2 >/dev/null
 train user --hidden 3 --variant user
 train deep --layers 4-3:elu
 train int8 --hidden 4 --dtype int8

@@ -9,6 +9,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "autorec/autorec.h"
 #include "autorec/train/ratings.hpp"
 #include "edited_file.hpp"
 #include "helpers.hpp"
@@ -164,6 +165,16 @@ BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   std::vector<float> column(model.column_length());
   model.reconstruct_column(0, column);
   for (const float y : column) BOOST_REQUIRE(y >= 1.0f && y <= 100.0f);
+  // The C API answers in ratings too, as the C++ one does.
+  autorec_model* cm = nullptr;
+  BOOST_REQUIRE(autorec_model_load_buffer(file.data(), file.size(), "pct.fb", nullptr, &cm) == AUTOREC_OK);
+  for (const train::Cell& x : val) {
+    float rating = 0;
+    autorec_source source{};
+    BOOST_REQUIRE(autorec_model_predict(cm, x.row, x.col, 1, &rating, &source) == AUTOREC_OK);
+    BOOST_REQUIRE(rating == model.predict(x.row, x.col).value);
+  }
+  autorec_model_free(cm);
 
   // Damaged units are refused, naming the field: units in a schema-3 file, a unit that is not above 0, NaN.
   using test::edited_model_file, test::expect_refused;

@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
   app.add_option("--input-dropout", cfg.input_dropout, "share of each column's ratings hidden from the encoder "
                                                        "while training (denoising; CPU)")->check(CLI::Range(0.0f, 0.95f));
   app.add_option("--input-offset", cfg.input_offset, "the encoder reads rating + this at each rated entry (0 elsewhere), so "
-                                                     "that it tells who rated apart from how; in rating units")
+                                                     "that it tells who rated apart from how; in model units (the "
+                                                     "scale's ends at 1 and 5: stars)")
       ->check(CLI::Range(-1e6f, 1e6f));
   app.add_option("--input-norm", cfg.input_norm, "scale each column's encoder input by (mean column length / its length)^P "
                                                  "(0 = off; 0.5 as SVD++ does)")
