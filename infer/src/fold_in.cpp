@@ -121,12 +121,14 @@ Folded Model::Impl::fold(bool column, std::span<const Entry> ratings, float lamb
   f.column = column;
   f.ratings = column ? checked_ratings(ratings, net_rows(), num_rows(), std::string(what) + " ratings", kind)
                      : checked_ratings(ratings, obs.num_cols(), obs.num_cols(), std::string(what) + " ratings", kind);
-  double sum = 0;
-  for (const Entry& e : f.ratings) sum += e.value;
-  f.mean = static_cast<float>(sum / static_cast<double>(f.ratings.size()));
+  // The cold-start mean: the baseline's shrunk one when there is a baseline, else that of the ratings.
   if (baseline.present()) {
     f.base = newcomer_base(column, f.ratings);
     f.mean = baseline.mean + f.base;
+  } else {
+    double sum = 0;
+    for (const Entry& e : f.ratings) sum += e.value;
+    f.mean = static_cast<float>(sum / static_cast<double>(f.ratings.size()));
   }
   if (column) {
     f.vec.resize(net.code_size());

@@ -183,6 +183,10 @@ BOOST_AUTO_TEST_CASE(checkpoint_of_other_settings_or_data_is_refused) {
   BOOST_TEST(data_msg.find("other training data") != std::string::npos, data_msg);
   const std::string stage = error_of([&] { run(c, ck(path, 1, true, "refit")); }, Status::BadInput);
   BOOST_TEST(stage.find("field stage") != std::string::npos, stage);
+  // The same ratings on another scale are trained in other model units: the weights would not fit them.
+  const std::string units = error_of(
+      [&] { train::train(c, d.csc, d.val_cells, 1, 10, nullptr, ck(path, 1, true)); }, Status::BadInput);
+  BOOST_TEST(units.find("rating_origin") != std::string::npos, units);
   // The thread count does not change the result, so it does not block a resume.
   other = c;
   other.threads = 1;

@@ -162,9 +162,13 @@ BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   BOOST_TEST_MESSAGE("1-100: the fit mean's RMSE " << mean_rmse);
   // 10 seeds (scripts/test-spread): 0.838-0.880 native, 0.830-0.883 portable.
   test::check_bound("scale_1_100_rmse_over_mean", file_rmse / mean_rmse, 0.93);
+  // A column's reconstruction answers as predict() does, unclamped, in ratings: both map the outputs back.
+  std::uint32_t item = 0;
+  while (!model.knows_item(item)) ++item;
   std::vector<float> column(model.column_length());
-  model.reconstruct_column(0, column);
-  for (const float y : column) BOOST_REQUIRE(y >= 1.0f && y <= 100.0f);
+  model.reconstruct_column(item, column, false);
+  for (std::uint32_t u = 0; u < column.size(); ++u)
+    if (model.knows_user(u)) BOOST_REQUIRE_CLOSE(column[u], model.predict(u, item, false).value, 1e-4);
   // The C API answers in ratings too, as the C++ one does.
   autorec_model* cm = nullptr;
   BOOST_REQUIRE(autorec_model_load_buffer(file.data(), file.size(), "pct.fb", nullptr, &cm) == AUTOREC_OK);
@@ -182,6 +186,7 @@ BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   expect_refused(edited_model_file(file, [](fb::ModelT& mt) { mt.rating_unit = 0; }, 4), "rating_unit");
   expect_refused(edited_model_file(file, [](fb::ModelT& mt) { mt.rating_unit = -2; }, 4), "rating_unit");
   expect_refused(edited_model_file(file, [](fb::ModelT& mt) { mt.rating_origin = std::nanf(""); }, 4), "rating_origin");
+  expect_refused(edited_model_file(file, [](fb::ModelT& mt) { mt.rating_unit = 1e-30f; }, 4), "rating_unit");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

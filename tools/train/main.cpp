@@ -130,9 +130,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", cfg.seed, "seed of initialisation, shuffling, dropout and the splits");
   app.add_option("--init-std", cfg.init_std, "std of the N(0, s) initial weights")->check(CLI::PositiveNumber);
   app.add_option("--val-ratio", cfg.val_ratio, "share of training ratings held out for validation / early stopping")->check(CLI::Range(0.0, 0.5));
+  // (Checked after the data is read: on sparse data the default recipe provides the validation part.)
   app.add_flag("--refit", refit, "after choosing the epoch count on the validation part, train again on all "
-                                 "training ratings for that many epochs (needs --val-ratio)")
-      ->needs(app.get_option("--val-ratio"));
+                                 "training ratings for that many epochs (needs --val-ratio, or sparse data)");
   app.add_option("--patience", cfg.patience, "stop after N epochs without a better validation RMSE (0 = off)");
   app.add_option("--threads", cfg.threads, "threads (0 = all cores)")->check(CLI::Range(0, 1024));
   app.add_option("--device", device, "auto, cpu or cuda")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
@@ -213,22 +213,22 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "autorec-train: %llu duplicate (user, item) pairs, resolved by --duplicates %s\n",
                    static_cast<unsigned long long>(data.duplicates), duplicates.c_str());
 
-    if (refit && cfg.val_ratio <= 0)
-      throw autorec::Error(autorec::Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
     // Splits: test (by ratio, or a file), then validation out of what remains. Neither trains the model.
     std::vector<at::Rating> train_part = data.ratings, test_part, fit, val;
     if (test_ratio > 0) at::split(data, cfg.seed, test_ratio, train_part, test_part);
     const auto nu = static_cast<std::uint32_t>(data.users.size()), ni = static_cast<std::uint32_t>(data.items.size());
-    if (at::needs_validation(cfg, train_part.size(), cfg.variant == autorec::Variant::ItemBased ? ni : nu) &&
-        app.count("--val-ratio") == 0) {
+    const bool item_based = cfg.variant == autorec::Variant::ItemBased;
+    if (at::needs_validation(cfg, train_part.size(), item_based ? ni : nu) && app.count("--val-ratio") == 0) {
       cfg.val_ratio = at::kSparseValidationRatio;
       refit = true;
       if (!quiet)
         std::printf("sparse data (%.1f ratings per %s): the default recipe holds out %g of them to choose the epoch, "
                     "the bias model's share and the cold-start rule, then refits on all (as --val-ratio %g --refit)\n",
-                    double(train_part.size()) / (cfg.variant == autorec::Variant::ItemBased ? ni : nu),
-                    cfg.variant == autorec::Variant::ItemBased ? "item" : "user", cfg.val_ratio, cfg.val_ratio);
+                    double(train_part.size()) / (item_based ? ni : nu), item_based ? "item" : "user", cfg.val_ratio,
+                    cfg.val_ratio);
     }
+    if (refit && cfg.val_ratio <= 0)
+      throw autorec::Error(autorec::Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
     if (cfg.val_ratio > 0) {
       at::Dataset rest = data;
       rest.ratings = train_part;
@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
     // With validation ratings: the network beside the simple baselines on them, so that a recipe that does not
     // beat them shows before the test set is read; the bias model's share in the answers; and the cold-start
     // rule, chosen with the validated model (a refit keeps both).
-    const at::Side columns_last = cfg.variant == autorec::Variant::ItemBased ? at::Side::Items : at::Side::Users;
+    const at::Side columns_last = at::columns_side(cfg.variant);
     double baseline_weight = 0;
     std::optional<at::BiasModel> bias;
     if (refit_state) baseline_weight = refit_state->value("baseline_weight", 0.0);
@@ -355,7 +355,8 @@ int main(int argc, char** argv) {
     }
     const at::Csc& model_m = refit ? all_m : fit_m;
     // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
-    if (refit && (bias || (refit_state && refit_state->contains("baseline_weight")))) bias = at::fit_bias_model_auto(train_part, nu, ni, columns_last);
+    const bool had_baseline = bias || (refit_state && refit_state->contains("baseline_weight"));
+    if (refit && had_baseline) bias = at::fit_bias_model_auto(train_part, nu, ni, columns_last);
 
     at::ModelContents contents{&cfg, &data, &model_m, &result, policy, val.size(), -1.0, zstd_level};
     contents.dtype = *autorec::parse_dtype(dtype);

@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
     std::optional<autorec::train::BiasModel> bias;
     autorec::train::BaselineResult base;
     if (baseline) {
-      bias = autorec::train::fit_bias_model_auto(autorec::train::stored_ratings(model), info.num_users, info.num_items);
+      bias = autorec::train::fit_bias_model_auto(autorec::train::stored_ratings(model), info.num_users, info.num_items,
+                                                 autorec::train::columns_side(info.variant));
       base = autorec::train::evaluate_baselines(*bias, refs, no_clamp ? -INFINITY : info.rating_min,
                                                 no_clamp ? INFINITY : info.rating_max);
     }

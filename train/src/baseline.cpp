@@ -8,27 +8,44 @@
 namespace autorec::train {
 namespace {
 
-constexpr int kPasses = 15;  // alternating passes; the RMSE stops moving (below 1e-5) well before
+constexpr int kPasses = 15;       // alternating passes of a fit
+constexpr int kSearchPasses = 8;  // passes of the fits that only rank pseudo-counts
 
-// One side's biases given the other's: b[k] = sum (r - mean - other) / (reg + n_k).
-void solve_side(std::span<const Rating> ratings, double mean, bool items, const std::vector<double>& other,
-                double reg, std::vector<double>& bias) {
+// One side's biases given the other's, over the ratings not `held` (null: all): b[k] = sum (r - mean - other)
+// / (reg + n_k).
+void solve_side(std::span<const Rating> ratings, const std::vector<bool>* held, double mean, bool items,
+                const std::vector<double>& other, double reg, std::vector<double>& bias) {
   std::vector<double> sum(bias.size(), 0.0), n(bias.size(), 0.0);
-  for (const Rating& r : ratings) {
-    const std::uint32_t k = items ? r.item : r.user, o = items ? r.user : r.item;
-    sum[k] += r.value - mean - other[o];
-    n[k] += 1;
+  for (std::size_t k = 0; k < ratings.size(); ++k) {
+    if (held && (*held)[k]) continue;
+    const Rating& r = ratings[k];
+    const std::uint32_t key = items ? r.item : r.user, o = items ? r.user : r.item;
+    sum[key] += r.value - mean - other[o];
+    n[key] += 1;
   }
   for (std::size_t k = 0; k < bias.size(); ++k) bias[k] = n[k] > 0 ? sum[k] / (reg + n[k]) : 0.0;
 }
 
-double rmse(const BiasModel& m, std::span<const Rating> ratings) {
-  double se = 0;
-  for (const Rating& r : ratings) {
-    const double d = m.predict(r.user, r.item) - r.value;
-    se += d * d;
+// The fit on the ratings not `held`, in `passes` alternating passes that end with the side `last`.
+BiasModel fit(std::span<const Rating> ratings, const std::vector<bool>* held, std::uint32_t num_users,
+              std::uint32_t num_items, double user_reg, double item_reg, Side last, int passes) {
+  BiasModel m;
+  m.user_reg = user_reg;
+  m.item_reg = item_reg;
+  double sum = 0, count = 0;
+  for (std::size_t k = 0; k < ratings.size(); ++k)
+    if (!held || !(*held)[k]) sum += ratings[k].value, count += 1;
+  m.mean = count > 0 ? sum / count : 0.0;
+  m.user_bias.assign(num_users, 0.0);
+  m.item_bias.assign(num_items, 0.0);
+  const bool items_last = last == Side::Items;
+  for (int pass = 0; pass < passes; ++pass) {
+    for (const bool items : {!items_last, items_last}) {
+      if (items) solve_side(ratings, held, m.mean, true, m.user_bias, item_reg, m.item_bias);
+      else solve_side(ratings, held, m.mean, false, m.item_bias, user_reg, m.user_bias);
+    }
   }
-  return std::sqrt(se / double(std::max<std::size_t>(ratings.size(), 1)));
+  return m;
 }
 
 }  // namespace
@@ -42,35 +59,36 @@ double BiasModel::predict(std::optional<std::uint32_t> user, std::optional<std::
 
 BiasModel fit_bias_model(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
                          double user_reg, double item_reg, Side last) {
-  BiasModel m;
-  m.user_reg = user_reg;
-  m.item_reg = item_reg;
-  double sum = 0;
-  for (const Rating& r : ratings) sum += r.value;
-  m.mean = ratings.empty() ? 0.0 : sum / double(ratings.size());
-  m.user_bias.assign(num_users, 0.0);
-  m.item_bias.assign(num_items, 0.0);
-  const bool items_last = last == Side::Items;
-  for (int pass = 0; pass < kPasses; ++pass) {
-    for (const bool items : {!items_last, items_last}) {
-      if (items) solve_side(ratings, m.mean, true, m.user_bias, item_reg, m.item_bias);
-      else solve_side(ratings, m.mean, false, m.item_bias, user_reg, m.user_bias);
-    }
-  }
-  return m;
+  return fit(ratings, nullptr, num_users, num_items, user_reg, item_reg, last, kPasses);
 }
 
 BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
                               Side last) {
-  std::vector<Rating> fit, held;
-  for (const Rating& r : ratings)
-    (splitmix64(0xB1A5ull ^ (std::uint64_t{r.user} << 32 | r.item)) % 10 == 0 ? held : fit).push_back(r);
-  double best = INFINITY, user_reg = kBiasRegGrid[0], item_reg = kBiasRegGrid[0];
-  if (!held.empty() && !fit.empty())
-    for (const double u : kBiasRegGrid)
-      for (const double i : kBiasRegGrid)
-        if (const double e = rmse(fit_bias_model(fit, num_users, num_items, u, i, last), held); e < best)
-          best = e, user_reg = u, item_reg = i;
+  // The held-out tenth as flags, not a copy (100M ratings at Netflix scale).
+  std::vector<bool> held(ratings.size());
+  std::size_t n_held = 0;
+  for (std::size_t k = 0; k < ratings.size(); ++k)
+    n_held += held[k] = splitmix64(0xB1A5ull ^ (std::uint64_t{ratings[k].user} << 32 | ratings[k].item)) % 10 == 0;
+  const auto held_rmse = [&](double user_reg, double item_reg) {
+    const BiasModel m = fit(ratings, &held, num_users, num_items, user_reg, item_reg, last, kSearchPasses);
+    double se = 0;
+    for (std::size_t k = 0; k < ratings.size(); ++k)
+      if (held[k]) {
+        const double d = m.predict(ratings[k].user, ratings[k].item) - ratings[k].value;
+        se += d * d;
+      }
+    return se;
+  };
+  double user_reg = 10, item_reg = 10;  // the middle of the grid, where the search starts
+  if (n_held > 0 && n_held < ratings.size()) {
+    // Coordinate search over the grid: the items' pseudo-count, the users', the items' again (21 fits, not 49).
+    for (const bool items : {true, false, true}) {
+      double best = INFINITY, best_reg = items ? item_reg : user_reg;
+      for (const double reg : kBiasRegGrid)
+        if (const double e = items ? held_rmse(user_reg, reg) : held_rmse(reg, item_reg); e < best) best = e, best_reg = reg;
+      (items ? item_reg : user_reg) = best_reg;
+    }
+  }
   return fit_bias_model(ratings, num_users, num_items, user_reg, item_reg, last);
 }
 
@@ -94,10 +112,13 @@ BlendChoice choose_blend(const Model& network, const BiasModel& bias, std::span<
   BlendChoice best;
   best.cells = cells.size();
   if (cells.empty()) return best;
+  const auto answer = [&](double w, double network_value, double bias_value) {
+    return std::clamp((1 - w) * network_value + w * bias_value, double(info.rating_min), double(info.rating_max));
+  };
   const auto rmse_at = [&](double w) {
     double se = 0;
     for (const auto& [n, b, t] : cells) {
-      const double d = std::clamp((1 - w) * n + w * b, double(info.rating_min), double(info.rating_max)) - t;
+      const double d = answer(w, n, b) - t;
       se += d * d;
     }
     return std::sqrt(se / double(cells.size()));
@@ -110,8 +131,7 @@ BlendChoice choose_blend(const Model& network, const BiasModel& bias, std::span<
   // The evidence: mean and standard error of (bias model's squared error - the blend's) over the cells.
   double sum = 0, sum2 = 0;
   for (const auto& [n, b, t] : cells) {
-    const auto clamped = [&](double x) { return std::clamp(x, double(info.rating_min), double(info.rating_max)); };
-    const double eb = clamped(b) - t, ew = clamped((1 - best.weight) * n + best.weight * b) - t;
+    const double eb = answer(1, n, b) - t, ew = answer(best.weight, n, b) - t;
     const double d = eb * eb - ew * ew;
     sum += d, sum2 += d * d;
   }

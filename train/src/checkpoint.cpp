@@ -135,7 +135,7 @@ class Reader {
 
 }  // namespace
 
-std::string settings_json(const TrainConfig& c) {
+std::string settings_json(const TrainConfig& c, const RatingUnits& units) {
   json inner = json::array();
   for (const TrainConfig::InnerLayer& l : c.inner) inner.push_back({l.size, activation_name(l.activation), l.dropout});
   json s = {
@@ -151,6 +151,9 @@ std::string settings_json(const TrainConfig& c) {
   // Written only when set, so that checkpoints from before the setting existed still resume.
   if (c.input_offset != 0) s["input_offset"] = c.input_offset;
   if (c.input_norm != 0) s["input_norm"] = c.input_norm;
+  // Weights and optimiser state are in these units: another scale, or a checkpoint from before the trainer
+  // had units (its weights in ratings), must not resume.
+  if (!units.identity()) s["rating_origin"] = units.origin, s["rating_unit"] = units.unit;
   return s.dump();
 }
 

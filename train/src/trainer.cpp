@@ -266,7 +266,7 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
   result.notice = notice;
 
   // The checkpoint's identity: the settings and the data it trains on, as given.
-  const std::string settings = ck.path.empty() ? std::string() : settings_json(config);
+  const std::string settings = ck.path.empty() ? std::string() : settings_json(config, units);
   const std::uint64_t fingerprint = ck.path.empty() ? 0 : data_fingerprint(fit_ratings, val_ratings);
   Checkpoint state;  // the loop's state, as a checkpoint saves it
   state.stage = ck.stage;

@@ -42,7 +42,7 @@ class Checker {
   std::string_view name_;
 };
 
-// Model.baseline, checked: a share in [0, 1), finite numbers, one bias per row and per column.
+// Model.baseline, checked: a share in [0, 1], finite numbers, one bias per row and per column.
 void read_baseline(const fb::Baseline& b, std::uint32_t rows, std::uint32_t cols, const Checker& ck, Baseline& out) {
   ck.require(b.weight() >= 0 && b.weight() <= 1, "baseline.weight", b.weight(), "in [0, 1]");
   ck.require(std::isfinite(b.mean()), "baseline.mean", b.mean(), "finite");
@@ -320,10 +320,9 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
              "input_offset/input_norm_power", std::to_string(input.offset) + "/" + std::to_string(input.norm_power),
              "0/0 in a schema-" + std::to_string(info.schema_version) + " file (they need schema 3)");
   input.units = {m.rating_origin(), m.rating_unit()};
-  ck.require(std::isfinite(input.units.origin) && std::abs(input.units.origin) <= 1e30f, "rating_origin",
-             input.units.origin, "finite");
-  ck.require(std::isfinite(input.units.unit) && input.units.unit >= 1e-30f && input.units.unit <= 1e30f, "rating_unit",
-             input.units.unit, "finite and above 0");
+  ck.require(std::isfinite(input.units.origin), "rating_origin", input.units.origin, "finite");
+  ck.require(std::isfinite(input.units.unit) && input.units.unit > 0, "rating_unit", input.units.unit,
+             "finite and above 0");
   ck.require(input.units.identity() || info.schema_version >= 4, "rating_origin/rating_unit",
              std::to_string(input.units.origin) + "/" + std::to_string(input.units.unit),
              "0/1 in a schema-" + std::to_string(info.schema_version) + " file (other units need schema 4)");
@@ -334,6 +333,13 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
              scale.min(), "finite and at most scale.max " + std::to_string(scale.max()));
   info.rating_min = scale.min();
   info.rating_max = scale.max();
+  // Units a trainer wrote put the scale's ends at 1 and 5; ends beyond 1e6 model units (the input offset's
+  // bound) mean a damaged unit that would turn ratings into huge inputs. (Files without units, whatever their
+  // scale, keep loading as before.)
+  if (!input.units.identity())
+    for (const float end : {scale.min(), scale.max()})
+      ck.require(std::abs(input.units.to_model(end)) <= 1e6f, "rating_unit", input.units.unit,
+                 "a unit that puts the scale's end " + std::to_string(end) + " within 1e6 model units");
   info.rating_step = scale.step();
   info.integral_ratings = scale.integral();
   ck.require(std::isfinite(m.global_mean()), "global_mean", m.global_mean(), "finite");
@@ -371,7 +377,8 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     read_baseline(*b, length, cols, ck, impl.baseline);
     info.has_baseline = true;
     info.baseline_weight = impl.baseline.weight;
-    info.cold_start += " (the means shrunk by the baseline's pseudo-counts)";
+    if (impl.cold_rule != Model::Impl::ColdRule::GlobalMean)
+      info.cold_start += " (the means shrunk by the baseline's pseudo-counts)";
   }
   info.num_observations = impl.obs.entries.size();
   // The codes the trainer stored, when it did: loading then skips the one sparse pass over every observation.

@@ -27,20 +27,25 @@ struct BiasModel {
 // users) satisfies its equation exactly, so a model's newcomer on that side (fold-in of a new column) gets
 // by the same one step the bias a trained one has.
 enum class Side : std::uint8_t { Items, Users };
+// The side of a model's columns (network inputs): items for item-based models. A model's baseline is fitted
+// with it last, and autorec-verify --baseline fits the same way, so the two agree.
+inline Side columns_side(Variant v) { return v == Variant::ItemBased ? Side::Items : Side::Users; }
 BiasModel fit_bias_model(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
                          double user_reg, double item_reg, Side last = Side::Items);
 
 // The pseudo-counts chosen on the ratings themselves, never on a test set: the rule is to hold out a tenth of
-// them (by a hash of the dense user and item indices), fit every pair of the grid kBiasRegGrid on the rest,
-// keep the pair with the lowest RMSE on the held-out tenth, and fit it again on all the ratings.
+// them (by a hash of the dense user and item indices), search the grid kBiasRegGrid on the rest one side at a
+// time (the items' pseudo-count with the users' at 10, then the users', then the items' again), keeping what
+// scores best on the held-out tenth, and fit the result again on all the ratings.
 inline constexpr double kBiasRegGrid[] = {1, 2, 5, 10, 20, 50, 100};
 BiasModel fit_bias_model_auto(std::span<const Rating> ratings, std::uint32_t num_users, std::uint32_t num_items,
                               Side last = Side::Items);
 
 // The bias model's share in a network's answers (Model.baseline.weight) that scores best on validation
 // ratings, from 0 (the network alone) to 1 (the bias model alone) in steps of 0.05, measured on the ratings
-// the network answers (the others take the cold-start rules, which the share does not change) with the
-// answers clamped to the scale as the model clamps them; ties go to the smaller share. The network keeps a
+// the network answers for a known user and item (the share also blends the network's answer for an unseen
+// column, the empty-input rule, but that rule is chosen afterwards on the cold-start cells), with the answers
+// clamped to the scale as the model clamps them; ties go to the smaller share. The network keeps a
 // share only when that blend beats the bias model alone by more than kBlendEvidence standard errors of the
 // mean difference of their squared errors: a gain the validation ratings cannot tell from noise is not
 // trusted to hold on other ratings, and the bias model alone then answers (share 1).

@@ -40,7 +40,8 @@ struct Checkpoint {
 
 // The settings that shape a run's trajectory, as a JSON object. Threads and the device are left out: the CPU
 // result does not depend on the thread count, and the backend is recorded on its own.
-std::string settings_json(const TrainConfig& config);
+// `units`: what the run trains in (rating_units of its scale); part of the identity unless the identity map.
+std::string settings_json(const TrainConfig& config, const RatingUnits& units = {});
 // The first setting that differs between two settings_json() texts, as "lr: 0.002 in the checkpoint, 0.001
 // in this run"; empty when they are the same.
 std::string settings_difference(const std::string& checkpoint, const std::string& run);
