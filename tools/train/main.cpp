@@ -28,6 +28,14 @@ std::vector<at::Cell> to_cells(const std::vector<at::Rating>& ratings, autorec::
   return cells;
 }
 
+// Ratings as autorec::evaluate() and the baselines score them (dense user and item indices).
+std::vector<autorec::RatingRef> to_refs(const std::vector<at::Rating>& ratings) {
+  std::vector<autorec::RatingRef> refs;
+  refs.reserve(ratings.size());
+  for (const at::Rating& r : ratings) refs.push_back({r.user, r.item, r.value});
+  return refs;
+}
+
 // --layers "500,250:tanh,500:sigmoid:0.1" (or 500-250-500, the paper's notation, which also fits in an
 // autorec-tune grid): every hidden layer as SIZE[:ACTIVATION[:DROPOUT]], separated by ',' or '-'. The first is
 // the encoder's (activation default --encoder, dropout default --dropout); the others are inner layers
@@ -299,8 +307,7 @@ int main(int argc, char** argv) {
     if (refit_state) baseline_weight = refit_state->value("baseline_weight", 0.0);
     if (!val_cells.empty() && !refit_state) {
       bias = at::fit_bias_model_auto(fit, nu, ni, columns_last);
-      std::vector<autorec::RatingRef> val_refs;
-      for (const at::Rating& r : val) val_refs.push_back({r.user, r.item, r.value});
+      const std::vector<autorec::RatingRef> val_refs = to_refs(val);
       at::ModelContents validated{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, 1};
       const autorec::Model network =
           autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
@@ -331,10 +338,9 @@ int main(int argc, char** argv) {
     // --refit: the epoch count chosen on validation, trained again on all the training ratings; not when the
     // bias model answers alone (the network would go unused).
     at::Csc all_m;
+    if (refit) all_m = at::make_csc(train_part, nu, ni, cfg.variant);
     if (refit && baseline_weight == 1) {
-      all_m = at::make_csc(train_part, nu, ni, cfg.variant);
       if (!quiet) std::printf("refit: skipped, the bias model answers alone (fitted again on all %zu training ratings)\n", train_part.size());
-      val.clear();
     } else if (refit) {
       if (!quiet)
         std::printf("refit: %u epochs (the best on validation) on all %zu training ratings\n", result.best_epoch,
@@ -343,7 +349,6 @@ int main(int argc, char** argv) {
       cfg.epochs = result.best_epoch;
       cfg.val_ratio = 0;
       cfg.patience = 0;
-      all_m = at::make_csc(train_part, nu, ni, cfg.variant);
       checkpoint.stage = "refit";
       checkpoint.caller_state = nlohmann::json{{"best_epoch", cfg.epochs}, {"cold_start", static_cast<int>(cold.rule)},
                                                {"cold_start_rmse", cold.rmse}, {"cold_start_cells", cold.cells},
@@ -351,8 +356,8 @@ int main(int argc, char** argv) {
       checkpoint.resume = checkpoint.resume && refit_state.has_value();  // a first run's checkpoint is replaced
       result = at::train(cfg, all_m, {}, data.scale.min, data.scale.max, on_epoch, checkpoint);
       report(result);
-      val.clear();
     }
+    if (refit) val.clear();
     const at::Csc& model_m = refit ? all_m : fit_m;
     // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
     const bool had_baseline = bias || (refit_state && refit_state->contains("baseline_weight"));
@@ -373,7 +378,7 @@ int main(int argc, char** argv) {
       if (!test_path.empty()) {
         refs = at::map_to_model(model, *test_raw);
       } else {
-        for (const at::Rating& r : test_part) refs.push_back({r.user, r.item, r.value});
+        refs = to_refs(test_part);
       }
       test = autorec::evaluate(model, refs);
       if (test.count && test.cold_start == test.count)
