@@ -26,21 +26,41 @@ std::vector<std::string> plugin_candidates() {
   return out;
 }
 
-// Loads the plugin and asks it for a backend; on failure returns nullptr and the reason in `why`.
-std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
-  void* lib = nullptr;
-  std::string load_error;  // the loader's reason for the candidate that exists but failed, if any
+// Opens the first candidate that exists. A candidate that is a path and is absent is skipped; one that
+// exists but does not load (a CUDA library it needs is missing, another architecture) is the answer, with the
+// loader's reason, which names the missing library.
+void* open_plugin(std::string& why) {
   for (const std::string& path : plugin_candidates()) {
-    if ((lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL))) break;
+    const bool is_path = path.find('/') != std::string::npos;
+    std::error_code ec;
+    if (is_path && !std::filesystem::exists(path, ec)) continue;
+    if (void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return lib;
     const char* e = dlerror();
-    if (e && std::string(e).find("No such file") == std::string::npos) load_error = e;
-  }
-  if (!lib) {
-    why = load_error.empty() ? "the CUDA plugin libautorec_infer_cuda.so was not found (built without AUTOREC_CUDA?)"
-                             : "the CUDA plugin failed to load: " + load_error;
+    const std::string reason = e ? e : "unknown reason";
+    // A bare name that the loader cannot find anywhere is "not found", not a failure to load.
+    if (!is_path && reason.find(path + ": cannot open shared object file") != std::string::npos) continue;
+    why = "the CUDA plugin " + path + " failed to load: " + reason;
     return nullptr;
   }
+  why = "the CUDA plugin libautorec_infer_cuda.so was not found (built without AUTOREC_CUDA, or not installed next to "
+        "libautorec_infer; AUTOREC_CUDA_PLUGIN names it)";
+  return nullptr;
+}
+
+// Loads the plugin, checks that it was built with this library's layouts, and asks it for a backend; on
+// failure returns nullptr and the reason in `why`.
+std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
+  void* lib = open_plugin(why);
+  if (!lib) return nullptr;
   // The plugin stays loaded for the life of the process: backends it created may outlive any one Model.
+  auto abi = reinterpret_cast<PluginAbiFunction>(dlsym(lib, kPluginAbiSymbol));
+  if (!abi || std::string(abi()) != plugin_abi()) {
+    why = std::string("the CUDA plugin was built for another version of libautorec_infer (plugin: ") +
+          (abi ? abi() : std::string("no ") + kPluginAbiSymbol) + "; library: " + plugin_abi() +
+          "); install the plugin built with this library";
+    dlclose(lib);
+    return nullptr;
+  }
   auto factory = reinterpret_cast<CudaBackendFactory>(dlsym(lib, kCudaFactorySymbol));
   if (!factory) {
     why = std::string("the CUDA plugin lacks ") + kCudaFactorySymbol;

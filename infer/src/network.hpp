@@ -51,4 +51,30 @@ std::unique_ptr<Backend> make_backend(Device device, const Network& net, std::st
 using CudaBackendFactory = Backend* (*)(const Network* net, char* error, std::size_t error_size);
 inline constexpr const char* kCudaFactorySymbol = "autorec_cuda_backend_create";
 
+// C++ objects (Network with its Eigen matrices, Backend's vtable, std::string) cross the plugin's extern "C"
+// factory, so the library and the plugin must agree on their layouts, which no linker checks. Both sides
+// compile plugin_abi() with their own view of those types and the library refuses a plugin whose answer
+// differs (infer/src/backend.cpp). Raise kPluginAbiVersion whenever Network, DenseLayer, InputTransform or
+// Backend change in a way sizeof cannot see (a member's meaning, the order of virtual functions).
+inline constexpr int kPluginAbiVersion = 2;
+using PluginAbiFunction = const char* (*)();
+inline constexpr const char* kPluginAbiSymbol = "autorec_cuda_plugin_abi";
+
+// One line that names every input of the layout: the version above, the sizes of the shared types, Eigen's
+// version and alignment (which -march changes), and the C++ library's string ABI.
+inline const char* plugin_abi() {
+  static const std::string abi = [] {
+    std::string s = "abi " + std::to_string(kPluginAbiVersion);
+    s += ", sizeof network " + std::to_string(sizeof(Network)) + " layer " + std::to_string(sizeof(DenseLayer)) +
+         " input " + std::to_string(sizeof(InputTransform)) + " string " + std::to_string(sizeof(std::string));
+    s += ", eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." + std::to_string(EIGEN_MAJOR_VERSION) + "." +
+         std::to_string(EIGEN_MINOR_VERSION) + " align " + std::to_string(EIGEN_MAX_ALIGN_BYTES);
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+    s += ", libstdc++ cxx11-abi " + std::to_string(_GLIBCXX_USE_CXX11_ABI);
+#endif
+    return s;
+  }();
+  return abi.c_str();
+}
+
 }  // namespace autorec

@@ -374,4 +374,24 @@ BOOST_AUTO_TEST_CASE(same_result_for_any_thread_count) {
   BOOST_TEST(run(1, 0.25f, 0.0f).V != run(1, 0.0f, 0.0f).V);
 }
 
+// The RMSE helper every backend uses (the GPU's cells kernel too): a prediction is clamped to the scale, and a
+// NaN prediction stays NaN instead of becoming a bound, so a diverged network never reads as a good one.
+BOOST_AUTO_TEST_CASE(rmse_clamps_to_the_scale_and_keeps_nan) {
+  BOOST_TEST(step::clamped_squared_error(7.0f, 1.0f, 5.0f, 4.0f) == 1.0);
+  BOOST_TEST(step::clamped_squared_error(-3.0f, 1.0f, 5.0f, 2.0f) == 1.0);
+  BOOST_TEST(step::clamped_squared_error(3.5f, 1.0f, 5.0f, 3.0f) == 0.25);
+  BOOST_TEST(std::isnan(step::clamped_squared_error(std::nanf(""), 1.0f, 5.0f, 3.0f)));
+  const Csc m = random_csc(40, 30, 5);
+  TrainConfig c;
+  c.hidden = 8;
+  auto b = make_cpu_trainer();
+  b->init(c, m);
+  const std::vector<Cell> cells = {{0, 0, 3.0f}, {5, 2, 4.0f}};
+  BOOST_TEST(std::isfinite(b->rmse(cells, 1.0f, 5.0f)));
+  Weights w = b->weights();
+  w.b[5] = std::nanf("");  // row 5's output is NaN for every column
+  b->set_weights(w);
+  BOOST_TEST(std::isnan(b->rmse(cells, 1.0f, 5.0f)));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

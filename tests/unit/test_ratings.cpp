@@ -6,10 +6,12 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "autorec/error.hpp"
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/ratings.hpp"
+#include "autorec/train/synth.hpp"
 
 using namespace autorec;
 using namespace autorec::train;
@@ -279,6 +281,31 @@ BOOST_AUTO_TEST_CASE(a_directory_is_refused) {
   } catch (const Error& e) {
     BOOST_TEST((e.status() == Status::BadInput));
     BOOST_TEST(std::string(e.what()).find("is a directory") != std::string::npos, e.what());
+  }
+}
+
+// autorec-bench --train-epoch times training on ratings made in memory; they must be the training file that
+// autorec-synth --split-dir writes, so its figure is the figure of that data set.
+BOOST_AUTO_TEST_CASE(synthetic_training_ratings_are_the_split_files_training_side) {
+  SynthConfig c;
+  c.users = 300;
+  c.items = 120;
+  c.density = 0.08;
+  std::ostringstream kept, held;
+  const auto [n_kept, n_held] = write_synthetic_split(c, kept, held, 1, 0.1);
+  std::uint64_t mem_held = 0;
+  const std::vector<Rating> mem = synthetic_training_ratings(c, 1, 0.1, mem_held);
+  BOOST_TEST(mem_held == n_held);
+  BOOST_REQUIRE_EQUAL(mem.size(), n_kept);
+  BOOST_TEST(n_held > 0u);
+  std::istringstream in(kept.str());
+  std::uint64_t u = 0, i = 0, ts = 0;
+  double r = 0;
+  for (const Rating& x : mem) {
+    BOOST_REQUIRE(in >> u >> i >> r >> ts);
+    BOOST_REQUIRE_EQUAL(x.user + 1, u);
+    BOOST_REQUIRE_EQUAL(x.item + 1, i);
+    BOOST_REQUIRE_EQUAL(double(x.value), r);
   }
 }
 

@@ -3,6 +3,7 @@
 // autorec-bench --hardware: this machine (CPU model and instruction sets, and those this build uses) and its
 // matrix-multiply rate and memory bandwidth at --threads, the ceilings the benchmark suite (bench/suite.py)
 // divides by; every quoted speed names the machine this prints.
+// autorec-bench --train-epoch: the time of a training epoch on synthetic data made in memory (train_epoch.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "autorec/container.hpp"
 #include "autorec/model.hpp"
 #include "tool_main.hpp"
+#include "train_epoch.hpp"
 
 namespace {
 
@@ -107,6 +109,16 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "columns per batch reconstruction call")->check(CLI::Range(1u, 1u << 20));
   app.add_option("--repeat", repeat, "timed repetitions (the best is reported)")->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "print one JSON object");
+  bool train_epoch = false;
+  autorec::tools::TrainEpochOptions te;
+  app.add_flag("--train-epoch", train_epoch,
+               "time training epochs on synthetic data made in memory instead (Netflix's shape unless --users, "
+               "--items, --density say otherwise); host time is reported apart");
+  app.add_option("--users", te.users, "--train-epoch: users")->check(CLI::Range(1u, 100000000u));
+  app.add_option("--items", te.items, "--train-epoch: items")->check(CLI::Range(1u, 100000000u));
+  app.add_option("--density", te.density, "--train-epoch: share of cells rated")->check(CLI::Range(1e-9, 1.0));
+  app.add_option("--hidden", te.hidden, "--train-epoch: hidden units")->check(CLI::Range(1u, 100000u));
+  app.add_option("--epochs", te.epochs, "--train-epoch: epochs timed")->check(CLI::Range(1u, 1000u));
   return autorec::tools::tool_main(app, argc, argv, [&] {
     const unsigned nt = threads ? threads : std::max(1u, std::thread::hardware_concurrency());
     if (hardware) {
@@ -117,10 +129,20 @@ int main(int argc, char** argv) {
       std::printf("%s\n", json ? h.dump().c_str() : h.dump(2).c_str());
       return 0;
     }
-    if (path.empty()) throw autorec::Error(autorec::Status::BadInput, "a model file is required (or --hardware)");
+    const autorec::Device dev =
+        device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
+    if (train_epoch) {
+      te.threads = nt;
+      te.device = dev;
+      const nlohmann::json j = autorec::tools::bench_train_epoch(te);
+      std::printf("%s\n", json ? j.dump().c_str() : j.dump(2).c_str());
+      return 0;
+    }
+    if (path.empty())
+      throw autorec::Error(autorec::Status::BadInput, "a model file is required (or --hardware, --train-epoch)");
     autorec::LoadOptions opts;
     opts.threads = nt;
-    opts.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
+    opts.device = dev;
     const std::vector<std::byte> bytes = autorec::read_file_bytes(path);
     std::optional<autorec::Model> model;
     const double load_s = best_of(repeat, [&] { model.emplace(autorec::Model::load_buffer(bytes, path, opts)); });

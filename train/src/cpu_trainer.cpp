@@ -152,9 +152,8 @@ class CpuTrainer final : public TrainBackend {
         code = inner_forward(h);
         for (std::uint32_t i = g.start[k]; i < g.start[k + 1]; ++i) {
           const Cell& c = g.sorted[i];
-          float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * C], C).dot(code) + w_.b[c.row]);
-          y = std::clamp(y, lo, hi);
-          sse[k] += double(y - c.value) * double(y - c.value);
+          const float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * C], C).dot(code) + w_.b[c.row]);
+          sse[k] += step::clamped_squared_error(y, lo, hi, c.value);
         }
       }
     }

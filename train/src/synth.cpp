@@ -157,4 +157,18 @@ std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig&
   return {n - n_held, n_held};
 }
 
+std::vector<Rating> synthetic_training_ratings(const SynthConfig& c, std::uint64_t split_seed, double held_ratio,
+                                               std::uint64_t& held) {
+  std::vector<Rating> out;
+  out.reserve(static_cast<std::size_t>(c.density * double(c.users) * double(c.items) * (1 - held_ratio) * 1.02) + 16);
+  held = 0;
+  generate(c, [&](std::uint64_t u, std::uint64_t i, double r, std::uint64_t) {
+    if (in_split_ints(std::int64_t(u), std::int64_t(i), split_seed, held_ratio))
+      ++held;
+    else
+      out.push_back({std::uint32_t(u - 1), std::uint32_t(i - 1), float(r)});
+  });
+  return out;
+}
+
 }  // namespace autorec::train

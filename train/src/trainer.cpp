@@ -188,24 +188,24 @@ bool cuda_trainer_built() {
 #endif
 }
 
-bool cuda_trainer_available() {
+std::string cuda_trainer_problem() {
 #ifdef AUTOREC_USE_CUDA
-  return cuda_device_present();
+  return cuda_device_problem();
 #else
-  return false;
+  return "this build has no CUDA trainer (AUTOREC_CUDA=OFF)";
 #endif
 }
 
+bool cuda_trainer_available() { return cuda_trainer_problem().empty(); }
+
 std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& notice) {
   if (device == Device::Cpu) return make_cpu_trainer();
+  const std::string why = cuda_trainer_problem();
 #ifdef AUTOREC_USE_CUDA
-  if (cuda_device_present()) return make_cuda_trainer();
-  const char* why = "no CUDA device found";
-#else
-  const char* why = "this build has no CUDA trainer (AUTOREC_CUDA=OFF)";
+  if (why.empty()) return make_cuda_trainer();
 #endif
-  if (device == Device::Cuda) throw Error(Status::Unsupported, std::string("--device cuda: ") + why);
-  notice = std::string("device auto: ") + why + ", training on the CPU";
+  if (device == Device::Cuda) throw Error(Status::Unsupported, "--device cuda: " + why);
+  notice = "device auto: " + why + ", training on the CPU";
   return make_cpu_trainer();
 }
 

@@ -9,18 +9,18 @@
 #include <vector>
 
 #include "autorec/error.hpp"
+#include "cuda_check.hpp"
 #include "infer_kernels.hpp"
 #include "network.hpp"
 
 namespace autorec {
 namespace {
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(Status::Internal, std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
-}
+using cuda::check;
 void check(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS)
-    throw Error(Status::Internal, std::string("cublas: ") + what + ": status " + std::to_string(int(s)));
+    throw Error(s == CUBLAS_STATUS_ALLOC_FAILED ? Status::OutOfMemory : Status::Internal,
+                std::string("cublas: ") + what + ": " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")");
 }
 
 // A device buffer that only grows.
@@ -131,13 +131,14 @@ extern "C" __attribute__((visibility("default"))) autorec::Backend* autorec_cuda
     }
     return nullptr;
   };
-  int count = 0;
-  const cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess || count == 0)
-    return fail(std::string("no CUDA device (") + (e != cudaSuccess ? cudaGetErrorString(e) : "count 0") + ")");
+  if (const std::string why = autorec::cuda::device_problem(); !why.empty()) return fail(why);
   try {
     return new autorec::CudaBackend(*net);
   } catch (const std::exception& ex) {
     return fail(ex.what());
   }
 }
+
+// The layouts this plugin was compiled with (autorec/network.hpp); libautorec_infer compares them with its own
+// before it calls the factory.
+extern "C" __attribute__((visibility("default"))) const char* autorec_cuda_plugin_abi() { return autorec::plugin_abi(); }

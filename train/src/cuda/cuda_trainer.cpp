@@ -10,6 +10,7 @@
 
 #include "autorec/error.hpp"
 #include "autorec/train/trainer.hpp"
+#include "cuda/cuda_check.hpp"
 #include "cuda_trainer.hpp"
 #include "train_kernels.hpp"
 
@@ -21,9 +22,7 @@ using cuda::Dropout;
 using cuda::Problem;
 using cuda::Scratch;
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw Error(Status::Internal, std::string("cuda: ") + what + ": " + cudaGetErrorString(e));
-}
+using cuda::check;
 
 template <class T>
 class DeviceArray {
@@ -137,6 +136,7 @@ class CudaTrainer final : public TrainBackend {
     }
     batch_start.push_back(chunks.size());
     chunks_.upload(chunks);
+    const double host_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     sse_.zero();
     for (std::size_t k = 0; k < sizes.size(); ++k)
       optimizer_step(chunks_.get() + batch_start[k], std::uint32_t(batch_start[k + 1] - batch_start[k]), sizes[k], sse_.get() + k);
@@ -148,7 +148,9 @@ class CudaTrainer final : public TrainBackend {
       total += sse[k];
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return epoch_stats(epoch, seconds, loss / double(sizes.size()), total, nnz_);
+    EpochStats stats = epoch_stats(epoch, seconds, loss / double(sizes.size()), total, nnz_);
+    stats.host_seconds = host_seconds;
+    return stats;
   }
 
   double rmse(const std::vector<Cell>& cells, float lo, float hi) override {
@@ -294,10 +296,7 @@ class CudaTrainer final : public TrainBackend {
 
 }  // namespace
 
-bool cuda_device_present() {
-  int n = 0;
-  return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
-}
+std::string cuda_device_problem() { return cuda::device_problem(); }
 
 std::unique_ptr<TrainBackend> make_cuda_trainer() { return std::make_unique<CudaTrainer>(); }
 

@@ -100,8 +100,7 @@ __global__ void cells_kernel(Problem p, const std::uint32_t* col_start, const st
     for (std::uint32_t h = lane; h < H; h += 32) dot += w[h] * code[h];
     dot = warp_sum(dot);
     if (lane == 0) {
-      const float y = fminf(fmaxf(activate(p.decoder, dot + p.b[cell_row[k]]), lo), hi);
-      sse += double(y - cell_value[k]) * (y - cell_value[k]);
+      sse += step::clamped_squared_error(activate(p.decoder, dot + p.b[cell_row[k]]), lo, hi, cell_value[k]);
     }
   }
   if (lane == 0 && sse != 0) atomicAdd(out, sse);

@@ -104,6 +104,15 @@ AUTOREC_HD float output_error(const Problem& p, float pre, float value, float sc
   return err * activate_grad_from_output(p.decoder, y) * scale;
 }
 
+// Squared error of one prediction clamped to the scale [lo, hi], as the validation and test RMSE count it on
+// every backend. Written with comparisons, not fminf/fmaxf, because those turn a NaN prediction into a bound:
+// a diverged network must read as NaN on the GPU as it does on the CPU.
+AUTOREC_HD double clamped_squared_error(float y, float lo, float hi, float value) {
+  const float c = y < lo ? lo : (y > hi ? hi : y);
+  const double err = double(c) - double(value);
+  return err * err;
+}
+
 template <class Acc>
 AUTOREC_HD float backward_partial(const Problem& p, const Scratch& s, const Grads& g, const Chunk& c, std::uint32_t h) {
   const float hd = s.hdrop[std::size_t{c.j} * p.hidden + h];

@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <ostream>
 #include <utility>
+#include <vector>
+
+#include "autorec/train/dataset.hpp"
 
 namespace autorec::train {
 
@@ -35,5 +38,11 @@ std::uint64_t write_synthetic(const SynthConfig& config, std::ostream& out);
 std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig& config, std::ostream& kept,
                                                               std::ostream& held, std::uint64_t split_seed,
                                                               double held_ratio);
+
+// The training side of write_synthetic_split in memory, for timing an epoch without writing and parsing a
+// file: the ratings that are not held out, with 0-based indices (user id - 1, item id - 1). `held` receives
+// the number held out.
+std::vector<Rating> synthetic_training_ratings(const SynthConfig& config, std::uint64_t split_seed, double held_ratio,
+                                               std::uint64_t& held);
 
 }  // namespace autorec::train

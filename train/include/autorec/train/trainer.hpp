@@ -127,6 +127,7 @@ struct EpochStats {
   double val_rmse = -1;   // -1 without validation
   double seconds = 0;
   double ratings_per_s = 0;
+  double host_seconds = 0;  // of `seconds`, spent on the host preparing the epoch's batches (CUDA; 0 on the CPU)
 };
 
 // Cells sorted by column; group g holds sorted[start[g] .. start[g+1]), all of one column, so a backend
@@ -173,6 +174,9 @@ std::unique_ptr<TrainBackend> make_cpu_trainer();
 // Whether this build has the CUDA trainer, and whether it can run here (a device is present).
 bool cuda_trainer_built();
 bool cuda_trainer_available();
+// Why the CUDA trainer cannot run here ("" when it can): the build has none, or the CUDA runtime's error
+// (name and text) from looking for a device.
+std::string cuda_trainer_problem();
 // Chooses the backend; `notice` receives a line to print when Auto falls back to the CPU.
 std::unique_ptr<TrainBackend> make_train_backend(Device device, std::string& notice);
 

@@ -1,0 +1,71 @@
+#include "train_epoch.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "autorec/train/synth.hpp"
+#include "autorec/train/trainer.hpp"
+
+namespace autorec::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+}  // namespace
+
+nlohmann::json bench_train_epoch(const TrainEpochOptions& o) {
+  train::SynthConfig sc;
+  sc.users = o.users;
+  sc.items = o.items;
+  sc.density = o.density;
+  auto t = Clock::now();
+  std::uint64_t held = 0;
+  const std::vector<train::Rating> ratings = train::synthetic_training_ratings(sc, 1, 0.1, held);
+  const double generate_s = since(t);
+  std::fprintf(stderr, "train-epoch: %zu training ratings generated in %.1f s\n", ratings.size(), generate_s);
+  t = Clock::now();
+  const train::Csc fit = train::make_csc(ratings, o.users, o.items, Variant::ItemBased);
+  const double csc_s = since(t);
+
+  train::TrainConfig c;  // the textbook recipe
+  c.hidden = o.hidden;
+  c.epochs = o.epochs;
+  c.threads = int(o.threads);
+  c.device = o.device;
+  std::string notice;
+  t = Clock::now();
+  const std::unique_ptr<train::TrainBackend> backend = train::make_train_backend(o.device, notice);
+  backend->init(c, fit);
+  const double init_s = since(t);
+  std::fprintf(stderr, "train-epoch: matrix %.1f s, %s backend set up in %.1f s\n", csc_s, backend->name(), init_s);
+  nlohmann::json epochs = nlohmann::json::array();
+  double best = 1e300, best_host = 0;
+  for (std::uint32_t e = 1; e <= o.epochs; ++e) {
+    const train::EpochStats s = backend->run_epoch(e);
+    epochs.push_back({{"epoch", e}, {"seconds", s.seconds}, {"host_seconds", s.host_seconds}, {"train_rmse", s.train_rmse}});
+    if (s.seconds < best) best = s.seconds, best_host = s.host_seconds;
+    std::fprintf(stderr, "train-epoch: epoch %u %.3f s (host %.3f s of it)\n", e, s.seconds, s.host_seconds);
+  }
+  // An epoch's arithmetic: about 10 multiply-adds per stored rating and hidden unit (sparse encoder, decoder,
+  // their gradients), 2 FLOPs each.
+  const double flops = 10.0 * double(fit.nnz()) * o.hidden;
+  return {{"backend", backend->name()},
+          {"notice", notice},
+          {"users", o.users},
+          {"items", o.items},
+          {"train_ratings", fit.nnz()},
+          {"held_ratings", held},
+          {"hidden", o.hidden},
+          {"threads", o.threads},
+          {"host_generate_s", generate_s},
+          {"host_csc_s", csc_s},
+          {"init_s", init_s},
+          {"epochs", epochs},
+          {"best_epoch_s", best},
+          {"best_epoch_host_s", best_host},
+          {"best_epoch_gflops", flops / best * 1e-9}};
+}
+
+}  // namespace autorec::tools
