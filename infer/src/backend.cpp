@@ -48,8 +48,8 @@ void* open_plugin(std::string& why) {
 }
 
 // Loads the plugin, checks that it was built with this library's layouts, and asks it for a backend; on
-// failure returns nullptr and the reason in `why`.
-std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
+// failure returns nullptr, the reason in `why` and its kind in `status` (the plugin's own, once it runs).
+std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why, Status& status) {
   void* lib = open_plugin(why);
   if (!lib) return nullptr;
   // The plugin stays loaded for the life of the process: backends it created may outlive any one Model.
@@ -67,8 +67,9 @@ std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
     return nullptr;
   }
   char error[512] = "";
-  std::unique_ptr<Backend> b(factory(&net, error, sizeof error));
-  if (!b) why = error;
+  int code = static_cast<int>(Status::Unsupported);
+  std::unique_ptr<Backend> b(factory(&net, &code, error, sizeof error));
+  if (!b) why = error, status = static_cast<Status>(code);
   return b;
 }
 
@@ -77,8 +78,9 @@ std::unique_ptr<Backend> load_cuda(const Network& net, std::string& why) {
 std::unique_ptr<Backend> make_backend(Device device, const Network& net, std::string& notice) {
   if (device == Device::Cpu) return make_cpu_backend(net);
   std::string why;
-  if (std::unique_ptr<Backend> cuda = load_cuda(net, why)) return cuda;
-  if (device == Device::Cuda) throw Error(Status::Unsupported, "device cuda: " + why);
+  Status status = Status::Unsupported;
+  if (std::unique_ptr<Backend> cuda = load_cuda(net, why, status)) return cuda;
+  if (device == Device::Cuda) throw Error(status, "device cuda: " + why);
   notice = "device auto: " + why + "; using the CPU";
   return make_cpu_backend(net);
 }

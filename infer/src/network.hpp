@@ -46,9 +46,10 @@ std::unique_ptr<Backend> make_cpu_backend(const Network& net);
 // Chooses the backend for `device`; `notice` receives a line to report when Auto fell back to the CPU.
 std::unique_ptr<Backend> make_backend(Device device, const Network& net, std::string& notice);
 
-// The entry point the CUDA plugin (libautorec_infer_cuda.so) exports; it returns nullptr and fills `error`
-// when no usable device is present.
-using CudaBackendFactory = Backend* (*)(const Network* net, char* error, std::size_t error_size);
+// The entry point the CUDA plugin (libautorec_infer_cuda.so) exports; on failure it returns nullptr and fills
+// `status` (a Status: Unsupported when no usable device is present, OutOfMemory when the network does not fit)
+// and `error`.
+using CudaBackendFactory = Backend* (*)(const Network* net, int* status, char* error, std::size_t error_size);
 inline constexpr const char* kCudaFactorySymbol = "autorec_cuda_backend_create";
 
 // C++ objects (Network with its Eigen matrices, Backend's vtable, std::string) cross the plugin's extern "C"
@@ -56,13 +57,19 @@ inline constexpr const char* kCudaFactorySymbol = "autorec_cuda_backend_create";
 // compile plugin_abi() with their own view of those types and the library refuses a plugin whose answer
 // differs (infer/src/backend.cpp). Raise kPluginAbiVersion whenever Network, DenseLayer, InputTransform or
 // Backend change in a way sizeof cannot see (a member's meaning, the order of virtual functions).
-inline constexpr int kPluginAbiVersion = 2;
+#ifndef AUTOREC_PLUGIN_ABI_VERSION  // set otherwise only by the tests' fake plugin of another version
+#define AUTOREC_PLUGIN_ABI_VERSION 3
+#endif
+inline constexpr int kPluginAbiVersion = AUTOREC_PLUGIN_ABI_VERSION;
 using PluginAbiFunction = const char* (*)();
 inline constexpr const char* kPluginAbiSymbol = "autorec_cuda_plugin_abi";
 
 // One line that names every input of the layout: the version above, the sizes of the shared types, Eigen's
-// version and alignment (which -march changes), and the C++ library's string ABI.
-inline const char* plugin_abi() {
+// version and alignment (which -march changes), and the C++ library's string ABI. Internal linkage on
+// purpose: an inline function's static would be one object for the whole process (GCC makes it a
+// STB_GNU_UNIQUE symbol, bound across RTLD_LOCAL), so the library and the plugin would read the same line
+// and the check could never fail.
+static inline const char* plugin_abi() {
   static const std::string abi = [] {
     std::string s = "abi " + std::to_string(kPluginAbiVersion);
     s += ", sizeof network " + std::to_string(sizeof(Network)) + " layer " + std::to_string(sizeof(DenseLayer)) +

@@ -1,5 +1,6 @@
 // How libautorec_infer treats its CUDA plugin, on any machine: fake plugins (tests/plugin/fake_plugin.cpp)
-// stand for one of another version (refused by the ABI check before any C++ object crosses), one whose
+// stand for one of another version (refused by the ABI check before any C++ object crosses; the same from a
+// host of the shared library is tests/plugin/shared_host_test.cpp), one whose
 // libraries are missing (the loader's reason, naming the library, reaches the caller), and a good one whose
 // factory finds no device (its reason reaches the caller; Auto falls back to the CPU and says why).
 #include <boost/test/unit_test.hpp>
@@ -50,7 +51,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_of_another_version_is_refused_before_its_factory_r
   BOOST_TEST_INFO(e);
   BOOST_TEST(int(status) == int(Status::Unsupported));
   BOOST_TEST(e.find("built for another version of libautorec_infer") != std::string::npos);
-  BOOST_TEST(e.find("plugin: abi 0, from another version") != std::string::npos);
+  BOOST_TEST(e.find("(plugin: abi 1, sizeof network") != std::string::npos);
   BOOST_TEST(e.find(std::string("library: abi ") + std::to_string(kPluginAbiVersion)) != std::string::npos);
   BOOST_TEST(e.find("fake plugin: no device here") == std::string::npos);  // the factory never ran
 }
@@ -73,6 +74,12 @@ BOOST_AUTO_TEST_CASE(a_good_plugin_passes_the_check_and_its_reason_reaches_the_c
   BOOST_TEST_INFO(e);
   BOOST_TEST(int(status) == int(Status::Unsupported));
   BOOST_TEST(e == "device cuda: fake plugin: no device here");
+  // The plugin's status is the caller's: a network that does not fit is OutOfMemory, not Unsupported.
+  setenv("AUTOREC_FAKE_PLUGIN_STATUS", std::to_string(int(Status::OutOfMemory)).c_str(), 1);
+  status = Status::Ok;
+  (void)load_error(Device::Cuda, status);
+  unsetenv("AUTOREC_FAKE_PLUGIN_STATUS");
+  BOOST_TEST(int(status) == int(Status::OutOfMemory));
   // Auto falls back to the CPU and keeps the reason as the notice.
   LoadOptions o;
   const Model m = Model::load_buffer(test::small_trained().file, "m.fb", o);

@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
     if (train_epoch) {
       te.threads = nt;
       te.device = dev;
+      // With --json, one line per epoch as it ends, then the whole result (a run cut short keeps its epochs).
+      if (json) te.on_epoch = [](const nlohmann::json& e) { std::printf("%s\n", e.dump().c_str()), std::fflush(stdout); };
       const nlohmann::json j = autorec::tools::bench_train_epoch(te);
       std::printf("%s\n", json ? j.dump().c_str() : j.dump(2).c_str());
       return 0;

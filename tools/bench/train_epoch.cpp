@@ -44,12 +44,13 @@ nlohmann::json bench_train_epoch(const TrainEpochOptions& o) {
   double best = 1e300, best_host = 0;
   for (std::uint32_t e = 1; e <= o.epochs; ++e) {
     const train::EpochStats s = backend->run_epoch(e);
-    epochs.push_back({{"epoch", e}, {"seconds", s.seconds}, {"host_seconds", s.host_seconds}, {"train_rmse", s.train_rmse}});
+    epochs.push_back({{"epoch", e}, {"seconds", s.seconds}, {"host_seconds", s.host_seconds}, {"train_rmse", s.train_rmse},
+                      {"train_ratings", fit.nnz()}, {"backend", backend->name()}});
     if (s.seconds < best) best = s.seconds, best_host = s.host_seconds;
-    std::fprintf(stderr, "train-epoch: epoch %u %.3f s (host %.3f s of it)\n", e, s.seconds, s.host_seconds);
+    if (o.on_epoch) o.on_epoch(epochs.back());
   }
-  // An epoch's arithmetic: about 10 multiply-adds per stored rating and hidden unit (sparse encoder, decoder,
-  // their gradients), 2 FLOPs each.
+  // An epoch's arithmetic: 5 multiply-adds (10 FLOPs) per stored rating and hidden unit: the sparse encoder,
+  // the decoder, and the gradients of the decoder's weights, its input and the encoder's weights.
   const double flops = 10.0 * double(fit.nnz()) * o.hidden;
   return {{"backend", backend->name()},
           {"notice", notice},

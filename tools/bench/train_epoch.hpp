@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "autorec/model.hpp"
@@ -16,6 +17,8 @@ struct TrainEpochOptions {
   std::uint32_t hidden = 500, epochs = 3;
   unsigned threads = 0;
   Device device = Device::Auto;
+  // Called with each epoch's figures as it ends, so that a run cut short still leaves them.
+  std::function<void(const nlohmann::json&)> on_epoch;
 };
 
 // Generates the set (split seed 1, a tenth held out, as autorec-synth --split-dir), trains `epochs` epochs of

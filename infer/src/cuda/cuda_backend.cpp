@@ -123,8 +123,9 @@ class CudaBackend final : public Backend {
 }  // namespace autorec
 
 extern "C" __attribute__((visibility("default"))) autorec::Backend* autorec_cuda_backend_create(
-    const autorec::Network* net, char* error, std::size_t error_size) {
-  auto fail = [&](const std::string& why) -> autorec::Backend* {
+    const autorec::Network* net, int* status, char* error, std::size_t error_size) {
+  auto fail = [&](const std::string& why, autorec::Status s = autorec::Status::Unsupported) -> autorec::Backend* {
+    if (status) *status = static_cast<int>(s);
     if (error && error_size) {
       std::strncpy(error, why.c_str(), error_size - 1);
       error[error_size - 1] = '\0';
@@ -134,8 +135,12 @@ extern "C" __attribute__((visibility("default"))) autorec::Backend* autorec_cuda
   if (const std::string why = autorec::cuda::device_problem(); !why.empty()) return fail(why);
   try {
     return new autorec::CudaBackend(*net);
+  } catch (const autorec::Error& ex) {
+    return fail(ex.what(), ex.status());  // OutOfMemory when the network does not fit on the device
+  } catch (const std::bad_alloc&) {
+    return fail("cuda: out of host memory", autorec::Status::OutOfMemory);
   } catch (const std::exception& ex) {
-    return fail(ex.what());
+    return fail(ex.what(), autorec::Status::Internal);
   }
 }
 
