@@ -195,20 +195,42 @@ void write_recommendations(const std::vector<autorec::Recommendation>& top, uint
   *count = top.size();
 }
 
-std::vector<Entry> copy_entries(const autorec_entry* entries, std::size_t begin, std::size_t end,
-                                std::uint32_t column_length) {
-  if (!entries && end > begin) bad("entries is NULL but " + std::to_string(end - begin) + " entries were given");
+// A caller's entry array as its function names it, for messages: the parameter and its count ("ratings",
+// "num_ratings") and what bounds its indices ("num_items" = 1682).
+struct EntryArg {
+  const char* name;
+  const char* count_name;
+  const char* bound_name;
+  std::uint32_t bound;
+  bool one_column = true;  // false: entries of many columns (reconstruct_batch checks each column's count)
+};
+
+// Copies entries [begin, end). Each index may appear at most once, so a count above the bound is refused
+// before anything is allocated.
+std::vector<Entry> copy_entries(const autorec_entry* entries, std::size_t begin, std::size_t end, const EntryArg& a) {
+  const std::size_t count = end - begin;
+  if (!entries && count) bad(std::string(a.name) + " is NULL but " + a.count_name + " = " + std::to_string(count));
+  if (a.one_column && count > a.bound)
+    bad(std::string(a.count_name) + " = " + std::to_string(count) + " is more than " + a.bound_name + " = " +
+        std::to_string(a.bound) + " (each index at most once)");
   std::vector<Entry> out;
-  out.reserve(end - begin);
+  out.reserve(count);
   for (std::size_t i = begin; i < end; ++i) {
     const autorec_entry& e = entries[i];
-    if (e.index >= column_length)
-      bad("entries[" + std::to_string(i) + "].index = " + std::to_string(e.index) + " is not below column_length = " +
-          std::to_string(column_length));
-    if (!std::isfinite(e.value)) bad("entries[" + std::to_string(i) + "].value = " + std::to_string(e.value) + " is not finite");
+    const std::string at = std::string(a.name) + "[" + std::to_string(i) + "]";
+    if (e.index >= a.bound)
+      bad(at + ".index = " + std::to_string(e.index) + " is not below " + a.bound_name + " = " + std::to_string(a.bound));
+    if (!std::isfinite(e.value)) bad(at + ".value = " + std::to_string(e.value) + " is not finite");
     out.push_back({e.index, e.value});
   }
   return out;
+}
+
+// The ratings of a new user (indices are items) or item (indices are users). After add_user / add_item the
+// bound is the model's current count, which includes the rows added so far.
+EntryArg ratings_arg(const Model& m, bool user) {
+  return user ? EntryArg{"ratings", "num_ratings", "num_items", m.info().num_items}
+              : EntryArg{"ratings", "num_ratings", "num_users", m.info().num_users};
 }
 
 std::span<float> out_span(float* out, std::size_t out_size, std::size_t needed, const std::string& needed_what) {
@@ -238,7 +260,7 @@ autorec_status fold_in(const char* function, const autorec_model* model, const a
   return guarded(function, [&] {
     const Model& m = model_of(model);
     const std::uint32_t others = user ? m.info().num_items : m.info().num_users;
-    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, others);
+    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, ratings_arg(m, user));
     const std::span<float> dest = out_span(out, out_size, others, user ? "num_items" : "num_users");
     const std::vector<float> predictions = fold(m, entries, fold_options(lambda));
     std::copy(predictions.begin(), predictions.end(), dest.begin());
@@ -250,8 +272,7 @@ autorec_status add(const char* function, autorec_model* model, const char* id, c
   return guarded(function, [&] {
     Model& m = need(model, "model").model;
     need(id, "id");
-    const std::vector<Entry> entries =
-        copy_entries(ratings, 0, num_ratings, user ? m.info().num_items : m.info().num_users);
+    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, ratings_arg(m, user));
     const std::uint32_t added = user ? m.add_user(id, entries, fold_options(lambda)) : m.add_item(id, entries, fold_options(lambda));
     if (index) *index = added;
   });
@@ -383,7 +404,8 @@ autorec_status autorec_model_reconstruct(const autorec_model* model, const autor
                                          float* out, size_t out_size, int clamp) {
   return guarded(__func__, [&] {
     const Model& m = model_of(model);
-    const std::vector<Entry> column = copy_entries(entries, 0, num_entries, m.column_length());
+    const std::vector<Entry> column =
+        copy_entries(entries, 0, num_entries, {"entries", "num_entries", "column_length", m.column_length()});
     m.reconstruct(column, out_span(out, out_size, m.column_length(), "column_length"), clamp != 0);
   });
 }
@@ -394,17 +416,22 @@ autorec_status autorec_model_reconstruct_batch(const autorec_model* model, const
   return guarded(__func__, [&] {
     const Model& m = model_of(model);
     need(offsets, "offsets");
-    for (std::size_t c = 0; c < num_columns; ++c)
+    const std::size_t length = m.column_length();
+    for (std::size_t c = 0; c < num_columns; ++c) {
       if (offsets[c + 1] < offsets[c])
         bad("offsets[" + std::to_string(c + 1) + "] = " + std::to_string(offsets[c + 1]) + " is less than offsets[" +
             std::to_string(c) + "] = " + std::to_string(offsets[c]));
-    const std::size_t length = m.column_length();
+      if (offsets[c + 1] - offsets[c] > length)  // checked before the copy below allocates
+        bad("column " + std::to_string(c) + " has " + std::to_string(offsets[c + 1] - offsets[c]) +
+            " entries, more than column_length = " + std::to_string(length) + " (each row at most once)");
+    }
     if (num_columns > SIZE_MAX / std::max<std::size_t>(length, 1)) bad("num_columns = " + std::to_string(num_columns) + " is too large");
     const std::span<float> dest = out_span(out, out_size, num_columns * length,
                                            "num_columns * column_length = " + std::to_string(num_columns) + " * " +
                                                std::to_string(length));
     // One copy of all entries; each column is a slice of it.
-    const std::vector<Entry> all = copy_entries(entries, offsets[0], offsets[num_columns], m.column_length());
+    const std::vector<Entry> all = copy_entries(entries, offsets[0], offsets[num_columns],
+                                                {"entries", "offsets[num_columns]", "column_length", m.column_length(), false});
     std::vector<std::span<const Entry>> columns;
     columns.reserve(num_columns);
     for (std::size_t c = 0; c < num_columns; ++c)
@@ -475,7 +502,7 @@ autorec_status autorec_model_recommend_for_ratings(const autorec_model* model, c
   return guarded(__func__, [&] {
     const Model& m = model_of(model);
     need_top_k(k, items, ratings_out, "ratings_out", count);
-    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, m.info().num_items);
+    const std::vector<Entry> entries = copy_entries(ratings, 0, num_ratings, ratings_arg(m, true));
     write_recommendations(m.recommend_for_ratings(entries, k, exclude_rated != 0, fold_options(lambda)), items,
                           ratings_out, sources, count);
   });

@@ -115,6 +115,10 @@ const Eigen::MatrixXd& Model::Impl::row_covariance_factor() const {
 Folded Model::Impl::fold(bool column, std::span<const Entry> ratings, float lambda, const char* what) const {
   if (!(std::isfinite(lambda) && lambda > 0))
     throw Error(Status::BadInput, std::string(what) + ": lambda " + text(lambda) + " is not a positive number");
+  if (lambda < kMinFoldInLambda)
+    throw Error(Status::BadInput, std::string(what) + ": lambda " + text(lambda) + " is below the smallest accepted, " +
+                                      text(kMinFoldInLambda) + " (the ridge system's smallest eigenvalue is lambda; below "
+                                      "that it is lost in rounding and the system can be singular)");
   // A column's ratings index rows (users of an item-based model); a row's ratings index columns.
   const char* kind = column == (info.variant == Variant::ItemBased) ? "user" : "item";
   Folded f;

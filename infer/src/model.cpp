@@ -74,13 +74,12 @@ void IdIndex::assign_strings(std::vector<std::string> ids) {
   if (str_lookup_.size() != strs_.size()) strs_.resize(str_lookup_.size());
 }
 
+// An integer id is matched by its one spelling, the one training keeps as an integer (train/src/dataset.cpp):
+// "01", "+1", " 1" and "-0" are other ids, which an integer-id model does not have.
 std::optional<std::int64_t> IdIndex::parse_int(std::string_view token) {
   std::int64_t v = 0;
-  const char* b = token.data();
-  const char* e = b + token.size();
-  if (b != e && *b == '+') ++b;
-  const auto [p, ec] = std::from_chars(b, e, v);
-  if (ec != std::errc() || p != e) return std::nullopt;
+  const auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
+  if (ec != std::errc() || p != token.data() + token.size() || std::to_string(v) != token) return std::nullopt;
   return v;
 }
 
@@ -98,7 +97,8 @@ std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
 void IdIndex::check_new(std::string_view token, const char* what) const {
   const std::string quoted = std::string(what) + " id '" + std::string(token) + "'";
   if (is_int_ && !parse_int(token))
-    throw Error(Status::BadInput, quoted + " is not an integer, and this model's " + what + " ids are integers");
+    throw Error(Status::BadInput, quoted + " is not an integer in decimal without sign or leading zeros, and this "
+                                           "model's " + what + " ids are such integers");
   if (!is_int_ && token.empty()) throw Error(Status::BadInput, std::string(what) + " id is empty");
   if (const auto existing = find(token))
     throw Error(Status::BadInput, quoted + " is already in the model (index " + std::to_string(*existing) + ")");
@@ -253,7 +253,22 @@ std::uint32_t Model::num_columns() const { return impl_->obs.num_cols(); }
 std::uint32_t Model::column_length() const { return impl_->obs.num_rows; }
 
 namespace {
+// Each row at most once, as fold-in requires too: a repeated row would be read twice by the encoder and match
+// neither of its values.
 void check_column(std::span<const Entry> column, std::uint32_t length, std::size_t which) {
+  if (column.size() > length)
+    throw Error(Status::BadInput, "column " + std::to_string(which) + ": " + std::to_string(column.size()) +
+                                      " entries, more than the column length " + std::to_string(length) +
+                                      " (each row at most once)");
+  if (column.size() > 1) {
+    std::vector<std::uint32_t> rows(column.size());
+    for (std::size_t k = 0; k < column.size(); ++k) rows[k] = column[k].index;
+    std::sort(rows.begin(), rows.end());
+    for (std::size_t k = 1; k < rows.size(); ++k)
+      if (rows[k] == rows[k - 1])
+        throw Error(Status::BadInput, "column " + std::to_string(which) + ": row index " + std::to_string(rows[k]) +
+                                          " appears twice (each row at most once)");
+  }
   for (const Entry& e : column) {
     if (e.index >= length)
       throw Error(Status::BadInput, "column " + std::to_string(which) + ": entry index " + std::to_string(e.index) +

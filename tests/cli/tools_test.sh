@@ -279,5 +279,22 @@ d = abs(summary["test_rmse"] - verify["rmse"])
 print(f"train test_rmse {summary['test_rmse']:.9f} verify rmse {verify['rmse']:.9f} diff {d:.2e}")
 sys.exit(0 if d <= 1e-6 and summary["test_count"] == verify["count"] else 1)
 PY
+# Ids that are not UTF-8 (Latin-1 or binary) are printed with their bad bytes as \xHH, never a crash.
+python3 - "$work/latin1.data" <<'PY'
+import sys
+with open(sys.argv[1], "wb") as f:
+    for u in range(1, 31):
+        for i in range(1, 21):
+            if (u * 7 + i * 3) % 4:
+                f.write(b"u%d\xff\t%s\t%d\n" % (u, ("caf\xe9-%d" % i).encode("latin-1"), 1 + (u + i) % 5))
+PY
+check train-latin1 0 "$bin/autorec-train" "$work/latin1.data" -o "$work/latin1.fb" --hidden 8 --epochs 2 -q
+check inspect-latin1 0 "$bin/autorec-inspect" "$work/latin1.fb" --json
+grep -qF 'u10\\xFF' "$work/out" && grep -qF 'caf\\xE9-1' "$work/out" \
+  && { echo "ok   inspect --json escapes bytes that are not UTF-8"; passes=$((passes + 1)); } || { echo "FAIL inspect escapes"; cat "$work/out"; fails=$((fails + 1)); }
+check inspect-latin1-text 0 "$bin/autorec-inspect" "$work/latin1.fb"
+check recommend-latin1 0 "$bin/autorec-recommend" "$work/latin1.fb" --user "$(printf 'u1\xff')" -k 3 --json
+grep -qF 'caf\\xE9-' "$work/out" \
+  && { echo "ok   recommend --json escapes item ids"; passes=$((passes + 1)); } || { echo "FAIL recommend escapes"; cat "$work/out"; fails=$((fails + 1)); }
 echo "$passes checks passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -307,7 +307,7 @@ BOOST_AUTO_TEST_CASE(fold_in_matches_cpp_and_adds_users) {
   expect_error(autorec_model_add_user(h.get(), "900001", c_ratings.data(), 3, 0, nullptr), AUTOREC_BAD_INPUT,
                "autorec_model_add_user", {"900001"});
   expect_error(autorec_model_fold_in_user(h.get(), nullptr, 2, 0, got.data(), got.size()), AUTOREC_BAD_INPUT,
-               "autorec_model_fold_in_user", {"entries is NULL"});
+               "autorec_model_fold_in_user", {"ratings is NULL but num_ratings = "});
   expect_error(autorec_model_fold_in_user(h.get(), c_ratings.data(), 3, 0, got.data(), 2), AUTOREC_BAD_INPUT,
                "autorec_model_fold_in_user", {"num_items"});
   const autorec_entry beyond{items, 3.0f};
@@ -468,7 +468,7 @@ BOOST_AUTO_TEST_CASE(out_of_range_arguments) {
   const autorec_entry bad_index[] = {{0, 4.0f}, {length, 3.0f}};
   const autorec_entry bad_value[] = {{0, std::numeric_limits<float>::quiet_NaN()}};
   expect_error(autorec_model_reconstruct(m, nullptr, 2, col.data(), col.size(), 1), AUTOREC_BAD_INPUT,
-               "autorec_model_reconstruct", {"entries is NULL", "2 entries"});
+               "autorec_model_reconstruct", {"entries is NULL but num_entries = 2"});
   expect_error(autorec_model_reconstruct(m, bad_index, 2, col.data(), col.size(), 1), AUTOREC_BAD_INPUT,
                "autorec_model_reconstruct", {"entries[1].index = " + std::to_string(length), "column_length"});
   expect_error(autorec_model_reconstruct(m, bad_value, 1, col.data(), col.size(), 1), AUTOREC_BAD_INPUT,
@@ -491,6 +491,77 @@ BOOST_AUTO_TEST_CASE(out_of_range_arguments) {
                "autorec_model_reconstruct_batch", {"out_size = " + std::to_string(length), "num_columns * column_length"});
   expect_error(autorec_model_reconstruct_batch(m, bad_index, fine, 2, two.data(), two.size(), 1), AUTOREC_BAD_INPUT,
                "autorec_model_reconstruct_batch", {"entries[1].index"});
+}
+
+// Misuse found by trying the library as a host would (issue 16): each is refused as bad input, with the
+// parameter's own name and bound, before anything is allocated or read.
+BOOST_AUTO_TEST_CASE(misuse_is_refused_with_the_parameters_names) {
+  const Handle h = load_c();
+  autorec_model* m = h.get();
+  const Model cpp = Model::load_buffer(trained().file, "model.fb");
+  const std::uint32_t users = cpp.info().num_users, items = cpp.info().num_items, length = cpp.column_length();
+  std::vector<float> out(std::max(users, items));
+  const autorec_entry three[] = {{0, 5.0f}, {1, 3.0f}, {2, 1.0f}};
+  // A lambda too small for the ridge system is the caller's, not the library's fault.
+  expect_error(autorec_model_fold_in_user(m, three, 3, 1e-30f, out.data(), out.size()), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_user", {"lambda 1e-30 is below the smallest accepted, 0.0001"});
+  std::uint32_t index = 0;
+  expect_error(autorec_model_add_user(m, "7000", three, 3, 1e-20f, &index), AUTOREC_BAD_INPUT,
+               "autorec_model_add_user", {"is below the smallest accepted"});
+  BOOST_TEST(autorec_model_fold_in_user(m, three, 3, kMinFoldInLambda, out.data(), out.size()) == AUTOREC_OK);
+  // Messages name the parameter (ratings, num_ratings) and its real bound (num_items for a new user).
+  const autorec_entry past_items[] = {{items, 3.0f}};
+  expect_error(autorec_model_fold_in_user(m, past_items, 1, 0, out.data(), out.size()), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_user",
+               {"ratings[0].index = " + std::to_string(items) + " is not below num_items = " + std::to_string(items)});
+  const autorec_entry past_users[] = {{users, 3.0f}};
+  expect_error(autorec_model_fold_in_item(m, past_users, 1, 0, out.data(), out.size()), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_item", {"ratings[0].index = " + std::to_string(users) + " is not below num_users"});
+  expect_error(autorec_model_add_user(m, "7001", nullptr, 1, 0, &index), AUTOREC_BAD_INPUT, "autorec_model_add_user",
+               {"ratings is NULL but num_ratings = 1"});
+  // An impossible count is refused before any allocation or read (the pointer is not dereferenced).
+  expect_error(autorec_model_reconstruct(m, three, SIZE_MAX, out.data(), out.size(), 1), AUTOREC_BAD_INPUT,
+               "autorec_model_reconstruct",
+               {"num_entries = " + std::to_string(SIZE_MAX) + " is more than column_length = " + std::to_string(length)});
+  expect_error(autorec_model_fold_in_user(m, three, SIZE_MAX, 0, out.data(), out.size()), AUTOREC_BAD_INPUT,
+               "autorec_model_fold_in_user", {"num_ratings = " + std::to_string(SIZE_MAX) + " is more than num_items"});
+  const std::size_t huge[] = {0, SIZE_MAX};
+  expect_error(autorec_model_reconstruct_batch(m, three, huge, 1, out.data(), out.size(), 1), AUTOREC_BAD_INPUT,
+               "autorec_model_reconstruct_batch", {"column 0 has " + std::to_string(SIZE_MAX) + " entries"});
+  // Each row at most once, in reconstruct as in fold-in.
+  const autorec_entry twice[] = {{3, 4.0f}, {3, 4.0f}};
+  expect_error(autorec_model_reconstruct(m, twice, 2, out.data(), length, 1), AUTOREC_BAD_INPUT,
+               "autorec_model_reconstruct", {"row index 3 appears twice"});
+  const std::size_t one[] = {0, 2};
+  expect_error(autorec_model_reconstruct_batch(m, twice, one, 1, out.data(), length, 1), AUTOREC_BAD_INPUT,
+               "autorec_model_reconstruct_batch", {"row index 3 appears twice"});
+}
+
+// An integer id has one spelling, as training keeps it: "01", "+1" and " 1" are ids the model does not have.
+BOOST_AUTO_TEST_CASE(integer_ids_match_only_their_own_spelling) {
+  const Handle h = load_c();
+  autorec_model* m = h.get();
+  std::uint32_t index = 0;
+  BOOST_REQUIRE(autorec_model_user_index(m, "1", &index) == AUTOREC_OK);
+  BOOST_REQUIRE(index != AUTOREC_NO_INDEX);
+  for (const char* other : {"01", "+1", " 1", "1 ", "-0", "0x1"}) {
+    BOOST_TEST_CONTEXT(other) {
+      BOOST_TEST(autorec_model_user_index(m, other, &index) == AUTOREC_OK);
+      BOOST_TEST(index == AUTOREC_NO_INDEX);
+    }
+  }
+  float rating = 0;
+  autorec_source known{}, other{};
+  BOOST_REQUIRE(autorec_model_predict_ids(m, "1", "1", 1, &rating, &known) == AUTOREC_OK);
+  BOOST_REQUIRE(autorec_model_predict_ids(m, "01", "1", 1, &rating, &other) == AUTOREC_OK);
+  BOOST_TEST(known == AUTOREC_SOURCE_MODEL);
+  BOOST_TEST(other != AUTOREC_SOURCE_MODEL);  // the cold-start answer of an unseen user
+  const autorec_entry three[] = {{0, 5.0f}, {1, 3.0f}, {2, 1.0f}};
+  for (const char* id : {"+5000", "05000", "01"})
+    expect_error(autorec_model_add_user(m, id, three, 3, 0, &index), AUTOREC_BAD_INPUT, "autorec_model_add_user",
+                 {"user id '" + std::string(id) + "' is not an integer in decimal without sign or leading zeros"});
+  BOOST_TEST(autorec_model_add_user(m, "5000", three, 3, 0, &index) == AUTOREC_OK);
+  BOOST_TEST(user_id_c(m, index) == "5000");
 }
 
 BOOST_AUTO_TEST_CASE(last_error_is_per_thread) {

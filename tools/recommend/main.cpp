@@ -5,8 +5,11 @@
 
 #include "autorec/model.hpp"
 #include "item_titles.hpp"
+#include "printable.hpp"
 #include "tool_main.hpp"
 #include "user_ratings.hpp"
+
+using autorec::tools::printable;
 
 int main(int argc, char** argv) {
   CLI::App app{"Top-K recommendations from an AutoRec model file, for a known user or a new one (fold-in)",
@@ -59,14 +62,14 @@ int main(int argc, char** argv) {
       nlohmann::json list = nlohmann::json::array();
       for (std::size_t r = 0; r < top.size(); ++r) {
         const std::string item = model.item_id(top[r].item);
-        nlohmann::json row = {{"rank", r + 1}, {"item", item}, {"rating", top[r].rating},
+        nlohmann::json row = {{"rank", r + 1}, {"item", printable(item)}, {"rating", top[r].rating},
                               {"source", autorec::source_name(top[r].source)}};
-        if (!items_path.empty()) row["title"] = title_of(item) ? nlohmann::json(*title_of(item)) : nlohmann::json();
+        if (!items_path.empty()) row["title"] = title_of(item) ? nlohmann::json(printable(*title_of(item))) : nlohmann::json();
         list.push_back(row);
       }
-      nlohmann::json j = {{"model", model_path}, {"k", k}, {"exclude_rated", !include_rated}, {"recommendations", list}};
-      if (ratings_path.empty()) j["user"] = user;
-      else j["ratings"] = ratings_path, j["rated"] = rated, j["lambda"] = lambda;
+      nlohmann::json j = {{"model", printable(model_path)}, {"k", k}, {"exclude_rated", !include_rated}, {"recommendations", list}};
+      if (ratings_path.empty()) j["user"] = printable(user);
+      else j["ratings"] = printable(ratings_path), j["rated"] = rated, j["lambda"] = lambda;
       std::printf("%s\n", j.dump().c_str());
       return 0;
     }
@@ -76,7 +79,8 @@ int main(int argc, char** argv) {
     for (std::size_t r = 0; r < top.size(); ++r) {
       const std::string item = model.item_id(top[r].item);
       const std::string* title = title_of(item);
-      std::printf("%4zu  %-10s  %6.3f  %s", r + 1, item.c_str(), static_cast<double>(top[r].rating), title ? title->c_str() : "");
+      std::printf("%4zu  %-10s  %6.3f  %s", r + 1, printable(item).c_str(), static_cast<double>(top[r].rating),
+                  title ? printable(*title).c_str() : "");
       if (top[r].source != autorec::Source::Model) std::printf("  [%s]", autorec::source_name(top[r].source));
       std::printf("\n");
     }

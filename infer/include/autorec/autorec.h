@@ -150,7 +150,9 @@ AUTOREC_API autorec_status autorec_model_schema_version(const autorec_model* mod
 
 /* ---- Ids ---- */
 
-/* External id -> dense index. An id not in the training data is not an error: *index = AUTOREC_NO_INDEX. */
+/* External id -> dense index. An id not in the training data is not an error: *index = AUTOREC_NO_INDEX. Ids
+ * match by their exact bytes; a model whose ids are integers knows each by its decimal spelling without sign
+ * or leading zeros ("1", "-7"), so "01", "+1" and " 1" are not ids it has, as in training. */
 AUTOREC_API autorec_status autorec_model_user_index(const autorec_model* model, const char* id, uint32_t* index);
 AUTOREC_API autorec_status autorec_model_item_index(const autorec_model* model, const char* id, uint32_t* index);
 /* Dense index -> external id, like snprintf: writes at most buffer_size - 1 bytes and a NUL, and sets
@@ -167,12 +169,15 @@ AUTOREC_API autorec_status autorec_model_item_id(const autorec_model* model, uin
  * clamp != 0 limits the values to the rating range. */
 
 /* One sparse column given by its observed entries (entries may be NULL when num_entries is 0: a column with
- * no ratings gives the cold-start reconstruction). Entries are observed raw ratings, each row once; the
- * model's input rule is applied inside and counts them, so an entry of 0 is a rating of 0, not a missing one. */
+ * no ratings gives the cold-start reconstruction). Entries are observed raw ratings, each row at most once;
+ * the model's input rule is applied inside and counts them, so an entry of 0 is a rating of 0, not a missing
+ * one. AUTOREC_BAD_INPUT (out untouched) when num_entries > column_length (checked before anything is read or
+ * allocated), an index is not below column_length, a row appears twice, or a value is not finite. */
 AUTOREC_API autorec_status autorec_model_reconstruct(const autorec_model* model, const autorec_entry* entries,
                                                      size_t num_entries, float* out, size_t out_size, int clamp);
 /* num_columns columns in one call, in compressed form: column c is entries[offsets[c]] up to
- * entries[offsets[c + 1]] (offsets has num_columns + 1 non-decreasing values). */
+ * entries[offsets[c + 1]] (offsets has num_columns + 1 non-decreasing values). Each column as for
+ * autorec_model_reconstruct: at most column_length entries, each row at most once. */
 AUTOREC_API autorec_status autorec_model_reconstruct_batch(const autorec_model* model, const autorec_entry* entries,
                                                            const size_t* offsets, size_t num_columns, float* out,
                                                            size_t out_size, int clamp);
@@ -199,9 +204,11 @@ AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, u
                                                    autorec_source* sources, size_t* count);
 
 /* ---- Fold-in: users and items that were not in training, served from their ratings without retraining ----
- * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}. lambda is the
- * strength of the prior on a fitted decoder row (model.hpp explains the fit); 0 or less means the default,
- * 0.5. Predictions are clamped to the rating scale. */
+ * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}: at least one,
+ * each index at most once and below num_items (num_users), so num_ratings is at most that count. lambda is
+ * the strength of the prior on a fitted decoder row (model.hpp explains the fit); 0 or less means the
+ * default, 0.5; a positive lambda below 1e-4 (kMinFoldInLambda) is refused with AUTOREC_BAD_INPUT, since the
+ * ridge system is singular there. Predictions are clamped to the rating scale. */
 
 /* Predictions of a new user for every item into out[0..num_items) (out_size must be at least num_items). */
 AUTOREC_API autorec_status autorec_model_fold_in_user(const autorec_model* model, const autorec_entry* ratings,
@@ -216,7 +223,8 @@ AUTOREC_API autorec_status autorec_model_recommend_for_ratings(const autorec_mod
                                                                float lambda, uint32_t* items, float* ratings_out,
                                                                autorec_source* sources, size_t* count);
 /* Keeps a new user (item) in the model under the new external id `id`, so later calls see it; *index (optional)
- * receives its dense index. These two change the model: no other call on the same model may run during them
+ * receives its dense index. On a model with integer ids, `id` must be an integer in that spelling
+ * (AUTOREC_BAD_INPUT otherwise); an id the model already has is AUTOREC_BAD_INPUT. These two change the model: no other call on the same model may run during them
  * (a host that adds while serving takes a readers-writer lock: shared for queries, exclusive for additions).
  * On failure the model is unchanged. */
 AUTOREC_API autorec_status autorec_model_add_user(autorec_model* model, const char* id, const autorec_entry* ratings,

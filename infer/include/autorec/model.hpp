@@ -84,6 +84,9 @@ struct FoldInOptions {
   float lambda = 0.5f;
   bool clamp = true;  // limit returned predictions to the rating scale
 };
+// The smallest lambda fold-in accepts (smaller ones are refused as BadInput): the ridge system's smallest
+// eigenvalue is lambda, and a few ratings make the rest of it singular.
+inline constexpr float kMinFoldInLambda = 1e-4f;
 
 // One (user, item) pair by dense indices; nullopt = an id the model does not have (cold start).
 struct UserItem {
