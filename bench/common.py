@@ -80,6 +80,7 @@ def machine(bindir, threads):
             "isa": _isa(set(cpu.get("flags", "").split())), "cores": len(os.sched_getaffinity(0)),
             "memory_gib": round(mem, 1), "threads": hw["threads"], "gemm_gflops": hw["gemm_gflops"],
             "triad_gbps": hw["triad_gbps"], "build": _build(bindir), "build_isa": hw.get("build_isa", "?"),
+            "kernel_level": hw.get("kernel_level", "?"),
             "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
@@ -87,12 +88,12 @@ def machine_line(m):
     b = m["build"]
     build = ", ".join(x for x in [b.get("compiler"), b.get("CMAKE_BUILD_TYPE"),
                                   "-march=native" if b.get("AUTOREC_NATIVE") == "ON" else
-                                  "portable (no -march=native)" if b.get("AUTOREC_NATIVE") else None,
-                                  f"code for {m.get('build_isa', '?')}"] if x)
+                                  "portable (x86-64-v2, kernels chosen at run time)" if b.get("AUTOREC_NATIVE") else None,
+                                  f"code for {m.get('build_isa', '?')}", f"kernels at {m.get('kernel_level', '?')}"] if x)
     threads = f"{m['threads']} thread" + ("s" if m["threads"] != 1 else "")
     return (f"{m['cpu']} ({m['cpu_id']}), {m['isa']}, {m['cores']} cores, {m['memory_gib']:.0f} GiB; "
             f"measured at {threads} by `autorec-bench --hardware`: {m['gemm_gflops']:.1f} GFLOP/s fp32 matrix "
-            f"multiply (Eigen), {m['triad_gbps']:.1f} GB/s memory bandwidth (triad); build: {build}; {m['date']}")
+            f"multiply (autorec's kernels), {m['triad_gbps']:.1f} GB/s memory bandwidth (triad); build: {build}; {m['date']}")
 
 
 def peer(shared, name, split, threads, epochs):

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "autorec/error.hpp"
+#include "kernels/kernels.hpp"
 #include "network.hpp"
 
 namespace autorec {
@@ -84,5 +85,8 @@ std::unique_ptr<Backend> make_backend(Device device, const Network& net, std::st
   notice = "device auto: " + why + "; using the CPU";
   return make_cpu_backend(net);
 }
+
+const char* cpu_level() { return kernels::table().level; }
+const char* cpu_level_notice() { return kernels::choice_notice(); }
 
 }  // namespace autorec

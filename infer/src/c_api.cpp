@@ -16,6 +16,7 @@
 
 #include "autorec/error.hpp"
 #include "autorec/model.hpp"
+#include "autorec/text.hpp"
 
 struct autorec_model {
   autorec::Model model;
@@ -143,7 +144,7 @@ void copy_id(const std::string& id, char* buffer, std::size_t buffer_size, std::
     buffer[n] = '\0';
   }
   if (buffer_size <= id.size())
-    bad("buffer_size = " + std::to_string(buffer_size) + " is too small for the id \"" + id + "\" (needs " +
+    bad("buffer_size = " + std::to_string(buffer_size) + " is too small for the id " + autorec::quoted(id) + " (needs " +
         std::to_string(id.size() + 1) + ")");
 }
 
@@ -284,6 +285,8 @@ autorec_status add(const char* function, autorec_model* model, const char* id, c
 extern "C" {
 
 int autorec_api_version(void) { return AUTOREC_API_VERSION; }
+const char* autorec_cpu_level(void) { return autorec::cpu_level(); }
+const char* autorec_cpu_level_notice(void) { return autorec::cpu_level_notice(); }
 const char* autorec_last_error(void) { return t_last_error.c_str(); }
 const char* autorec_status_name(int status) { return autorec::status_name(static_cast<Status>(status)); }
 

@@ -10,6 +10,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
+#include "autorec/text.hpp"
 #include "memory.hpp"
 #include "model_impl.hpp"
 
@@ -95,7 +96,7 @@ std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
 }
 
 void IdIndex::check_new(std::string_view token, const char* what) const {
-  const std::string quoted = std::string(what) + " id '" + std::string(token) + "'";
+  const std::string quoted = std::string(what) + " id " + autorec::quoted(token);
   if (is_int_ && !parse_int(token))
     throw Error(Status::BadInput, quoted + " is not an integer in decimal without sign or leading zeros, and this "
                                            "model's " + what + " ids are such integers");
@@ -154,12 +155,14 @@ Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
 Model Model::load_file(const std::string& path, const LoadOptions& options) {
-  const std::vector<std::byte> bytes = read_file_bytes(path);
+  // A zstd frame can be a little larger than its content (incompressible data): room for that and the header.
+  const std::uint64_t cap = options.max_decompressed_bytes;
+  const std::vector<std::byte> bytes = read_file_bytes(path, cap + cap / 128 + (1 << 16));
   return load_buffer(bytes, path, options);
 }
 
 Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name, const LoadOptions& options) {
-  const AlignedBytes content = unpack_container(bytes, name, options.max_decompressed_bytes);
+  const AlignedBytes content = unpack_container(bytes, quoted(name), options.max_decompressed_bytes);
   auto impl = std::make_unique<Impl>();
   read_model(content, name, *impl);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autorec/error.hpp"
+#include "kernels/kernels.hpp"
 #include "model_impl.hpp"
 
 namespace autorec {
@@ -21,8 +22,9 @@ bool Model::knows_item(std::optional<std::uint32_t> item) const {
 }
 
 float Model::Impl::output(const float* weight, float bias, const float* code) const {
-  const std::uint32_t n = net.code_size();
-  const float z = Eigen::Map<const Eigen::VectorXf>(weight, n).dot(Eigen::Map<const Eigen::VectorXf>(code, n)) + bias;
+  float z = 0;
+  kernels::table().dot_rows(&weight, 1, code, net.code_size(), &z);
+  z += bias;
   return to_rating(activate(net.layers.back().activation, z));
 }
 
@@ -78,8 +80,9 @@ void Model::Impl::score_row(const float* weight, float bias, float base, float m
                             std::span<Source> source) const {
   // Every column's prediction is w . code(column) + b: one product with the cached codes.
   const std::uint32_t cols = obs.num_cols();
-  Eigen::Map<Eigen::VectorXf> s(score.data(), cols);
-  s.noalias() = codes().transpose() * Eigen::Map<const Eigen::VectorXf>(weight, net.code_size());
+  const std::uint32_t n = net.code_size();
+  kernels::table().matmul(kernels::row_major(code_store.data(), cols, n), kernels::col_major(weight, n, 1),
+                          kernels::col_major(score.data(), cols, 1));
   const Activation act = net.layers.back().activation;
   for (std::uint32_t c = 0; c < cols; ++c) {
     if (known_column(c)) {

@@ -88,6 +88,6 @@ ok "python ctypes host prints the same prediction"
 status=0
 "$work/consumer_c/consumer_c" "$work/none.fb" "$user" "$item" 2> "$work/err.txt" || status=$?
 [ "$status" -eq 3 ] || fail "missing model: exit $status, expected 3"
-grep -q "bad input (-1): autorec_model_load_file: $work/none.fb: cannot open" "$work/err.txt" || { cat "$work/err.txt"; fail "missing model message"; }
+grep -q "bad input (-1): autorec_model_load_file: '$work/none.fb': cannot open" "$work/err.txt" || { cat "$work/err.txt"; fail "missing model message"; }
 ok "missing model reported: $(cat "$work/err.txt")"
 echo "package test passed"

@@ -6,6 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <thread>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
@@ -118,8 +122,85 @@ BOOST_AUTO_TEST_CASE(a_missing_file_or_a_directory_is_bad_input) {
       BOOST_ERROR("loaded " << path);
     } catch (const Error& e) {
       BOOST_TEST((e.status() == Status::BadInput), e.what());
-      BOOST_TEST(std::string(e.what()).find(path + ": ") == 0, e.what());
+      BOOST_TEST(std::string(e.what()).find("'" + path + "': ") == 0, e.what());
     }
+  }
+}
+
+// Status and message of read_file_bytes(path, cap), or Ok and the bytes.
+std::pair<Status, std::string> read_outcome(const std::string& path, std::uint64_t cap = kMaxReadBytes,
+                                            std::vector<std::byte>* bytes = nullptr) {
+  try {
+    std::vector<std::byte> b = read_file_bytes(path, cap);
+    if (bytes) *bytes = std::move(b);
+    return {Status::Ok, ""};
+  } catch (const Error& e) {
+    return {e.status(), e.what()};
+  }
+}
+
+BOOST_AUTO_TEST_CASE(files_without_a_size_are_read_to_their_end) {
+  // procfs says 0 bytes and a pipe has no size: both are read to the end (before: "cannot open").
+  std::vector<std::byte> status;
+  BOOST_TEST((read_outcome("/proc/self/status", kMaxReadBytes, &status).first == Status::Ok));
+  BOOST_TEST(std::string(reinterpret_cast<const char*>(status.data()), status.size()).find("Name:") == 0);
+  const std::filesystem::path fifo = std::filesystem::temp_directory_path() / ("autorec-fifo-" + std::to_string(::getpid()));
+  BOOST_TEST_REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::vector<std::byte>& file = trained().file;
+  std::thread writer([&] {
+    std::FILE* f = std::fopen(fifo.c_str(), "wb");
+    if (f) std::fwrite(file.data(), 1, file.size(), f), std::fclose(f);
+  });
+  const Model piped = Model::load_file(fifo.string());
+  writer.join();
+  std::filesystem::remove(fifo);
+  const Model direct = Model::load_buffer(file);
+  BOOST_TEST(piped.column_length() == direct.column_length());
+  std::vector<float> a(direct.column_length()), b(direct.column_length());
+  piped.reconstruct_column(1, a);
+  direct.reconstruct_column(1, b);
+  BOOST_TEST(a == b, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(reads_are_capped_and_each_failure_has_the_status_the_header_gives) {
+  const auto [zero_status, zero_message] = read_outcome("/dev/zero", 1 << 20);  // endless: the cap stops it
+  BOOST_TEST((zero_status == Status::OutOfMemory), zero_message);
+  BOOST_TEST(zero_message == "'/dev/zero': is larger than the 1048576-byte limit");
+  const auto [empty_status, empty_message] = read_outcome("");
+  BOOST_TEST((empty_status == Status::BadInput));
+  BOOST_TEST(empty_message == "the file path is empty");
+  // The system refusing a read is Io: /proc/self/mem opens but reading address 0 fails (EIO), root or not.
+  const auto [mem_status, mem_message] = read_outcome("/proc/self/mem");
+  BOOST_TEST((mem_status == Status::Io), mem_message);
+  BOOST_TEST(mem_message.find("'/proc/self/mem': read failed after 0 bytes") == 0, mem_message);
+}
+
+BOOST_AUTO_TEST_CASE(messages_quote_paths_and_ids_in_a_few_hundred_bytes) {
+  // A 1 MB path (and a path with a newline and a byte that is not UTF-8): one short line naming its start.
+  const std::string long_path = "/nonexistent/" + std::string(1 << 20, 'p');
+  const auto [status, message] = read_outcome(long_path);
+  BOOST_TEST((status == Status::BadInput), message.substr(0, 300));
+  BOOST_TEST(message.size() < 300u, message.size());
+  BOOST_TEST(message.find("'/nonexistent/ppp") == 0);
+  BOOST_TEST(message.find("...': cannot open") != std::string::npos, message.substr(0, 300));
+  const auto [odd_status, odd_message] = read_outcome("/nonexistent/a\nb\xFF");
+  BOOST_TEST(odd_message.find("'/nonexistent/a\\x0Ab\\xFF': cannot open") == 0, odd_message);
+  // A buffer's name is quoted the same way; so is an id that add_user refuses.
+  std::vector<std::byte> junk(64, std::byte{1});
+  try {
+    Model::load_buffer(junk, std::string(100000, 'n'));
+    BOOST_ERROR("junk loaded");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).size() < 500u, std::string(e.what()).size());
+    BOOST_TEST(std::string(e.what()).find("'nnn") == 0, e.what());
+  }
+  Model m = Model::load_buffer(trained().file);
+  const std::string existing = m.user_id(0);
+  try {
+    m.add_user(existing + std::string(1 << 20, ' '), std::vector<Entry>{{0, 4.0f}});
+    BOOST_ERROR("an id with a million spaces was added");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).size() < 500u, std::string(e.what()).size());
   }
 }
 

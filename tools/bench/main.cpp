@@ -15,6 +15,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/model.hpp"
+#include "kernels/kernels.hpp"
 #include "tool_main.hpp"
 #include "train_epoch.hpp"
 
@@ -35,16 +36,16 @@ nlohmann::json cpu_description() {
   std::vector<std::string> isa;
   for (const char* f : {"avx512f", "avx512bw", "avx512_bf16", "avx2", "fma", "avx", "sse4_2"})
     if (flags.find(std::string(" ") + f + " ") != std::string::npos) isa.push_back(f);
-  // What this binary was compiled to use (AUTOREC_NATIVE builds use the build machine's widest).
-  const char* build = "sse2";
+  // What this binary's code outside the kernels was compiled for, and the level its kernels run at.
 #if defined(__AVX512F__)
-  build = "avx512f";
+  const char* build = "avx512f (-march=native)";
 #elif defined(__AVX2__)
-  build = "avx2";
-#elif defined(__AVX__)
-  build = "avx";
+  const char* build = "avx2 (-march=native)";
+#else
+  const char* build = "x86-64-v2";
 #endif
-  return {{"cpu", model}, {"cores", std::thread::hardware_concurrency()}, {"isa", isa}, {"build_isa", build}};
+  return {{"cpu", model},       {"cores", std::thread::hardware_concurrency()}, {"isa", isa}, {"build_isa", build},
+          {"kernel_level", autorec::cpu_level()}, {"kernel_level_notice", autorec::cpu_level_notice()}};
 }
 
 // Best of `repeat` timings of f(), in seconds: the least disturbed run.
@@ -59,18 +60,21 @@ double best_of(int repeat, F&& f) {
   return best;
 }
 
-// fp32 matrix-multiply rate (GFLOP/s) of Eigen, the library autorec computes with: C[m, n] = A[m, k] B[k, n]
-// with the columns of B and C split over `threads` threads, as reconstruct_batch splits a batch.
+// fp32 matrix-multiply rate (GFLOP/s) of the kernels autorec computes with (those of the level in use):
+// C[m, n] = A[m, k] B[k, n] with the columns of B and C split over `threads` threads, as reconstruct_batch
+// splits a batch.
 double gemm_gflops(unsigned threads, int repeat) {
-  const Eigen::Index m = 2048, k = 512, n = 2048;
+  const std::size_t m = 2048, k = 512, n = 2048;
   const Eigen::MatrixXf a = Eigen::MatrixXf::Random(m, k), b = Eigen::MatrixXf::Random(k, n);
   Eigen::MatrixXf c(m, n);
+  const autorec::kernels::Table& kern = autorec::kernels::table();
   const double s = best_of(repeat, [&] {
     std::vector<std::jthread> pool;
     for (unsigned t = 0; t < threads; ++t)
       pool.emplace_back([&, t] {
-        const Eigen::Index b0 = n * t / threads, b1 = n * (t + 1) / threads;
-        c.middleCols(b0, b1 - b0).noalias() = a * b.middleCols(b0, b1 - b0);
+        const std::size_t b0 = n * t / threads, b1 = n * (t + 1) / threads;
+        kern.matmul(autorec::kernels::col_major(a.data(), m, k), autorec::kernels::col_major(b.data() + b0 * k, k, b1 - b0),
+                    autorec::kernels::col_major(c.data() + b0 * m, m, b1 - b0));
       });
   });
   return 2.0 * double(m) * double(k) * double(n) / s * 1e-9;

@@ -5,7 +5,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/model.hpp"
-#include "printable.hpp"
+#include "autorec/text.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
       return n ? nlohmann::json{id(0u), id(n - 1)} : nlohmann::json::array();
     };
     nlohmann::json j = {
-        {"file", autorec::tools::printable(path)},
+        {"file", autorec::printable(path)},
         {"file_bytes", bytes.size()},
         {"container_version", h.container_version},
         {"schema_version", m.schema_version},
@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
         {"variant", autorec::variant_name(m.variant)},
         {"users", m.num_users},
         {"items", m.num_items},
-        {"user_id_range", id_range(m.num_users, [&](std::uint32_t i) { return autorec::tools::printable(model.user_id(i)); })},
-        {"item_id_range", id_range(m.num_items, [&](std::uint32_t i) { return autorec::tools::printable(model.item_id(i)); })},
+        {"user_id_range", id_range(m.num_users, [&](std::uint32_t i) { return autorec::printable(model.user_id(i)); })},
+        {"item_id_range", id_range(m.num_items, [&](std::uint32_t i) { return autorec::printable(model.item_id(i)); })},
         {"observations", m.num_observations},
         {"layers", layers},
         {"input", {{"offset", m.input.offset}, {"norm_power", m.input.norm_power}, {"norm_count", m.input.norm_count}}},

@@ -5,11 +5,11 @@
 
 #include "autorec/model.hpp"
 #include "item_titles.hpp"
-#include "printable.hpp"
+#include "autorec/text.hpp"
 #include "tool_main.hpp"
 #include "user_ratings.hpp"
 
-using autorec::tools::printable;
+using autorec::printable;
 
 int main(int argc, char** argv) {
   CLI::App app{"Top-K recommendations from an AutoRec model file, for a known user or a new one (fold-in)",

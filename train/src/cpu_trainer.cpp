@@ -20,6 +20,7 @@
 #include "autorec/error.hpp"
 #include "autorec/train/sparse_step.hpp"
 #include "autorec/train/trainer.hpp"
+#include "kernels/kernels.hpp"
 
 namespace autorec::train {
 namespace {
@@ -30,46 +31,24 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using RowMap = Eigen::Map<RowMat>;
 using CRowMap = Eigen::Map<const RowMat>;
 
-// acc[0..n) += sum over i < rows.size() of coef[i] * matrix row rows[i], four rows per pass so that acc is
-// loaded and stored once per four rows (the rows are gathered from a matrix of rows x n, row-major).
+// acc[0..n) += sum over i < count of coef(i) * row_of(i) (rows of n floats), through the kernel of the CPU's
+// level (kernels.hpp), a block of rows per call. The block is a multiple of four, so the kernel's groups of
+// four rows are those of the whole count.
 template <class RowOf, class CoefOf>
 void add_rows(float* acc, std::uint32_t n, std::uint32_t count, RowOf row_of, CoefOf coef) {
-  std::uint32_t i = 0;
-  for (; i + 4 <= count; i += 4) {
-    const float *a = row_of(i), *b = row_of(i + 1), *c = row_of(i + 2), *d = row_of(i + 3);
-    const float ca = coef(i), cb = coef(i + 1), cc = coef(i + 2), cd = coef(i + 3);
-#pragma omp simd
-    for (std::uint32_t h = 0; h < n; ++h) acc[h] += ca * a[h] + cb * b[h] + cc * c[h] + cd * d[h];
-  }
-  for (; i < count; ++i) {
-    const float* a = row_of(i);
-    const float ca = coef(i);
-#pragma omp simd
-    for (std::uint32_t h = 0; h < n; ++h) acc[h] += ca * a[h];
-  }
-}
-
-// Dot products of up to four rows with x, in one pass over x.
-void dot_rows(const float* const* rows, std::uint32_t count, const float* x, std::uint32_t n, float* out) {
-  if (count == 4) {
-    const float *a = rows[0], *b = rows[1], *c = rows[2], *d = rows[3];
-    float sa = 0, sb = 0, sc = 0, sd = 0;
-#pragma omp simd reduction(+ : sa, sb, sc, sd)
-    for (std::uint32_t h = 0; h < n; ++h) sa += a[h] * x[h], sb += b[h] * x[h], sc += c[h] * x[h], sd += d[h] * x[h];
-    out[0] = sa, out[1] = sb, out[2] = sc, out[3] = sd;
-    return;
-  }
-  for (std::uint32_t i = 0; i < count; ++i) {
-    float s = 0;
-#pragma omp simd reduction(+ : s)
-    for (std::uint32_t h = 0; h < n; ++h) s += rows[i][h] * x[h];
-    out[i] = s;
+  constexpr std::uint32_t kBlock = 64;
+  const float* rows[kBlock];
+  float c[kBlock];
+  const kernels::Table& k = kernels::table();
+  for (std::uint32_t b = 0; b < count; b += kBlock) {
+    const std::uint32_t m = std::min(kBlock, count - b);
+    for (std::uint32_t i = 0; i < m; ++i) rows[i] = row_of(b + i), c[i] = coef(b + i);
+    k.add_rows(acc, n, rows, c, m);
   }
 }
 
 void adam_span(const AdamStep& s, float* p, float* m, float* v, const float* g, std::uint32_t n) {
-#pragma omp simd
-  for (std::uint32_t k = 0; k < n; ++k) adam_update(s, p[k], m[k], v[k], g[k]);
+  kernels::table().adam(s, p, m, v, g, n);
 }
 
 class CpuTrainer final : public TrainBackend {
@@ -152,7 +131,10 @@ class CpuTrainer final : public TrainBackend {
         code = inner_forward(h);
         for (std::uint32_t i = g.start[k]; i < g.start[k + 1]; ++i) {
           const Cell& c = g.sorted[i];
-          const float y = activate(cfg_.decoder, CVec(&w_.W[std::size_t{c.row} * C], C).dot(code) + w_.b[c.row]);
+          const float* w = &w_.W[std::size_t{c.row} * C];
+          float dot = 0;
+          kernels::table().dot_rows(&w, 1, code.data(), C, &dot);
+          const float y = activate(cfg_.decoder, dot + w_.b[c.row]);
           sse[k] += step::clamped_squared_error(y, lo, hi, c.value);
         }
       }
@@ -186,7 +168,10 @@ class CpuTrainer final : public TrainBackend {
     Eigen::VectorXf x = h;
     for (std::size_t l = 0; l < w_.inner.size(); ++l) {
       const DenseWeights& d = w_.inner[l];
-      Eigen::VectorXf y = Eigen::Map<const RowMat>(d.M.data(), d.out, d.in) * x + CVec(d.c.data(), d.out);
+      Eigen::VectorXf y(d.out);
+      kernels::table().matmul(kernels::row_major(d.M.data(), d.out, d.in), kernels::col_major(x.data(), d.in, 1),
+                              kernels::col_major(y.data(), d.out, 1));
+      y += CVec(d.c.data(), d.out);
       for (float& v : y) v = activate(cfg_.inner[l].activation, v);
       x = std::move(y);
     }
@@ -201,8 +186,12 @@ class CpuTrainer final : public TrainBackend {
       InnerScratch& s = inner_[l];
       for (std::vector<float>* v : {&s.act, &s.keep, &s.drop}) v->resize(std::size_t{bc} * d.out);
       RowMap A(s.act.data(), bc, d.out);
-      const CRowMap X(inner_input(l), bc, d.in), M(d.M.data(), d.out, d.in);
-      split_rows(bc, [&](std::uint32_t b, std::uint32_t n) { A.middleRows(b, n).noalias() = X.middleRows(b, n) * M.transpose(); });
+      const float* X = inner_input(l);
+      const kernels::ConstMatrix Mt = kernels::transposed(kernels::row_major(d.M.data(), d.out, d.in));
+      split_rows(bc, [&](std::uint32_t b, std::uint32_t n) {
+        kernels::table().matmul(kernels::row_major(X + std::size_t{b} * d.in, n, d.in), Mt,
+                                kernels::row_major(s.act.data() + std::size_t{b} * d.out, n, d.out));
+      });
       A.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(d.c.data(), d.out);
       const float p = cfg_.inner[l].dropout;
       const bool dropout = training && p > 0;
@@ -234,15 +223,20 @@ class CpuTrainer final : public TrainBackend {
           dz(j, q) = dh(j, q) * s.keep[i] * activate_grad_from_output(cfg_.inner[l].activation, s.act[i]);
         }
       s.gM.resize(d.M.size());
-      RowMap gM(s.gM.data(), d.out, d.in);
-      const CRowMap X(inner_input(l), bc, d.in), M(d.M.data(), d.out, d.in);
+      const kernels::Table& k = kernels::table();
+      const kernels::ConstMatrix X = kernels::row_major(inner_input(l), bc, d.in), M = kernels::row_major(d.M.data(), d.out, d.in);
       split_rows(d.out, [&](std::uint32_t b, std::uint32_t n) {
-        gM.middleRows(b, n).noalias() = dz.middleCols(b, n).transpose() * X;
+        // dz's columns [b, b + n), transposed: n x bc, read down dz's rows.
+        const kernels::ConstMatrix dzt{dz.data() + b, n, bc, d.out, false};
+        k.matmul(dzt, X, kernels::row_major(s.gM.data() + std::size_t{b} * d.in, n, d.in));
       });
       const Eigen::VectorXf gc = dz.colwise().sum().transpose();
       s.gc.assign(gc.data(), gc.data() + d.out);
       RowMat next(bc, d.in);
-      split_rows(bc, [&](std::uint32_t b, std::uint32_t n) { next.middleRows(b, n).noalias() = dz.middleRows(b, n) * M; });
+      split_rows(bc, [&](std::uint32_t b, std::uint32_t n) {
+        k.matmul(kernels::row_major(dz.data() + std::size_t{b} * d.out, n, d.out), M,
+                 kernels::row_major(next.data() + std::size_t{b} * d.in, n, d.in));
+      });
       dh = std::move(next);
     }
     const std::uint32_t H = w_.hidden;
@@ -322,7 +316,7 @@ class CpuTrainer final : public TrainBackend {
         const float* wr[4];
         float dot[4], d[4];
         for (std::uint32_t i = 0; i < m; ++i) wr[i] = &w_.W[std::size_t{fit.row[k + i]} * C];
-        dot_rows(wr, m, top, C, dot);
+        kernels::table().dot_rows(wr, m, top, C, dot);
         for (std::uint32_t i = 0; i < m; ++i) {
           const float y = activate(cfg_.decoder, dot[i] + w_.b[fit.row[k + i]]);
           const float err = y - fit.value[k + i];

@@ -5,6 +5,13 @@
  * - Every function that can fail returns an autorec_status; AUTOREC_OK is 0, failures are negative and
  *   never renumbered (they mirror autorec::Status). On failure no output is written unless a function says
  *   otherwise, and autorec_last_error() gives a message naming the function, the argument and its value.
+ * - Statuses every function below may return, besides those it lists: AUTOREC_BAD_INPUT when `model` or a
+ *   required pointer is NULL (optional ones say "may be NULL"); AUTOREC_OUT_OF_MEMORY when an allocation
+ *   fails; AUTOREC_INTERNAL for a bug (please report its message). tests/c99/header_test.c checks each
+ *   documented status from a C99 host.
+ * - Messages quote caller text (paths, ids, buffer names) in single quotes, cut after 200 bytes with "...",
+ *   with control characters and bytes that are not UTF-8 written as \xHH: a message is one line of a few
+ *   hundred bytes at most.
  * - No C++ exception crosses this boundary.
  * - Any number of threads may call the functions taking a const autorec_model* on one model at once. Only
  *   autorec_model_add_user/_add_item change a model; they, and autorec_model_free, must not race with any
@@ -23,7 +30,7 @@
 /* Version of this API: major*10000 + minor*100 + patch. A new minor version only adds functions, enum values
  * or trailing struct fields; a new major version may break source or binary compatibility. */
 #define AUTOREC_API_VERSION_MAJOR 1
-#define AUTOREC_API_VERSION_MINOR 0
+#define AUTOREC_API_VERSION_MINOR 1
 #define AUTOREC_API_VERSION_PATCH 0
 #define AUTOREC_API_VERSION \
   (AUTOREC_API_VERSION_MAJOR * 10000 + AUTOREC_API_VERSION_MINOR * 100 + AUTOREC_API_VERSION_PATCH)
@@ -110,31 +117,61 @@ AUTOREC_API const char* autorec_status_name(int status);
  * other numbers. */
 AUTOREC_API const char* autorec_activation_name(int activation);
 AUTOREC_API const char* autorec_source_name(int source);
+/* The instruction-set level of the library's compute kernels (gathers, dot and matrix products, Adam, the
+ * decoding of stored weights), chosen once per process at the first call that computes: "baseline"
+ * (x86-64-v2), "avx2" (x86-64-v3: AVX2, FMA) or "avx512" (x86-64-v4), the best this CPU and its operating
+ * system support, unless the environment variable AUTOREC_CPU names another level the CPU has (for tests,
+ * valgrind and bug reports); "native" in a library built with AUTOREC_NATIVE=ON, which runs only on CPUs like
+ * its build machine's. Results agree across levels to float rounding. Static; never NULL. */
+AUTOREC_API const char* autorec_cpu_level(void);
+/* Why the level differs from what AUTOREC_CPU asked for (a name that is not a level, a level this CPU lacks,
+ * a native build); "" when AUTOREC_CPU is unset or was followed. Static; never NULL. */
+AUTOREC_API const char* autorec_cpu_level_notice(void);
 
 /* ---- Loading ---- */
 
 /* Sets struct_size and the defaults; NULL is ignored. */
 AUTOREC_API void autorec_load_options_init(autorec_load_options* options);
-/* Loads model.fb from a path. options may be NULL (defaults). *model receives the handle, NULL on failure. */
+/* Loads model.fb from a path, read to its end (a pipe or a procfs file too). options may be NULL
+ * (defaults). *model receives the handle, NULL on failure (model itself must not be NULL). Statuses:
+ * - AUTOREC_BAD_INPUT: path is NULL or empty, names nothing (no such file or folder), or is a directory;
+ *   options->struct_size is below 24 or options->device is not an autorec_device; the file is an autorec
+ *   checkpoint, not a model.
+ * - AUTOREC_IO: the operating system refuses to open or read the file (permission, a device error).
+ * - AUTOREC_CORRUPT: anything in the file fails a check (magic, sizes, zstd frame and checksum, the
+ *   FlatBuffers verifier, the model's own consistency).
+ * - AUTOREC_UNSUPPORTED: the file's container or schema version is newer than this library's (the header
+ *   cannot tell a damaged version field from a newer file, so a damaged one reads this way too); the
+ *   options set a field this library does not know; device CUDA without the plugin, its libraries or a GPU.
+ * - AUTOREC_OUT_OF_MEMORY: the header's content size, or the file itself, is larger than
+ *   max_decompressed_bytes allows (checked before decompressing: a damaged size field reads this way, as it
+ *   cannot be told from a large model); the CUDA backend does not fit in the GPU's memory. */
 AUTOREC_API autorec_status autorec_model_load_file(const char* path, const autorec_load_options* options,
                                                    autorec_model** model);
 /* Loads from size bytes at data (copied: the caller may free them afterwards). name labels error messages
- * and may be NULL ("<memory>"). */
+ * and may be NULL ("<memory>"). Statuses as autorec_model_load_file's, less AUTOREC_IO; data NULL is
+ * AUTOREC_BAD_INPUT. */
 AUTOREC_API autorec_status autorec_model_load_buffer(const void* data, size_t size, const char* name,
                                                      const autorec_load_options* options, autorec_model** model);
 /* Frees a model; NULL is ignored. */
 AUTOREC_API void autorec_model_free(autorec_model* model);
 
-/* ---- Metadata ---- */
+/* ---- Metadata ----
+ * Each writes one value and fails only for a NULL model or output (AUTOREC_BAD_INPUT). */
 
 AUTOREC_API autorec_status autorec_model_variant(const autorec_model* model, autorec_variant* variant);
 AUTOREC_API autorec_status autorec_model_num_users(const autorec_model* model, uint32_t* num_users);
 AUTOREC_API autorec_status autorec_model_num_items(const autorec_model* model, uint32_t* num_items);
-/* Columns are the network's inputs (items for item-based models); each has column_length rows. */
+/* Columns are the network's inputs (items for item-based models); each has column_length rows, one per
+ * output of the network. num_users and num_items count what the model knows, training and added ones;
+ * num_columns counts training columns and those added on the column side (add_item for item-based models),
+ * while column_length stays the network's rows: users added to an item-based model (add_user) are not rows
+ * of a reconstruction, and predict, recommend and the id calls serve them instead. */
 AUTOREC_API autorec_status autorec_model_num_columns(const autorec_model* model, uint32_t* num_columns);
 AUTOREC_API autorec_status autorec_model_column_length(const autorec_model* model, uint32_t* column_length);
 AUTOREC_API autorec_status autorec_model_num_layers(const autorec_model* model, uint32_t* num_layers);
-/* Layer `layer` (0 = the encoder) maps in_size inputs to out_size outputs through `activation`. */
+/* Layer `layer` (0 = the encoder) maps in_size inputs to out_size outputs through `activation`.
+ * AUTOREC_BAD_INPUT when layer is not below num_layers. */
 AUTOREC_API autorec_status autorec_model_layer(const autorec_model* model, uint32_t layer, uint32_t* in_size,
                                                uint32_t* out_size, autorec_activation* activation);
 AUTOREC_API autorec_status autorec_model_rating_range(const autorec_model* model, float* rating_min,
@@ -150,15 +187,17 @@ AUTOREC_API autorec_status autorec_model_schema_version(const autorec_model* mod
 
 /* ---- Ids ---- */
 
-/* External id -> dense index. An id not in the training data is not an error: *index = AUTOREC_NO_INDEX. Ids
+/* External id -> dense index. An id the model does not know is not an error: *index = AUTOREC_NO_INDEX. Ids
  * match by their exact bytes; a model whose ids are integers knows each by its decimal spelling without sign
  * or leading zeros ("1", "-7"), so "01", "+1" and " 1" are not ids it has, as in training. */
 AUTOREC_API autorec_status autorec_model_user_index(const autorec_model* model, const char* id, uint32_t* index);
+/* (id NULL is AUTOREC_BAD_INPUT.) */
 AUTOREC_API autorec_status autorec_model_item_index(const autorec_model* model, const char* id, uint32_t* index);
 /* Dense index -> external id, like snprintf: writes at most buffer_size - 1 bytes and a NUL, and sets
  * *length (optional, may be NULL) to the id's full length without the NUL. buffer = NULL with
  * buffer_size = 0 only asks for the length. A buffer too small for the id and its NUL gets the truncated id
- * (when buffer_size > 0) and the call returns AUTOREC_BAD_INPUT. */
+ * (when buffer_size > 0) and the call returns AUTOREC_BAD_INPUT. Also AUTOREC_BAD_INPUT: index not below
+ * num_users (num_items), or buffer NULL with buffer_size > 0 (nothing written). */
 AUTOREC_API autorec_status autorec_model_user_id(const autorec_model* model, uint32_t index, char* buffer,
                                                  size_t buffer_size, size_t* length);
 AUTOREC_API autorec_status autorec_model_item_id(const autorec_model* model, uint32_t index, char* buffer,
@@ -169,46 +208,59 @@ AUTOREC_API autorec_status autorec_model_item_id(const autorec_model* model, uin
  * clamp != 0 limits the values to the rating range. */
 
 /* One sparse column given by its observed entries (entries may be NULL when num_entries is 0: a column with
- * no ratings gives the cold-start reconstruction). Entries are observed raw ratings, each row at most once;
- * the model's input rule is applied inside and counts them, so an entry of 0 is a rating of 0, not a missing
- * one. AUTOREC_BAD_INPUT (out untouched) when num_entries > column_length (checked before anything is read or
- * allocated), an index is not below column_length, a row appears twice, or a value is not finite. */
+ * no ratings gives the cold-start reconstruction, as AUTOREC_SOURCE_EMPTY_INPUT describes). Entries are
+ * observed raw ratings, each row at most once. The model's input rule is applied inside: a value v enters
+ * the encoder as ((v - origin) / unit + input_offset) * column scale, and the column's count sets its scale.
+ * So a value whose model units are 0 adds nothing to the encoder: on a model trained without an input offset
+ * (the default) on a 1-5 scale, a single {index, 0} entry gives exactly the empty column's output, while
+ * with an offset (autorec-train --input-offset) it does not. AUTOREC_BAD_INPUT (out untouched) when
+ * num_entries > column_length (checked before anything is read or allocated), an index is not below
+ * column_length, a row appears twice, a value is not finite, or out_size < column_length. */
 AUTOREC_API autorec_status autorec_model_reconstruct(const autorec_model* model, const autorec_entry* entries,
                                                      size_t num_entries, float* out, size_t out_size, int clamp);
 /* num_columns columns in one call, in compressed form: column c is entries[offsets[c]] up to
  * entries[offsets[c + 1]] (offsets has num_columns + 1 non-decreasing values). Each column as for
- * autorec_model_reconstruct: at most column_length entries, each row at most once. */
+ * autorec_model_reconstruct: at most column_length entries, each row at most once. AUTOREC_BAD_INPUT (out
+ * untouched) for offsets that decrease, any column as autorec_model_reconstruct refuses it (the message
+ * names the column), or out_size < num_columns * column_length. */
 AUTOREC_API autorec_status autorec_model_reconstruct_batch(const autorec_model* model, const autorec_entry* entries,
                                                            const size_t* offsets, size_t num_columns, float* out,
                                                            size_t out_size, int clamp);
-/* Training column `column` from the observations stored in the model. */
+/* Column `column` (below num_columns: a training column, or one added with add_item on an item-based model,
+ * add_user on a user-based one) from the ratings the model holds for it. AUTOREC_BAD_INPUT when column is
+ * not below num_columns or out_size < column_length. */
 AUTOREC_API autorec_status autorec_model_reconstruct_column(const autorec_model* model, uint32_t column,
                                                             float* out, size_t out_size, int clamp);
 
 /* ---- Prediction and ranking ---- */
 
 /* Rating of (user, item) by dense indices; AUTOREC_NO_INDEX for either gives the cold-start answer. *source
- * (optional, may be NULL) says which rule answered. */
+ * (optional, may be NULL) says which rule answered. AUTOREC_BAD_INPUT for an index that is neither
+ * AUTOREC_NO_INDEX nor below num_users (num_items). */
 AUTOREC_API autorec_status autorec_model_predict(const autorec_model* model, uint32_t user, uint32_t item,
                                                  int clamp, float* rating, autorec_source* source);
-/* The same by external ids; unknown ids get the cold-start answer. */
+/* The same by external ids (NULL ids are AUTOREC_BAD_INPUT); unknown ids get the cold-start answer. */
 AUTOREC_API autorec_status autorec_model_predict_ids(const autorec_model* model, const char* user_id,
                                                      const char* item_id, int clamp, float* rating,
                                                      autorec_source* source);
 /* The k (>= 1) items with the highest predicted rating for dense user index `user`, best first (ties: lower
  * item index first), into items[0..k) and ratings[0..k) (clamped ratings); sources (optional, may be NULL)
- * gets each one's source. exclude_rated != 0 leaves out the items the user rated in training. *count
- * receives how many were written: k, or fewer when fewer items are left. */
+ * gets each one's source. exclude_rated != 0 leaves out the items the user rated in training (or was added
+ * with). *count receives how many were written: k, or fewer when fewer items are left. AUTOREC_BAD_INPUT for
+ * k = 0 or user not below num_users. */
 AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user, size_t k,
                                                    int exclude_rated, uint32_t* items, float* ratings,
                                                    autorec_source* sources, size_t* count);
 
 /* ---- Fold-in: users and items that were not in training, served from their ratings without retraining ----
- * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}: at least one,
- * each index at most once and below num_items (num_users), so num_ratings is at most that count. lambda is
+ * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}: at least one
+ * (an empty list is AUTOREC_BAD_INPUT: with nothing to fit, the cold-start answers of predict serve such a
+ * user), each index at most once and below num_items (num_users), so num_ratings is at most that count
+ * (checked before anything is read or allocated). The bound counts users and items added so far. lambda is
  * the strength of the prior on a fitted decoder row (model.hpp explains the fit); 0 or less means the
- * default, 0.5; a positive lambda below 1e-4 (kMinFoldInLambda) is refused with AUTOREC_BAD_INPUT, since the
- * ridge system is singular there. Predictions are clamped to the rating scale. */
+ * default, 0.5; NaN, or a positive lambda below 1e-4 (kMinFoldInLambda), is refused with AUTOREC_BAD_INPUT,
+ * since the ridge system is singular there. Predictions are clamped to the rating scale. Every call of this
+ * section returns AUTOREC_BAD_INPUT for these and for an out_size too small; nothing is written then. */
 
 /* Predictions of a new user for every item into out[0..num_items) (out_size must be at least num_items). */
 AUTOREC_API autorec_status autorec_model_fold_in_user(const autorec_model* model, const autorec_entry* ratings,
@@ -224,7 +276,8 @@ AUTOREC_API autorec_status autorec_model_recommend_for_ratings(const autorec_mod
                                                                autorec_source* sources, size_t* count);
 /* Keeps a new user (item) in the model under the new external id `id`, so later calls see it; *index (optional)
  * receives its dense index. On a model with integer ids, `id` must be an integer in that spelling
- * (AUTOREC_BAD_INPUT otherwise); an id the model already has is AUTOREC_BAD_INPUT. These two change the model: no other call on the same model may run during them
+ * (AUTOREC_BAD_INPUT otherwise); an id the model already has is AUTOREC_BAD_INPUT; so is an empty id.
+ * These two change the model: no other call on the same model may run during them
  * (a host that adds while serving takes a readers-writer lock: shared for queries, exclusive for additions).
  * On failure the model is unchanged. */
 AUTOREC_API autorec_status autorec_model_add_user(autorec_model* model, const char* id, const autorec_entry* ratings,

@@ -83,7 +83,10 @@ struct AlignedBytes {
 AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
                               std::uint64_t max_content_size, FileKind kind = FileKind::Model);
 
-// Reads a whole file into memory (Io error naming the path on failure).
-std::vector<std::byte> read_file_bytes(const std::string& path);
+// Reads a whole file into memory, to its end (pipes and procfs files too). Errors quote the path (text.hpp):
+// BadInput for an empty path, one that names nothing (no such file or folder) or a directory; Io when the
+// operating system refuses to open or read it (permission, device error); OutOfMemory past max_bytes.
+inline constexpr std::uint64_t kMaxReadBytes = std::uint64_t{64} << 30;
+std::vector<std::byte> read_file_bytes(const std::string& path, std::uint64_t max_bytes = kMaxReadBytes);
 
 }  // namespace autorec

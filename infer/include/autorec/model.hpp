@@ -134,6 +134,12 @@ struct ModelInfo {
   std::string backend_notice;  // why Device::Auto chose the CPU, when it did
 };
 
+// The instruction-set level the compute kernels run at ("baseline", "avx2", "avx512"; "native" in an
+// AUTOREC_NATIVE=ON build), chosen once per process from the CPU and the environment variable AUTOREC_CPU,
+// and why it differs from what AUTOREC_CPU asked for ("" when it does not). See autorec_cpu_level in autorec.h.
+const char* cpu_level();
+const char* cpu_level_notice();
+
 // A loaded model: move-only, immutable, and safe to share between threads for every const call.
 class Model {
  public:
@@ -152,8 +158,8 @@ class Model {
   // Metadata; the reference lives as long as the Model.
   const ModelInfo& info() const;
 
-  // External id -> dense index (nullopt when the id was not in the training data). Integer ids match by
-  // value ("7" and "+7" are the same id), others by their exact text.
+  // External id -> dense index (nullopt when the id was not in the training data). Ids match by their exact
+  // text only: on a model trained with integer ids, "07", "+7" and " 7" are not "7".
   std::optional<std::uint32_t> user_index(std::string_view id) const;
   std::optional<std::uint32_t> item_index(std::string_view id) const;
   // Dense index -> external id; throws Error(BadInput) for an index not below num_users / num_items.

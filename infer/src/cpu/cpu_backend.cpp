@@ -1,6 +1,8 @@
-// CPU inference backend: sparse gather for the first layer, Eigen matrix products for the rest.
+// CPU inference backend: sparse gather for the first layer, matrix products for the rest, all through the
+// kernels of the CPU's level (kernels/kernels.hpp).
 #include <Eigen/Core>
 
+#include "kernels/kernels.hpp"
 #include "network.hpp"
 
 namespace autorec {
@@ -11,6 +13,15 @@ void apply_activation(Activation a, float* x, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) x[i] = activate(a, x[i]);
 }
 
+// y[out, n] = layer.weight [out, in] * x[in, n] + bias, activated (column-major x and y).
+void dense_forward(const DenseLayer& layer, const float* x, std::size_t n, float* y) {
+  kernels::table().matmul(kernels::row_major(layer.weight.data(), layer.out_size, layer.in_size),
+                          kernels::col_major(x, layer.in_size, n), kernels::col_major(y, layer.out_size, n));
+  for (std::size_t c = 0; c < n; ++c)
+    for (std::uint32_t r = 0; r < layer.out_size; ++r) y[c * layer.out_size + r] += layer.bias[r];
+  apply_activation(layer.activation, y, n * layer.out_size);
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const Network& net) : net_(net) {}
@@ -19,43 +30,41 @@ class CpuBackend final : public Backend {
   void encode(std::span<const std::span<const Entry>> columns, float* codes) const override {
     const Network& net = net_;
     const DenseLayer& first = net.layers.front();
+    const kernels::Table& k = kernels::table();
     const std::size_t n = columns.size();
     ColMatrix h(first.out_size, static_cast<Eigen::Index>(n));
+    // The first layer gathers the weight rows of a column's stored ratings, a block at a time.
+    constexpr std::size_t kBlock = 64;
+    const float* rows[kBlock];
+    float coef[kBlock];
     for (std::size_t c = 0; c < n; ++c) {
-      Eigen::Map<Eigen::VectorXf> z(h.col(static_cast<Eigen::Index>(c)).data(), first.out_size);
-      z = first.bias;
-      // Four weight rows per pass over z: z is loaded and stored once per four stored ratings.
+      float* z = h.col(static_cast<Eigen::Index>(c)).data();
+      std::copy(first.bias.data(), first.bias.data() + first.out_size, z);
       const std::span<const Entry> col = columns[c];
       const InputTransform& in = net.input;
       const float s = in.column_scale(col.size());
-      std::size_t i = 0;
-      for (; i + 4 <= col.size(); i += 4)
-        z += in.read(col[i].value, s) * first.weight.row(col[i].index).transpose() +
-             in.read(col[i + 1].value, s) * first.weight.row(col[i + 1].index).transpose() +
-             in.read(col[i + 2].value, s) * first.weight.row(col[i + 2].index).transpose() +
-             in.read(col[i + 3].value, s) * first.weight.row(col[i + 3].index).transpose();
-      for (; i < col.size(); ++i) z += in.read(col[i].value, s) * first.weight.row(col[i].index).transpose();
-      apply_activation(first.activation, z.data(), first.out_size);
+      for (std::size_t b = 0; b < col.size(); b += kBlock) {
+        const std::size_t m = std::min(kBlock, col.size() - b);
+        for (std::size_t i = 0; i < m; ++i) {
+          rows[i] = first.weight.row(col[b + i].index).data();
+          coef[i] = in.read(col[b + i].value, s);
+        }
+        k.add_rows(z, first.out_size, rows, coef, m);
+      }
+      apply_activation(first.activation, z, first.out_size);
     }
     // Hidden layers between the first and the last are dense: one matrix product for the whole batch.
     for (std::size_t l = 1; l + 1 < net.layers.size(); ++l) {
       const DenseLayer& layer = net.layers[l];
-      ColMatrix next = layer.weight * h;
-      next.colwise() += layer.bias;
-      apply_activation(layer.activation, next.data(), static_cast<std::size_t>(next.size()));
+      ColMatrix next(layer.out_size, static_cast<Eigen::Index>(n));
+      dense_forward(layer, h.data(), n, next.data());
       h.swap(next);
     }
     Eigen::Map<ColMatrix>(codes, h.rows(), h.cols()) = h;
   }
 
   void decode(const float* codes, std::size_t n, float* out) const override {
-    const DenseLayer& last = net_.layers.back();
-    const auto cols = static_cast<Eigen::Index>(n);
-    Eigen::Map<const ColMatrix> in(codes, last.in_size, cols);
-    Eigen::Map<ColMatrix> y(out, last.out_size, cols);
-    y.noalias() = last.weight * in;
-    y.colwise() += last.bias;
-    apply_activation(last.activation, out, static_cast<std::size_t>(y.size()));
+    dense_forward(net_.layers.back(), codes, n, out);
   }
 
  private:

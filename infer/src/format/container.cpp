@@ -1,16 +1,18 @@
 // zstd container of model.fb: see autorec/container.hpp for the layout.
 #include "autorec/container.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <thread>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 #include "autorec/error.hpp"
+#include "autorec/text.hpp"
 #include "memory.hpp"
 
 namespace autorec {
@@ -148,19 +150,44 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
   return out;
 }
 
-std::vector<std::byte> read_file_bytes(const std::string& path) {
-  // An ifstream opens a directory and reports a size of 2^63 - 1, which would be allocated below.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(Status::BadInput, path + ": is a directory, not a file");
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  // A path the caller named that cannot be opened is bad input, not a failure of the machine.
-  if (!in) throw Error(Status::BadInput, path + ": cannot open: " + std::strerror(errno));
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw Error(Status::Io, path + ": cannot read its size");
-  std::vector<std::byte> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  if (!in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw Error(Status::Io, path + ": read failed after " + std::to_string(in.gcount()) + " bytes");
+std::vector<std::byte> read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
+  if (path.empty()) throw Error(Status::BadInput, "the file path is empty");
+  const std::string q = quoted(path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    // A path that names nothing is the caller's mistake; a file the system will not open is its refusal.
+    const bool names_nothing = e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP;
+    throw Error(names_nothing ? Status::BadInput : Status::Io, q + ": cannot open: " + std::strerror(e));
+  }
+  const std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) { ::close(*f), delete f; });
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw Error(Status::Io, q + ": cannot read its status: " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw Error(Status::BadInput, q + ": is a directory, not a file");
+  const auto too_big = [&] {
+    return Error(Status::OutOfMemory, q + ": is larger than the " + std::to_string(max_bytes) + "-byte limit");
+  };
+  // Read to the end, whatever the size says: a pipe has none and a procfs file says 0. A regular file's size
+  // only sizes the first allocation.
+  std::vector<std::byte> bytes;
+  if (S_ISREG(st.st_mode)) {
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) throw too_big();
+    bytes.resize(static_cast<std::size_t>(st.st_size) + 1);  // + 1: the read that finds the end
+  }
+  std::size_t used = 0;
+  for (;;) {
+    if (used == bytes.size()) {
+      if (used > max_bytes) throw too_big();
+      bytes.resize(static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::size_t>(used * 2, 1 << 16), max_bytes + 1)));
+    }
+    const ssize_t n = ::read(fd, bytes.data() + used, bytes.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(Status::Io, q + ": read failed after " + std::to_string(used) + " bytes: " + std::strerror(errno));
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  if (used > max_bytes) throw too_big();
+  bytes.resize(used);
   return bytes;
 }
 

@@ -11,6 +11,8 @@
 #include "autorec/container.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
+#include "autorec/text.hpp"
+#include "kernels/kernels.hpp"
 #include "memory.hpp"
 #include "model_impl.hpp"
 
@@ -89,6 +91,18 @@ std::span<const std::uint8_t> buffer_bytes(const Content& c, std::uint32_t index
   return c.data_section.subspan(static_cast<std::size_t>(b->offset()), static_cast<std::size_t>(b->size()));
 }
 
+// dtype.hpp's decode_matrix through the kernels of the CPU's level (the same values: every conversion is exact).
+void decode_stored(const std::uint8_t* bytes, std::size_t rows, std::size_t cols, DType t, const float* scales,
+                   float* out) {
+  const kernels::Table& k = kernels::table();
+  switch (t) {
+    case DType::F32: std::memcpy(out, bytes, rows * cols * sizeof(float)); break;
+    case DType::F16: k.decode_f16(bytes, rows * cols, out); break;
+    case DType::BF16: k.decode_bf16(bytes, rows * cols, out); break;
+    case DType::I8: k.decode_i8(bytes, rows, cols, scales, out); break;
+  }
+}
+
 // A tensor as floats, after checking its shape, buffers and values; reduced types (fp16, bf16, int8 with
 // per-row scales) are decoded here, once, into out (rows x max(cols, 1) floats, resized by `resize` once the
 // shape is checked). `dtype` receives the stored type.
@@ -130,7 +144,7 @@ void read_tensor_into(const Content& c, std::uint32_t index, std::uint64_t rows,
       if (!(std::isfinite(scales[r]) && scales[r] >= 0))
         ck.require(false, tf + ".scale[" + std::to_string(r) + "]", scales[r], "finite and >= 0");
   }
-  decode_matrix(data.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out);
+  decode_stored(data.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out);
   // Finite means the exponent bits are not all ones: an integer test that vectorises, run over every weight
   // first; the scalar search for the culprit runs only when one failed.
   std::uint32_t any_bad = 0;
@@ -216,7 +230,8 @@ void read_observations(const fb::Observations& o, std::uint32_t rows, std::uint3
 }  // namespace
 
 void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& impl) {
-  const Checker ck(name);
+  const std::string label = quoted(name);  // messages quote the name; info keeps it as given
+  const Checker ck(label);
   // Container 1 holds the FlatBuffer alone; container 2 a size-prefixed FlatBuffer and then the data section.
   const std::uint8_t* data = bytes.data();
   const bool prefixed = bytes.container_version >= 2;
@@ -239,7 +254,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   vopts.max_tables = 1u << 20;
   flatbuffers::Verifier verifier(data, static_cast<std::size_t>(size), vopts);
   if (!(prefixed ? fb::VerifySizePrefixedModelBuffer(verifier) : fb::VerifyModelBuffer(verifier)))
-    throw Error(Status::Corrupt, std::string(name) + ": the FlatBuffers verifier rejected the model table");
+    throw Error(Status::Corrupt, label + ": the FlatBuffers verifier rejected the model table");
   const fb::Model& m = prefixed ? *fb::GetSizePrefixedModel(data) : *fb::GetModel(data);
   content.model = &m;
 
