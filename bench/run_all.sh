@@ -57,6 +57,11 @@ step serving_train "$bin/autorec-train" "$tmp/ml1m-s1/train.data" --recipe textb
     -o "$tmp/m1m-codes.fb" --threads "$threads" --device cpu
 step serving bench/serving.py "$tmp/m1m-codes.fb" --runs 8 --json "$out/serving.json" --markdown "$out/serving.md"
 rm -rf "$tmp/ml1m-s1"
+# BENCHMARKS' issue-16 table: the default (dispatched) build against an AUTOREC_NATIVE=ON build of this source.
+AUTOREC_BUILD_DIR=build-native AUTOREC_BUILD_TARGET= scripts/build -DAUTOREC_NATIVE=ON -DAUTOREC_CUDA=OFF \
+  -DAUTOREC_INSTALL=OFF -DAUTOREC_BUILD_TESTS=OFF > "$out/dispatch_build.log" 2>&1
+step dispatch bench/dispatch_vs_native.py --ml1m "$ml1m" --threads "$threads" --rounds 11 --epochs 5 \
+    --json "$out/dispatch.json" --markdown "$out/dispatch.md"
 # BENCHMARKS' Netflix-scale CPU table: each command's wall time is its row (times.tsv), the logs have the rest.
 if [ "${NETFLIX:-1}" != 0 ]; then
   step netflix_synth "$bin/autorec-synth" --users 480189 --items 17770 --density 0.0117 --seed 1 --split-dir "$tmp/nf"

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "autorec/error.hpp"
+#include "autorec/text.hpp"
 #include "kernels/kernels.hpp"
 #include "network.hpp"
 
@@ -37,10 +38,13 @@ void* open_plugin(std::string& why) {
     if (is_path && !std::filesystem::exists(path, ec)) continue;
     if (void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL)) return lib;
     const char* e = dlerror();
-    const std::string reason = e ? e : "unknown reason";
+    std::string reason = e ? e : "unknown reason";
     // A bare name that the loader cannot find anywhere is "not found", not a failure to load.
     if (!is_path && reason.find(path + ": cannot open shared object file") != std::string::npos) continue;
-    why = "the CUDA plugin " + path + " failed to load: " + reason;
+    // The loader's reason starts with the path again: said once, quoted and cut like any caller text.
+    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);
+    if (reason.size() > kQuoteBytes) reason = reason.substr(0, kQuoteBytes) + "...";
+    why = "the CUDA plugin " + autorec::quoted(path) + " failed to load: " + autorec::printable(reason);
     return nullptr;
   }
   why = "the CUDA plugin libautorec_infer_cuda.so was not found (built without AUTOREC_CUDA, or not installed next to "

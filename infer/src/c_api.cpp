@@ -204,6 +204,7 @@ struct EntryArg {
   const char* bound_name;
   std::uint32_t bound;
   bool one_column = true;  // false: entries of many columns (reconstruct_batch checks each column's count)
+  std::size_t column = SIZE_MAX;  // the batch column these entries belong to, for messages (SIZE_MAX: none)
 };
 
 // Copies entries [begin, end). Each index may appear at most once, so a count above the bound is refused
@@ -218,7 +219,8 @@ std::vector<Entry> copy_entries(const autorec_entry* entries, std::size_t begin,
   out.reserve(count);
   for (std::size_t i = begin; i < end; ++i) {
     const autorec_entry& e = entries[i];
-    const std::string at = std::string(a.name) + "[" + std::to_string(i) + "]";
+    const std::string at = std::string(a.name) + "[" + std::to_string(i) + "]" +
+                           (a.column == SIZE_MAX ? "" : " (column " + std::to_string(a.column) + ")");
     if (e.index >= a.bound)
       bad(at + ".index = " + std::to_string(e.index) + " is not below " + a.bound_name + " = " + std::to_string(a.bound));
     if (!std::isfinite(e.value)) bad(at + ".value = " + std::to_string(e.value) + " is not finite");
@@ -432,9 +434,16 @@ autorec_status autorec_model_reconstruct_batch(const autorec_model* model, const
     const std::span<float> dest = out_span(out, out_size, num_columns * length,
                                            "num_columns * column_length = " + std::to_string(num_columns) + " * " +
                                                std::to_string(length));
-    // One copy of all entries; each column is a slice of it.
-    const std::vector<Entry> all = copy_entries(entries, offsets[0], offsets[num_columns],
-                                                {"entries", "offsets[num_columns]", "column_length", m.column_length(), false});
+    // One copy of all entries, column by column so that a message names the column; each is a slice of it.
+    if (!entries && offsets[num_columns] > offsets[0])
+      bad("entries is NULL but offsets[num_columns] - offsets[0] = " + std::to_string(offsets[num_columns] - offsets[0]));
+    std::vector<Entry> all;
+    all.reserve(offsets[num_columns] - offsets[0]);
+    for (std::size_t c = 0; c < num_columns; ++c) {
+      const std::vector<Entry> part =
+          copy_entries(entries, offsets[c], offsets[c + 1], {"entries", "entries", "column_length", m.column_length(), false, c});
+      all.insert(all.end(), part.begin(), part.end());
+    }
     std::vector<std::span<const Entry>> columns;
     columns.reserve(num_columns);
     for (std::size_t c = 0; c < num_columns; ++c)

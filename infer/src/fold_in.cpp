@@ -31,11 +31,9 @@ std::vector<Entry> checked_ratings(std::span<const Entry> ratings, std::uint32_t
     if (e.index >= limit) throw Error(Status::BadInput, at + " is not below " + std::to_string(limit));
     if (!std::isfinite(e.value)) throw Error(Status::BadInput, at + " has rating " + text(e.value));
   }
-  std::vector<Entry> sorted(ratings.begin(), ratings.end());
-  std::sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) { return a.index < b.index; });
-  for (std::size_t k = 1; k < sorted.size(); ++k)
-    if (sorted[k].index == sorted[k - 1].index)
-      throw Error(Status::BadInput, what + ": " + kind + " index " + std::to_string(sorted[k].index) + " appears twice");
+  std::vector<Entry> sorted = sorted_by_index(ratings);
+  if (const std::optional<std::uint32_t> twice = repeated_index(sorted))
+    throw Error(Status::BadInput, what + ": " + kind + " index " + std::to_string(*twice) + " appears twice");
   return sorted;
 }
 

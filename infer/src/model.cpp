@@ -77,12 +77,7 @@ void IdIndex::assign_strings(std::vector<std::string> ids) {
 
 // An integer id is matched by its one spelling, the one training keeps as an integer (train/src/dataset.cpp):
 // "01", "+1", " 1" and "-0" are other ids, which an integer-id model does not have.
-std::optional<std::int64_t> IdIndex::parse_int(std::string_view token) {
-  std::int64_t v = 0;
-  const auto [p, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
-  if (ec != std::errc() || p != token.data() + token.size() || std::to_string(v) != token) return std::nullopt;
-  return v;
-}
+std::optional<std::int64_t> IdIndex::parse_int(std::string_view token) { return canonical_integer(token); }
 
 std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
   if (is_int_) {
@@ -98,7 +93,7 @@ std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
 void IdIndex::check_new(std::string_view token, const char* what) const {
   const std::string quoted = std::string(what) + " id " + autorec::quoted(token);
   if (is_int_ && !parse_int(token))
-    throw Error(Status::BadInput, quoted + " is not an integer in decimal without sign or leading zeros, and this "
+    throw Error(Status::BadInput, quoted + " is not an integer in canonical decimal (no '+', no leading zeros or spaces), and this "
                                            "model's " + what + " ids are such integers");
   if (!is_int_ && token.empty()) throw Error(Status::BadInput, std::string(what) + " id is empty");
   if (const auto existing = find(token))
@@ -255,7 +250,20 @@ std::string Model::item_id(std::uint32_t index) const { return impl_->items.id(i
 std::uint32_t Model::num_columns() const { return impl_->obs.num_cols(); }
 std::uint32_t Model::column_length() const { return impl_->obs.num_rows; }
 
+std::vector<Entry> sorted_by_index(std::span<const Entry> entries) {
+  std::vector<Entry> sorted(entries.begin(), entries.end());
+  std::sort(sorted.begin(), sorted.end(), [](const Entry& a, const Entry& b) { return a.index < b.index; });
+  return sorted;
+}
+
+std::optional<std::uint32_t> repeated_index(std::span<const Entry> sorted) {
+  for (std::size_t k = 1; k < sorted.size(); ++k)
+    if (sorted[k].index == sorted[k - 1].index) return sorted[k].index;
+  return std::nullopt;
+}
+
 namespace {
+
 // Each row at most once, as fold-in requires too: a repeated row would be read twice by the encoder and match
 // neither of its values.
 void check_column(std::span<const Entry> column, std::uint32_t length, std::size_t which) {
@@ -263,15 +271,10 @@ void check_column(std::span<const Entry> column, std::uint32_t length, std::size
     throw Error(Status::BadInput, "column " + std::to_string(which) + ": " + std::to_string(column.size()) +
                                       " entries, more than the column length " + std::to_string(length) +
                                       " (each row at most once)");
-  if (column.size() > 1) {
-    std::vector<std::uint32_t> rows(column.size());
-    for (std::size_t k = 0; k < column.size(); ++k) rows[k] = column[k].index;
-    std::sort(rows.begin(), rows.end());
-    for (std::size_t k = 1; k < rows.size(); ++k)
-      if (rows[k] == rows[k - 1])
-        throw Error(Status::BadInput, "column " + std::to_string(which) + ": row index " + std::to_string(rows[k]) +
-                                          " appears twice (each row at most once)");
-  }
+  if (column.size() > 1)
+    if (const std::optional<std::uint32_t> twice = repeated_index(sorted_by_index(column)))
+      throw Error(Status::BadInput, "column " + std::to_string(which) + ": row index " + std::to_string(*twice) +
+                                        " appears twice (each row at most once)");
   for (const Entry& e : column) {
     if (e.index >= length)
       throw Error(Status::BadInput, "column " + std::to_string(which) + ": entry index " + std::to_string(e.index) +

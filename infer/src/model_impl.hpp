@@ -184,4 +184,9 @@ struct Model::Impl {
 // Parses, verifies and checks a decompressed FlatBuffer into `impl` (format/model_reader.cpp).
 void read_model(const AlignedBytes& content, std::string_view name, Model::Impl& impl);
 
+// A caller's sparse entries sorted by index, and the first index that appears twice among them: each row of a
+// reconstructed column and each index of a fold-in is given at most once, by one rule (model.cpp).
+std::vector<Entry> sorted_by_index(std::span<const Entry> entries);
+std::optional<std::uint32_t> repeated_index(std::span<const Entry> sorted);
+
 }  // namespace autorec

@@ -104,6 +104,12 @@ says() {  # says NAME FILE TEXT: FILE (the last command's out or err) contains T
     echo "FAIL $1: $2 lacks: $3"; cat "$work/out" "$work/err"; fails=$((fails + 1))
   fi
 }
+# AUTOREC_CPU: a level that is not one is said on stderr and the tool goes on at the best level; a level
+# this CPU has is followed without a word.
+AUTOREC_CPU=avx9000 check cpu-level-unknown 0 "$bin/autorec-inspect" "$work/m.fb"
+says cpu-level-unknown err "autorec-inspect: notice: AUTOREC_CPU='avx9000' is not a level (baseline, avx2, avx512); using "
+AUTOREC_CPU=baseline check cpu-level-baseline 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data"
+if grep -q notice "$work/err"; then echo "FAIL AUTOREC_CPU=baseline gave a notice"; fails=$((fails + 1)); else echo "ok   AUTOREC_CPU=baseline is followed silently"; passes=$((passes + 1)); fi
 : > "$work/empty.data"
 check train-empty-file 2 "$bin/autorec-train" "$work/empty.data" -o "$work/never.fb"
 says train-empty-file err "empty.data: no ratings found (0 lines)"

@@ -490,7 +490,7 @@ BOOST_AUTO_TEST_CASE(out_of_range_arguments) {
   expect_error(autorec_model_reconstruct_batch(m, good_entries, fine, 2, two.data(), length, 1), AUTOREC_BAD_INPUT,
                "autorec_model_reconstruct_batch", {"out_size = " + std::to_string(length), "num_columns * column_length"});
   expect_error(autorec_model_reconstruct_batch(m, bad_index, fine, 2, two.data(), two.size(), 1), AUTOREC_BAD_INPUT,
-               "autorec_model_reconstruct_batch", {"entries[1].index"});
+               "autorec_model_reconstruct_batch", {"entries[1] (column 1).index"});
 }
 
 // Misuse found by trying the library as a host would (issue 16): each is refused as bad input, with the
@@ -559,7 +559,7 @@ BOOST_AUTO_TEST_CASE(integer_ids_match_only_their_own_spelling) {
   const autorec_entry three[] = {{0, 5.0f}, {1, 3.0f}, {2, 1.0f}};
   for (const char* id : {"+5000", "05000", "01"})
     expect_error(autorec_model_add_user(m, id, three, 3, 0, &index), AUTOREC_BAD_INPUT, "autorec_model_add_user",
-                 {"user id '" + std::string(id) + "' is not an integer in decimal without sign or leading zeros"});
+                 {"user id '" + std::string(id) + "' is not an integer in canonical decimal (no '+', no leading zeros or spaces)"});
   BOOST_TEST(autorec_model_add_user(m, "5000", three, 3, 0, &index) == AUTOREC_OK);
   BOOST_TEST(user_id_c(m, index) == "5000");
 }

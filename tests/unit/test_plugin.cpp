@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_plugin_whose_libraries_are_missing_names_the_missing_libr
   const std::string e = load_error(Device::Cuda, status);
   BOOST_TEST_INFO(e);
   BOOST_TEST(int(status) == int(Status::Unsupported));
-  BOOST_TEST(e.find("libautorec-test-plugin-missing-dep.so failed to load") != std::string::npos);
+  BOOST_TEST(e.find("libautorec-test-plugin-missing-dep.so' failed to load") != std::string::npos);
   BOOST_TEST(e.find("libautorec_test_absent.so") != std::string::npos);
   BOOST_TEST(e.find("not found") == std::string::npos);  // the plugin was found; what it needs was not
 }

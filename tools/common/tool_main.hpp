@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "autorec/error.hpp"
+#include "autorec/model.hpp"
 
 namespace autorec::tools {
 
@@ -35,6 +36,8 @@ inline int tool_main(CLI::App& app, int argc, char** argv, const std::function<i
     app.exit(e);
     return kExitBadInput;
   }
+  // AUTOREC_CPU that was not followed (a name that is not a level, one this CPU lacks) is said, not fatal.
+  if (const char* notice = cpu_level_notice(); *notice) std::fprintf(stderr, "%s: notice: %s\n", app.get_name().c_str(), notice);
   try {
     return body();
   } catch (const Error& e) {

@@ -7,14 +7,15 @@
 #include <numeric>
 
 #include "autorec/error.hpp"
+#include "autorec/text.hpp"
 
 namespace autorec::train {
 namespace {
 
 bool canonical_int(std::string_view s, std::int64_t& v) {
-  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size()) return false;
-  return std::to_string(v) == s;  // rejects "07", "+7", "-0"
+  const std::optional<std::int64_t> n = canonical_integer(s);  // the library's rule, so lookups agree
+  if (n) v = *n;
+  return n.has_value();
 }
 
 // Sorts distinct ids; remap[k] is the dense index of raw id k.

@@ -212,8 +212,10 @@ AUTOREC_API autorec_status autorec_model_item_id(const autorec_model* model, uin
  * observed raw ratings, each row at most once. The model's input rule is applied inside: a value v enters
  * the encoder as ((v - origin) / unit + input_offset) * column scale, and the column's count sets its scale.
  * So a value whose model units are 0 adds nothing to the encoder: on a model trained without an input offset
- * (the default) on a 1-5 scale, a single {index, 0} entry gives exactly the empty column's output, while
- * with an offset (autorec-train --input-offset) it does not. AUTOREC_BAD_INPUT (out untouched) when
+ * (the default) on a 1-5 scale, a single {index, 0} entry gives the empty column's codes, while with an
+ * offset (autorec-train --input-offset) it does not. It is still a rating: a model with a bias baseline
+ * counts it in the column's newcomer bias, so its outputs differ from the empty column's by that one shift
+ * (without a baseline they are the empty column's exactly). AUTOREC_BAD_INPUT (out untouched) when
  * num_entries > column_length (checked before anything is read or allocated), an index is not below
  * column_length, a row appears twice, a value is not finite, or out_size < column_length. */
 AUTOREC_API autorec_status autorec_model_reconstruct(const autorec_model* model, const autorec_entry* entries,
@@ -256,7 +258,9 @@ AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, u
  * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}: at least one
  * (an empty list is AUTOREC_BAD_INPUT: with nothing to fit, the cold-start answers of predict serve such a
  * user), each index at most once and below num_items (num_users), so num_ratings is at most that count
- * (checked before anything is read or allocated). The bound counts users and items added so far. lambda is
+ * (checked before anything is read or allocated). The indices must be inputs of the network: on an
+ * item-based model a new item's ratings cannot come from users added with add_user, and on a user-based
+ * one a new user's cannot be of items added with add_item (AUTOREC_BAD_INPUT, which names it). lambda is
  * the strength of the prior on a fitted decoder row (model.hpp explains the fit); 0 or less means the
  * default, 0.5; NaN, or a positive lambda below 1e-4 (kMinFoldInLambda), is refused with AUTOREC_BAD_INPUT,
  * since the ridge system is singular there. Predictions are clamped to the rating scale. Every call of this

@@ -5,7 +5,10 @@
 // can be read back; documented in README (tools) and autorec.h (messages).
 #pragma once
 
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -71,6 +74,16 @@ inline std::string quoted(std::string_view s) {
     }
   }
   return out + (i < s.size() ? "...'" : "'");
+}
+
+// The integer an id spells in canonical decimal ("7", "-7"; not "07", "+7", "-0" or " 7"), else nothing: the
+// one rule by which training decides that a data set's ids are integers and by which a model with integer ids
+// finds (user_index, predict_ids) and adds (add_user, add_item) them.
+inline std::optional<std::int64_t> canonical_integer(std::string_view s) {
+  std::int64_t v = 0;
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || std::to_string(v) != s) return std::nullopt;
+  return v;
 }
 
 }  // namespace autorec
