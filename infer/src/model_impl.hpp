@@ -108,9 +108,6 @@ struct Model::Impl {
   std::uint32_t net_rows() const { return net.output_size(); }
   std::uint32_t num_rows() const { return net_rows() + static_cast<std::uint32_t>(added_bias.size()); }
   const float* code(std::uint32_t c) const { return code_store.data() + std::size_t{c} * net.code_size(); }
-  Eigen::Map<const ColMatrix> codes() const {
-    return {code_store.data(), net.code_size(), static_cast<Eigen::Index>(obs.num_cols())};
-  }
   // Decoder weights (code_size) and bias of row r, the network's or an added one.
   const float* row_weight(std::uint32_t r) const {
     return r < net_rows() ? net.layers.back().weight.row(r).data()

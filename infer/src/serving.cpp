@@ -22,9 +22,7 @@ bool Model::knows_item(std::optional<std::uint32_t> item) const {
 }
 
 float Model::Impl::output(const float* weight, float bias, const float* code) const {
-  float z = 0;
-  kernels::table().dot_rows(&weight, 1, code, net.code_size(), &z);
-  z += bias;
+  const float z = kernels::dot(kernels::table(), weight, code, net.code_size()) + bias;
   return to_rating(activate(net.layers.back().activation, z));
 }
 

@@ -31,20 +31,13 @@ using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMa
 using RowMap = Eigen::Map<RowMat>;
 using CRowMap = Eigen::Map<const RowMat>;
 
-// acc[0..n) += sum over i < count of coef(i) * row_of(i) (rows of n floats), through the kernel of the CPU's
-// level (kernels.hpp), a block of rows per call. The block is a multiple of four, so the kernel's groups of
-// four rows are those of the whole count.
+// acc[0..n) += sum over i < count of coef(i) * row_of(i): the kernel of the CPU's level (kernels.hpp).
 template <class RowOf, class CoefOf>
 void add_rows(float* acc, std::uint32_t n, std::uint32_t count, RowOf row_of, CoefOf coef) {
-  constexpr std::uint32_t kBlock = 64;
-  const float* rows[kBlock];
-  float c[kBlock];
-  const kernels::Table& k = kernels::table();
-  for (std::uint32_t b = 0; b < count; b += kBlock) {
-    const std::uint32_t m = std::min(kBlock, count - b);
-    for (std::uint32_t i = 0; i < m; ++i) rows[i] = row_of(b + i), c[i] = coef(b + i);
-    k.add_rows(acc, n, rows, c, m);
-  }
+  // i < count fits the callers' 32-bit indices.
+  kernels::add_gathered_rows(kernels::table(), acc, n, count,
+                             [&](std::size_t i) { return row_of(static_cast<std::uint32_t>(i)); },
+                             [&](std::size_t i) { return coef(static_cast<std::uint32_t>(i)); });
 }
 
 void adam_span(const AdamStep& s, float* p, float* m, float* v, const float* g, std::uint32_t n) {
@@ -131,9 +124,7 @@ class CpuTrainer final : public TrainBackend {
         code = inner_forward(h);
         for (std::uint32_t i = g.start[k]; i < g.start[k + 1]; ++i) {
           const Cell& c = g.sorted[i];
-          const float* w = &w_.W[std::size_t{c.row} * C];
-          float dot = 0;
-          kernels::table().dot_rows(&w, 1, code.data(), C, &dot);
+          const float dot = kernels::dot(kernels::table(), &w_.W[std::size_t{c.row} * C], code.data(), C);
           const float y = activate(cfg_.decoder, dot + w_.b[c.row]);
           sse[k] += step::clamped_squared_error(y, lo, hi, c.value);
         }

@@ -1,7 +1,6 @@
 // Builds the model FlatBuffer from a training run and writes model.fb atomically.
 #include "autorec/train/model_writer.hpp"
 
-#include <Eigen/Core>
 #include <autorec_generated.h>
 #include <fcntl.h>
 #include <omp.h>
@@ -18,6 +17,7 @@
 #include "autorec/container.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
+#include "kernels/kernels.hpp"
 #include "data_section.hpp"
 
 namespace autorec::train {
@@ -127,18 +127,23 @@ std::vector<float> column_codes(const Weights& w, const TrainConfig& cfg, const 
   const std::vector<float> scaled = encoder_inputs(rule, obs);
   const float* input = scaled.empty() ? obs.value.data() : scaled.data();
   const int threads = cfg.threads > 0 ? cfg.threads : omp_get_num_procs();
+  const kernels::Table& k = kernels::table();
+  // The reader's arithmetic (cpu_backend.cpp): the same kernels in the same order, so the stored codes are
+  // the ones it would compute.
 #pragma omp parallel for schedule(dynamic, 16) num_threads(threads)
   for (std::uint32_t c = 0; c < cols; ++c) {
-    Eigen::VectorXf h = Eigen::Map<const Eigen::VectorXf>(w.mu.data(), H);
-    for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
-      h += input[k] * Eigen::Map<const Eigen::VectorXf>(&w.V[std::size_t{obs.row[k]} * H], H);
+    std::vector<float> h(w.mu.begin(), w.mu.end());
+    const std::uint32_t kb = obs.start[c];
+    kernels::add_gathered_rows(k, h.data(), H, obs.start[c + 1] - kb,
+                               [&](std::size_t i) { return &w.V[std::size_t{obs.row[kb + i]} * H]; },
+                               [&](std::size_t i) { return input[kb + i]; });
     for (float& x : h) x = activate(cfg.encoder, x);
     for (std::size_t l = 0; l < w.inner.size(); ++l) {
       const DenseWeights& d = w.inner[l];
-      using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      Eigen::VectorXf next = Eigen::Map<const RowMat>(d.M.data(), d.out, d.in) * h +
-                             Eigen::Map<const Eigen::VectorXf>(d.c.data(), d.out);
-      for (float& x : next) x = activate(cfg.inner[l].activation, x);
+      std::vector<float> next(d.out);
+      k.matmul(kernels::row_major(d.M.data(), d.out, d.in), kernels::col_major(h.data(), d.in, 1),
+               kernels::col_major(next.data(), d.out, 1));
+      for (std::uint32_t q = 0; q < d.out; ++q) next[q] = activate(cfg.inner[l].activation, next[q] + d.c[q]);
       h = std::move(next);
     }
     std::copy(h.data(), h.data() + C, &codes[std::size_t{c} * C]);

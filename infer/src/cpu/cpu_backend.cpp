@@ -33,24 +33,16 @@ class CpuBackend final : public Backend {
     const kernels::Table& k = kernels::table();
     const std::size_t n = columns.size();
     ColMatrix h(first.out_size, static_cast<Eigen::Index>(n));
-    // The first layer gathers the weight rows of a column's stored ratings, a block at a time.
-    constexpr std::size_t kBlock = 64;
-    const float* rows[kBlock];
-    float coef[kBlock];
     for (std::size_t c = 0; c < n; ++c) {
       float* z = h.col(static_cast<Eigen::Index>(c)).data();
       std::copy(first.bias.data(), first.bias.data() + first.out_size, z);
       const std::span<const Entry> col = columns[c];
       const InputTransform& in = net.input;
       const float s = in.column_scale(col.size());
-      for (std::size_t b = 0; b < col.size(); b += kBlock) {
-        const std::size_t m = std::min(kBlock, col.size() - b);
-        for (std::size_t i = 0; i < m; ++i) {
-          rows[i] = first.weight.row(col[b + i].index).data();
-          coef[i] = in.read(col[b + i].value, s);
-        }
-        k.add_rows(z, first.out_size, rows, coef, m);
-      }
+      // The first layer gathers the weight rows of the column's stored ratings.
+      kernels::add_gathered_rows(k, z, first.out_size, col.size(),
+                                 [&](std::size_t i) { return first.weight.row(col[i].index).data(); },
+                                 [&](std::size_t i) { return in.read(col[i].value, s); });
       apply_activation(first.activation, z, first.out_size);
     }
     // Hidden layers between the first and the last are dense: one matrix product for the whole batch.

@@ -53,6 +53,30 @@ struct Table {
   void (*decode_i8)(const std::uint8_t* bytes, std::size_t rows, std::size_t cols, const float* scales, float* out);
 };
 
+// Helpers over a table, for callers (baseline code, never compiled per level).
+
+// a . b over n floats.
+inline float dot(const Table& k, const float* a, const float* b, std::size_t n) {
+  float out = 0;
+  k.dot_rows(&a, 1, b, n, &out);
+  return out;
+}
+
+// acc[0..n) += sum over i < count of coef(i) * row_of(i) (rows of n floats), where the rows are gathered by
+// the caller (weight rows of stored ratings, batch rows of a transposed batch): a block of rows per call of
+// add_rows. The block is a multiple of four, so the kernel's groups of four rows are those of the whole count.
+template <class RowOf, class CoefOf>
+void add_gathered_rows(const Table& k, float* acc, std::size_t n, std::size_t count, RowOf row_of, CoefOf coef) {
+  constexpr std::size_t kBlock = 64;
+  const float* rows[kBlock];
+  float c[kBlock];
+  for (std::size_t b = 0; b < count; b += kBlock) {
+    const std::size_t m = count - b < kBlock ? count - b : kBlock;
+    for (std::size_t i = 0; i < m; ++i) rows[i] = row_of(b + i), c[i] = coef(b + i);
+    k.add_rows(acc, n, rows, c, m);
+  }
+}
+
 // The levels this build compiled, best last; a build with AUTOREC_NATIVE=ON has only "native".
 struct Levels {
   const Table* const* tables;
