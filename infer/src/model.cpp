@@ -75,13 +75,11 @@ void IdIndex::assign_strings(std::vector<std::string> ids) {
   if (str_lookup_.size() != strs_.size()) strs_.resize(str_lookup_.size());
 }
 
-// An integer id is matched by its one spelling, the one training keeps as an integer (train/src/dataset.cpp):
-// "01", "+1", " 1" and "-0" are other ids, which an integer-id model does not have.
-std::optional<std::int64_t> IdIndex::parse_int(std::string_view token) { return canonical_integer(token); }
-
 std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
   if (is_int_) {
-    const std::optional<std::int64_t> v = parse_int(token);
+    // Matched by its one spelling, the one training keeps as an integer (autorec::canonical_integer): "01",
+    // "+1", " 1" and "-0" are other ids, which an integer-id model does not have.
+    const std::optional<std::int64_t> v = canonical_integer(token);
     if (!v) return std::nullopt;
     const auto it = int_lookup_.find(*v);
     return it == int_lookup_.end() ? std::nullopt : std::optional<std::uint32_t>(it->second);
@@ -92,7 +90,7 @@ std::optional<std::uint32_t> IdIndex::find(std::string_view token) const {
 
 void IdIndex::check_new(std::string_view token, const char* what) const {
   const std::string quoted = std::string(what) + " id " + autorec::quoted(token);
-  if (is_int_ && !parse_int(token))
+  if (is_int_ && !canonical_integer(token))
     throw Error(Status::BadInput, quoted + " is not an integer in canonical decimal (no '+', no leading zeros or spaces), and this "
                                            "model's " + what + " ids are such integers");
   if (!is_int_ && token.empty()) throw Error(Status::BadInput, std::string(what) + " id is empty");
@@ -104,7 +102,7 @@ void IdIndex::check_new(std::string_view token, const char* what) const {
 std::uint32_t IdIndex::add(std::string_view token) {
   const auto index = static_cast<std::uint32_t>(size());
   if (is_int_) {
-    ints_.push_back(*parse_int(token));
+    ints_.push_back(*canonical_integer(token));
     int_lookup_.emplace(ints_.back(), index);
   } else {
     strs_.emplace_back(token);

@@ -20,8 +20,6 @@ class IdIndex {
   void assign_ints(std::vector<std::int64_t> ids);
   void assign_strings(std::vector<std::string> ids);
   std::optional<std::uint32_t> find(std::string_view token) const;
-  // The integer an id token denotes ("7" and "+7" are 7); nullopt when it is not one.
-  static std::optional<std::int64_t> parse_int(std::string_view token);
   std::string id(std::uint32_t index) const;
   // Throws autorec::Error (BadInput) unless `token` can be added as a new id: not present, and an integer
   // when the ids are integers. `what` names the id kind in the message ("user", "item").

@@ -160,7 +160,10 @@ std::vector<std::byte> read_file_bytes(const std::string& path, std::uint64_t ma
     const bool names_nothing = e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP;
     throw Error(names_nothing ? Status::BadInput : Status::Io, q + ": cannot open: " + std::strerror(e));
   }
-  const std::unique_ptr<int, void (*)(int*)> closer(new int(fd), [](int* f) { ::close(*f), delete f; });
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } const closer{fd};
   struct stat st {};
   if (::fstat(fd, &st) != 0) throw Error(Status::Io, q + ": cannot read its status: " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) throw Error(Status::BadInput, q + ": is a directory, not a file");
