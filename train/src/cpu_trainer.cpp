@@ -25,7 +25,6 @@
 namespace autorec::train {
 namespace {
 
-using Vec = Eigen::Map<Eigen::VectorXf>;
 using CVec = Eigen::Map<const Eigen::VectorXf>;
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using RowMap = Eigen::Map<RowMat>;
