@@ -47,7 +47,7 @@ install(FILES ${PROJECT_BINARY_DIR}/autorec.pc DESTINATION ${CMAKE_INSTALL_LIBDI
 
 if(AUTOREC_BUILD_TOOLS)
   set(_autorec_tools autorec-train autorec-verify autorec-inspect autorec-synth autorec-split autorec-bench
-    autorec-convert)
+    autorec-convert autorec-recommend)
   # The tools link libautorec_infer statically; the run path lets them dlopen the CUDA plugin by name from
   # the install's library folder.
   set_target_properties(${_autorec_tools} PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")

@@ -33,6 +33,15 @@ echo "#include <autorec/autorec.h>" > "$work/header.c"
 run header-c cc -std=c99 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" "$work/header.c"
 ok "installed headers compile on their own (C99 for autorec.h) without private includes"
 
+# Every tool the README's Tools section lists is installed (the lines of its command block that start with one).
+readme=$here/../../README.md
+tools=$(sed -n '/^## Tools/,/^## /p' "$readme" | grep -oE '^autorec-[a-z]+' | sort -u)
+[ -n "$tools" ] || fail "no tools found in $readme's Tools section"
+for t in $tools; do
+  [ -x "$prefix/bin/$t" ] || fail "$t is listed in README.md but cmake --install did not install it"
+done
+ok "cmake --install installed every tool README.md lists ($(echo $tools | wc -w))"
+
 # The installed tools: a run path into the install, and a small model trained in seconds.
 readelf -d "$prefix/bin/autorec-train" | grep -q "\$ORIGIN/../$libdir" || fail "autorec-train lacks the run path \$ORIGIN/../$libdir"
 run synth "$prefix/bin/autorec-synth" --users 200 --items 120 --density 0.1 --seed 5 --split-dir "$work/data" --split-seed 1

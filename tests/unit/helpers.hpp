@@ -1,6 +1,8 @@
 // Shared fixtures of the unit tests: small synthetic data sets and quickly trained models.
 #pragma once
 
+#include <unistd.h>
+
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -32,6 +34,11 @@ inline void check_bound(const std::string& name, double value, double bound) {
 inline void check_bound_above(const std::string& name, double value, double bound) {
   BOOST_TEST_MESSAGE("bound " << name << ": " << value << " >= " << bound);
   BOOST_TEST(value >= bound, name << ": " << value << " is below its bound " << bound);
+}
+
+// A path in the temporary folder that no other test process uses (the pid is part of it).
+inline std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("autorec-test-" + std::to_string(::getpid()) + "-" + name)).string();
 }
 
 inline std::string synth_text(std::uint32_t users, std::uint32_t items, double density, std::uint64_t seed) {

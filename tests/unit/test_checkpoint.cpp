@@ -63,10 +63,6 @@ train::TrainResult run(const TrainConfig& c, const train::CheckpointOptions& ck,
                       ck);
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("autorec-test-" + std::to_string(::getpid()) + "-" + name)).string();
-}
-
 void expect_same(const train::Weights& a, const train::Weights& b) {
   BOOST_TEST(a.V == b.V);
   BOOST_TEST(a.W == b.W);

@@ -12,9 +12,11 @@
 #include "autorec/train/dataset.hpp"
 #include "autorec/train/ratings.hpp"
 #include "autorec/train/synth.hpp"
+#include "helpers.hpp"
 
 using namespace autorec;
 using namespace autorec::train;
+using autorec::test::temp_path;
 
 namespace {
 
@@ -27,8 +29,6 @@ std::string error_of(std::string_view text, const ReadOptions& o = {}) {
   }
   return "";
 }
-
-std::string temp_path(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
 
 // A zstd frame with a content checksum, as the zstd command line writes by default.
 std::string zstd_of(std::string_view text) {

@@ -1,90 +1,72 @@
 // autorec-train TRAIN -o model.fb: trains item- or user-based AutoRec and writes the model file.
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "autorec/container.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/baseline.hpp"
 #include "autorec/train/checkpoint.hpp"
-#include "autorec/train/dataset.hpp"
-#include "autorec/train/model_writer.hpp"
-#include "autorec/train/trainer.hpp"
+#include "autorec/train/layer_spec.hpp"
+#include "autorec/train/pipeline.hpp"
 #include "tool_main.hpp"
 
 namespace at = autorec::train;
 
 namespace {
 
-std::vector<at::Cell> to_cells(const std::vector<at::Rating>& ratings, autorec::Variant v) {
-  std::vector<at::Cell> cells;
-  cells.reserve(ratings.size());
-  for (const at::Rating& r : ratings)
-    cells.push_back(v == autorec::Variant::ItemBased ? at::Cell{r.user, r.item, r.value} : at::Cell{r.item, r.user, r.value});
-  return cells;
-}
-
-// Ratings as autorec::evaluate() and the baselines score them (dense user and item indices).
-std::vector<autorec::RatingRef> to_refs(const std::vector<at::Rating>& ratings) {
-  std::vector<autorec::RatingRef> refs;
-  refs.reserve(ratings.size());
-  for (const at::Rating& r : ratings) refs.push_back({r.user, r.item, r.value});
-  return refs;
-}
-
-// --layers "500,250:tanh,500:sigmoid:0.1" (or 500-250-500, the paper's notation, which also fits in an
-// autorec-tune grid): every hidden layer as SIZE[:ACTIVATION[:DROPOUT]], separated by ',' or '-'. The first is
-// the encoder's (activation default --encoder, dropout default --dropout); the others are inner layers
-// (activation default --encoder, dropout default 0).
-void apply_layers(const std::string& spec, at::TrainConfig& cfg) {
-  auto bad = [&](const std::string& part, const std::string& why) {
-    return autorec::Error(autorec::Status::BadInput, "--layers '" + spec + "': '" + part + "': " + why);
-  };
-  const auto split = [](const std::string& text, const char* separators) {
-    std::vector<std::string> out;
-    for (std::size_t b = 0;;) {
-      const std::size_t e = text.find_first_of(separators, b);
-      out.push_back(text.substr(b, e - b));
-      if (e == std::string::npos) return out;
-      b = e + 1;
-    }
-  };
-  const std::vector<std::string> parts = split(spec, ",-");
-  if (parts.size() > 16) throw bad(spec, "at most 16 hidden layers");
-  cfg.inner.clear();
-  for (std::size_t i = 0; i < parts.size(); ++i) {
-    const std::vector<std::string> f = split(parts[i], ":");
-    if (f.size() > 3) throw bad(parts[i], "expected SIZE[:ACTIVATION[:DROPOUT]]");
-    std::uint32_t size = 0;
-    float dropout = i == 0 ? cfg.dropout : 0.0f;
-    autorec::Activation activation = cfg.encoder;
-    try {
-      std::size_t used = 0;
-      const unsigned long n = std::stoul(f[0], &used);
-      if (used != f[0].size() || n < 1 || n > 65536) throw std::invalid_argument("range");
-      size = static_cast<std::uint32_t>(n);
-      if (f.size() == 3) {
-        dropout = std::stof(f[2], &used);
-        if (used != f[2].size() || !(dropout >= 0 && dropout <= 0.95f)) throw std::invalid_argument("range");
-      }
-    } catch (const std::exception&) {
-      throw bad(parts[i], "size must be 1..65536 and dropout 0..0.95");
-    }
-    if (f.size() >= 2) {
-      const auto a = autorec::parse_activation(f[1]);
-      if (!a) throw bad(parts[i], "unknown activation '" + f[1] + "' (identity, sigmoid, tanh, relu, elu, selu)");
-      activation = *a;
-    }
-    if (i == 0) {
-      cfg.hidden = size, cfg.encoder = activation, cfg.dropout = dropout;
-    } else {
-      cfg.inner.push_back({size, activation, dropout});
-    }
+// Prints what the pipeline reports: its account and the epochs on stdout (not with --quiet), warnings on
+// stderr, and one JSON line per epoch to the --metrics file.
+class ConsoleObserver : public at::Observer {
+ public:
+  ConsoleObserver(bool quiet, std::ofstream* metrics) : quiet_(quiet), metrics_(metrics) {}
+  void info(const std::string& line) override {
+    if (!quiet_) std::printf("%s\n", line.c_str());
   }
+  void warning(const std::string& line) override { std::fprintf(stderr, "autorec-train: %s\n", line.c_str()); }
+  void epoch(std::string_view, const at::EpochStats& s, std::uint32_t epochs) override {
+    if (!quiet_) {
+      std::printf("epoch %3u/%u  loss %.6f  train_rmse %.4f", s.epoch, epochs, s.loss, s.train_rmse);
+      if (s.val_rmse >= 0) std::printf("  val_rmse %.4f", s.val_rmse);
+      std::printf("  %.3f s  %.3g ratings/s\n", s.seconds, s.ratings_per_s);
+      std::fflush(stdout);
+    }
+    if (metrics_->is_open())
+      *metrics_ << nlohmann::json{{"epoch", s.epoch}, {"loss", s.loss}, {"train_rmse", s.train_rmse},
+                                  {"val_rmse", s.val_rmse < 0 ? nlohmann::json() : nlohmann::json(s.val_rmse)},
+                                  {"seconds", s.seconds}, {"ratings_per_s", s.ratings_per_s}}.dump()
+                << '\n' << std::flush;
+  }
+
+ private:
+  bool quiet_;
+  std::ofstream* metrics_;
+};
+
+// The closing lines: the model, the time, the test RMSE; and the --metrics summary line.
+void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std::string& out_path, double total_s,
+                   std::ofstream* metrics) {
+  const at::TrainResult& t = r.training;
+  double train_s = 0;
+  for (const auto& s : t.history) train_s += s.seconds;
+  const double per_epoch = train_s / double(t.history.size());
+  std::string sizes = std::to_string(cfg.hidden);
+  for (const auto& l : cfg.inner) sizes += "-" + std::to_string(l.size);
+  std::printf("model: %s (%zu bytes), %s-based, hidden %s, best epoch %u of %zu, backend %s\n", out_path.c_str(),
+              r.file.size(), autorec::variant_name(cfg.variant), sizes.c_str(), t.best_epoch,
+              t.history.size(), t.backend.c_str());
+  std::printf("time: %.3f s per epoch, %.2f s in total\n", per_epoch, total_s);
+  if (r.test)
+    std::printf("test RMSE %.6f  MAE %.6f  ratings %llu  cold-start %llu\n", r.test->rmse, r.test->mae,
+                static_cast<unsigned long long>(r.test->count), static_cast<unsigned long long>(r.test->cold_start));
+  if (!metrics) return;
+  nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", r.file.size()},
+                            {"epochs_run", t.history.size()}, {"best_epoch", t.best_epoch},
+                            {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", r.read_seconds},
+                            {"fit", r.fit}, {"val", r.val}, {"threads", cfg.threads},
+                            {"cold_start", at::cold_start_name(r.cold_start.rule)}};
+  if (r.test) summary["test_rmse"] = r.test->rmse, summary["test_mae"] = r.test->mae, summary["test_count"] = r.test->count;
+  *metrics << summary.dump() << '\n';
 }
 
 }  // namespace
@@ -192,225 +174,36 @@ int main(int argc, char** argv) {
     unless_given("--batch", [&] { cfg.batch_size = preset.batch_size; });
     unless_given("--epochs", [&] { cfg.epochs = preset.epochs; });
     unless_given("--init-std", [&] { cfg.init_std = preset.init_std; });
-    if (!layers.empty()) apply_layers(layers, cfg);
+    if (!layers.empty()) at::apply_layer_spec(layers, cfg);
     cfg.optimizer = optimizer == "rprop" ? at::TrainConfig::Optimizer::Rprop : at::TrainConfig::Optimizer::Adam;
     cfg.schedule = app.count("--lr-schedule") == 0 ? preset.schedule
                    : schedule == "cosine"           ? at::TrainConfig::Schedule::Cosine
                                                     : at::TrainConfig::Schedule::Constant;
     cfg.device = device == "cpu" ? autorec::Device::Cpu : device == "cuda" ? autorec::Device::Cuda : autorec::Device::Auto;
-    const auto policy = *at::parse_duplicate_policy(duplicates);
     const auto t_start = std::chrono::steady_clock::now();
-
-    at::ReadOptions ro{skip_bad, rating_min, rating_max};
-    const auto report_skipped = [](const at::RawRatings& r, const std::string& path) {
-      if (!r.skipped_lines) return;
-      std::fprintf(stderr, "autorec-train: skipped %llu malformed lines of %s (--skip-bad-lines):\n",
-                   static_cast<unsigned long long>(r.skipped_lines), path.c_str());
-      for (const auto& e : r.skipped_examples) std::fprintf(stderr, "  %s\n", e.c_str());
-    };
-    const at::RawRatings raw = at::read_ratings(train_path, ro);
-    report_skipped(raw, train_path);
-    // The test file is read before training, so that a bad one is refused before hours of work, not after.
-    std::optional<at::RawRatings> test_raw;
-    if (!test_path.empty()) {
-      test_raw = at::read_ratings(test_path, ro);
-      report_skipped(*test_raw, test_path);
-    }
-    const at::Dataset data = at::make_dataset(raw, policy, {rating_min, rating_max});
-    if (data.duplicates)
-      std::fprintf(stderr, "autorec-train: %llu duplicate (user, item) pairs, resolved by --duplicates %s\n",
-                   static_cast<unsigned long long>(data.duplicates), duplicates.c_str());
-
-    // Splits: test (by ratio, or a file), then validation out of what remains. Neither trains the model.
-    std::vector<at::Rating> train_part = data.ratings, test_part, fit, val;
-    if (test_ratio > 0) at::split(data, cfg.seed, test_ratio, train_part, test_part);
-    const auto nu = static_cast<std::uint32_t>(data.users.size()), ni = static_cast<std::uint32_t>(data.items.size());
-    const bool item_based = cfg.variant == autorec::Variant::ItemBased;
-    if (at::needs_validation(cfg, train_part.size(), item_based ? ni : nu) && app.count("--val-ratio") == 0) {
-      cfg.val_ratio = at::kSparseValidationRatio;
-      refit = true;
-      if (!quiet)
-        std::printf("sparse data (%.1f ratings per %s): the default recipe holds out %g of them to choose the epoch, "
-                    "the bias model's share and the cold-start rule, then refits on all (as --val-ratio %g --refit)\n",
-                    double(train_part.size()) / (item_based ? ni : nu), item_based ? "item" : "user", cfg.val_ratio,
-                    cfg.val_ratio);
-    }
-    if (refit && cfg.val_ratio <= 0)
-      throw autorec::Error(autorec::Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
-    if (cfg.val_ratio > 0) {
-      at::Dataset rest = data;
-      rest.ratings = train_part;
-      at::split(rest, cfg.seed + 7919, cfg.val_ratio, fit, val);
-    } else {
-      fit = train_part;
-    }
-    if (fit.empty()) throw autorec::Error(autorec::Status::BadInput, "no training ratings left after the splits");
-    const at::Csc fit_m = at::make_csc(fit, nu, ni, cfg.variant);
-    const std::vector<at::Cell> val_cells = to_cells(val, cfg.variant);
-    const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    if (!quiet)
-      std::printf("data: %s: %zu ratings, %u users, %u items, scale [%g, %g]%s; fit %zu, validation %zu, test %zu "
-                  "(read in %.1f s)\n",
-                  train_path.c_str(), data.ratings.size(), nu, ni, data.scale.min, data.scale.max,
-                  data.scale.integral ? " integral" : "", fit.size(), val.size(),
-                  test_path.empty() ? test_part.size() : std::size_t{0}, load_s);
+    at::RunSettings settings;
+    settings.config = cfg;
+    settings.auto_validation = app.count("--val-ratio") == 0;
+    settings.refit = refit;
+    settings.duplicates = *at::parse_duplicate_policy(duplicates);
+    settings.scale = {rating_min, rating_max};
+    settings.test_ratio = test_ratio;
+    settings.checkpoint = checkpoint;
+    settings.dtype = *autorec::parse_dtype(dtype);
+    settings.zstd_level = zstd_level;
+    settings.model_name = out_path;
 
     std::ofstream metrics;
     if (!metrics_path.empty()) {
       metrics.open(metrics_path);
       if (!metrics) throw autorec::Error(autorec::Status::BadInput, metrics_path + ": cannot open for writing");
     }
-    const auto on_epoch = [&](const at::EpochStats& s) {
-      if (!quiet) {
-        std::printf("epoch %3u/%u  loss %.6f  train_rmse %.4f", s.epoch, cfg.epochs, s.loss, s.train_rmse);
-        if (s.val_rmse >= 0) std::printf("  val_rmse %.4f", s.val_rmse);
-        std::printf("  %.3f s  %.3g ratings/s\n", s.seconds, s.ratings_per_s);
-        std::fflush(stdout);
-      }
-      if (metrics.is_open())
-        metrics << nlohmann::json{{"epoch", s.epoch}, {"loss", s.loss}, {"train_rmse", s.train_rmse},
-                                  {"val_rmse", s.val_rmse < 0 ? nlohmann::json() : nlohmann::json(s.val_rmse)},
-                                  {"seconds", s.seconds}, {"ratings_per_s", s.ratings_per_s}}.dump()
-                << '\n' << std::flush;
-    };
-    // With --refit the checkpoint file holds the first run's state, then the refit's; a refit checkpoint
-    // carries what the first run decided (its best epoch and the cold-start rule), so resuming it skips that run.
-    std::optional<nlohmann::json> refit_state;
-    if (refit && checkpoint.resume && std::filesystem::exists(checkpoint.path)) {
-      const at::Checkpoint c = at::parse_checkpoint(autorec::read_file_bytes(checkpoint.path), checkpoint.path);
-      if (c.stage == "refit") refit_state = nlohmann::json::parse(c.caller_state, nullptr, false);
-      if (refit_state && (refit_state->is_discarded() || !refit_state->contains("best_epoch")))
-        throw autorec::Error(autorec::Status::Corrupt, checkpoint.path + ": field caller_state: not the state of a refit");
-    }
-    const auto report = [&](const at::TrainResult& r) {
-      if (!r.notice.empty()) std::fprintf(stderr, "autorec-train: %s\n", r.notice.c_str());
-      if (r.resumed_after && !quiet)
-        std::printf("resumed from %s after epoch %u\n", checkpoint.path.c_str(), r.resumed_after);
-    };
-    at::TrainResult result;
-    at::ColdStartChoice cold;
-    if (refit_state) {
-      result.best_epoch = (*refit_state)["best_epoch"].get<std::uint32_t>();
-      cold.rule = static_cast<at::ColdStart>((*refit_state)["cold_start"].get<int>());
-      cold.rmse = (*refit_state)["cold_start_rmse"].get<std::array<double, 3>>();
-      cold.cells = (*refit_state)["cold_start_cells"].get<std::size_t>();
-    } else {
-      result = at::train(cfg, fit_m, val_cells, data.scale.min, data.scale.max, on_epoch, checkpoint);
-      report(result);
-    }
-    // With validation ratings: the network beside the simple baselines on them, so that a recipe that does not
-    // beat them shows before the test set is read; the bias model's share in the answers; and the cold-start
-    // rule, chosen with the validated model (a refit keeps both).
-    const at::Side columns_last = at::columns_side(cfg.variant);
-    double baseline_weight = 0;
-    std::optional<at::BiasModel> bias;
-    if (refit_state) baseline_weight = refit_state->value("baseline_weight", 0.0);
-    if (!val_cells.empty() && !refit_state) {
-      bias = at::fit_bias_model_auto(fit, nu, ni, columns_last);
-      const std::vector<autorec::RatingRef> val_refs = to_refs(val);
-      at::ModelContents validated{&cfg, &data, &fit_m, &result, policy, val.size(), -1.0, 1};
-      const autorec::Model network =
-          autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
-      const at::BlendChoice blend = at::choose_blend(network, *bias, val_refs);
-      baseline_weight = blend.weight;
-      if (!quiet) {
-        const at::BaselineResult base = at::evaluate_baselines(*bias, val_refs, data.scale.min, data.scale.max);
-        std::printf("validation RMSE: network %.4f (epoch %u), user + item biases %.4f (pseudo-counts %g, %g), "
-                    "global mean %.4f\n",
-                    result.history[result.best_epoch - 1].val_rmse, result.best_epoch, base.bias.rmse, bias->user_reg,
-                    bias->item_reg, base.global_mean.rmse);
-        std::printf("baseline: the bias model's share in the answers %.2f (RMSE on the %zu validation ratings the "
-                    "network answers: network %.4f, bias model %.4f, best blend %.4f at share %.2f, %.1f standard "
-                    "errors better than the bias model%s)\n",
-                    blend.weight, blend.cells, blend.network_rmse, blend.bias_rmse, blend.blend_rmse, blend.best_weight,
-                    blend.evidence, blend.weight != blend.best_weight ? ": not enough, the bias model answers" : "");
-      }
-      validated.baseline = &*bias;
-      validated.baseline_weight = baseline_weight;
-      const autorec::Model model =
-          autorec::Model::load_buffer(at::build_model_file(validated), out_path, {.device = autorec::Device::Cpu});
-      cold = at::choose_cold_start(model, fit_m, val_cells, &*bias);
-      if (!quiet)
-        std::printf("cold start: %s (RMSE on the %zu rarest validation ratings: means %.4f, global mean %.4f, "
-                    "empty input %.4f)\n",
-                    at::cold_start_name(cold.rule), cold.cells, cold.rmse[0], cold.rmse[1], cold.rmse[2]);
-    }
-    // --refit: the epoch count chosen on validation, trained again on all the training ratings; not when the
-    // bias model answers alone (the network would go unused).
-    at::Csc all_m;
-    if (refit) all_m = at::make_csc(train_part, nu, ni, cfg.variant);
-    if (refit && baseline_weight == 1) {
-      if (!quiet) std::printf("refit: skipped, the bias model answers alone (fitted again on all %zu training ratings)\n", train_part.size());
-    } else if (refit) {
-      if (!quiet)
-        std::printf("refit: %u epochs (the best on validation) on all %zu training ratings\n", result.best_epoch,
-                    train_part.size());
-      cfg.schedule_epochs = cfg.epochs;  // the learning-rate curve that was validated, stopped at the best epoch
-      cfg.epochs = result.best_epoch;
-      cfg.val_ratio = 0;
-      cfg.patience = 0;
-      checkpoint.stage = "refit";
-      checkpoint.caller_state = nlohmann::json{{"best_epoch", cfg.epochs}, {"cold_start", static_cast<int>(cold.rule)},
-                                               {"cold_start_rmse", cold.rmse}, {"cold_start_cells", cold.cells},
-                                               {"baseline_weight", baseline_weight}}.dump();
-      checkpoint.resume = checkpoint.resume && refit_state.has_value();  // a first run's checkpoint is replaced
-      result = at::train(cfg, all_m, {}, data.scale.min, data.scale.max, on_epoch, checkpoint);
-      report(result);
-    }
-    if (refit) val.clear();
-    const at::Csc& model_m = refit ? all_m : fit_m;
-    // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
-    const bool had_baseline = bias || (refit_state && refit_state->contains("baseline_weight"));
-    if (refit && had_baseline) bias = at::fit_bias_model_auto(train_part, nu, ni, columns_last);
-
-    at::ModelContents contents{&cfg, &data, &model_m, &result, policy, val.size(), -1.0, zstd_level};
-    contents.dtype = *autorec::parse_dtype(dtype);
-    contents.cold_start = cold.rule;
-    if (bias) contents.baseline = &*bias, contents.baseline_weight = baseline_weight;
-    std::vector<std::byte> file = at::build_model_file(contents);
-
-    // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.
-    autorec::EvalResult test{};
-    const bool has_test = !test_path.empty() || !test_part.empty();
-    if (has_test) {
-      const autorec::Model model = autorec::Model::load_buffer(file, out_path, {.device = autorec::Device::Cpu});
-      std::vector<autorec::RatingRef> refs;
-      if (!test_path.empty()) {
-        refs = at::map_to_model(model, *test_raw);
-      } else {
-        refs = to_refs(test_part);
-      }
-      test = autorec::evaluate(model, refs);
-      if (test.count && test.cold_start == test.count)
-        std::fprintf(stderr, "autorec-train: every test rating is of a user or item the model never saw: the test "
-                             "RMSE measures the cold-start rule only\n");
-      contents.test_rmse = test.rmse;
-      file = at::build_model_file(contents);
-    }
-    at::write_file_atomic(out_path, file);
-
-    const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    double train_s = 0;
-    for (const auto& s : result.history) train_s += s.seconds;
-    const double per_epoch = train_s / double(result.history.size());
-    std::string sizes = std::to_string(cfg.hidden);
-    for (const auto& l : cfg.inner) sizes += "-" + std::to_string(l.size);
-    std::printf("model: %s (%zu bytes), %s-based, hidden %s, best epoch %u of %zu, backend %s\n", out_path.c_str(),
-                file.size(), autorec::variant_name(cfg.variant), sizes.c_str(), result.best_epoch, result.history.size(),
-                result.backend.c_str());
-    std::printf("time: %.3f s per epoch, %.2f s in total\n", per_epoch, total_s);
-    if (has_test)
-      std::printf("test RMSE %.6f  MAE %.6f  ratings %llu  cold-start %llu\n", test.rmse, test.mae,
-                  static_cast<unsigned long long>(test.count), static_cast<unsigned long long>(test.cold_start));
-    if (metrics.is_open()) {
-      nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", file.size()},
-                                {"epochs_run", result.history.size()}, {"best_epoch", result.best_epoch},
-                                {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", load_s}, {"fit", refit ? train_part.size() : fit.size()},
-                                {"val", val.size()}, {"threads", cfg.threads},
-                                {"cold_start", at::cold_start_name(cold.rule)}};
-      if (has_test) summary["test_rmse"] = test.rmse, summary["test_mae"] = test.mae, summary["test_count"] = test.count;
-      metrics << summary.dump() << '\n';
-    }
+    ConsoleObserver observer(quiet, &metrics);
+    const at::Input input = at::read_input(train_path, test_path, {skip_bad, rating_min, rating_max}, observer);
+    const at::RunResult r = at::run(input, settings, observer);
+    r.write(out_path);
+    print_summary(r, cfg, out_path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(),
+                  metrics.is_open() ? &metrics : nullptr);
     return 0;
   });
 }

@@ -65,7 +65,6 @@ struct TrainConfig {
 // The named recipes: "textbook" (TrainConfig{}) and "default" (the best found on validation data).
 // nullopt for an unknown name.
 std::optional<TrainConfig> recipe(std::string_view name);
-inline constexpr const char* kRecipeNames = "textbook, default";
 
 // Small, sparse data: where the training ratings average fewer than kSparseRatingsPerColumn per column (a
 // network input), the network's hundreds of hidden units fit noise, and may lose to a user + item bias model.

@@ -1,0 +1,180 @@
+// Training as a library call (autorec/train/pipeline.hpp): a model trained by train::run is served in the
+// same process, and the in-memory model, the file it writes and autorec-verify on that file agree; the
+// refit of sparse data, the observer's account and the refusals.
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "autorec/train/pipeline.hpp"
+#include "helpers.hpp"
+
+namespace autorec::test {
+namespace {
+
+// Records what a run reports.
+struct Recorder : train::Observer {
+  std::vector<std::string> infos, warnings;
+  std::vector<std::pair<std::string, std::uint32_t>> epochs;  // stage, epoch
+  void info(const std::string& line) override { infos.push_back(line); }
+  void warning(const std::string& line) override { warnings.push_back(line); }
+  void epoch(std::string_view stage, const train::EpochStats& s, std::uint32_t) override {
+    epochs.emplace_back(std::string(stage), s.epoch);
+  }
+  bool said(const std::string& start) const {
+    for (const auto& l : infos)
+      if (l.rfind(start, 0) == 0) return true;
+    return false;
+  }
+};
+
+train::RunSettings small_settings() {
+  train::RunSettings s;
+  s.config.hidden = 12;
+  s.config.epochs = 3;
+  s.config.batch_size = 16;
+  s.config.threads = 1;
+  s.config.device = Device::Cpu;
+  s.config.seed += seed_offset();
+  return s;
+}
+
+// Synthetic ratings split by line into a training and a test text (every 10th line is a test rating).
+std::pair<std::string, std::string> synth_files_text(std::uint32_t users, std::uint32_t items, double density) {
+  std::istringstream in(synth_text(users, items, density, 5));
+  std::string line, train_text, test_text;
+  for (std::size_t k = 0; std::getline(in, line); ++k) (k % 10 == 9 ? test_text : train_text) += line + '\n';
+  return {train_text, test_text};
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// autorec-verify MODEL TEST --json: its RMSE.
+double verify_rmse(const std::string& model, const std::string& test) {
+  const std::string cmd = std::string(AUTOREC_VERIFY_TOOL) + " '" + model + "' '" + test + "' --json";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  BOOST_TEST_REQUIRE(p != nullptr);
+  std::string out;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  BOOST_TEST_REQUIRE(::pclose(p) == 0, cmd << " failed: " << out);
+  return nlohmann::json::parse(out).at("rmse").get<double>();
+}
+
+// The first case's test RMSE over the global mean's. Spread over 10 seeds (AUTOREC_TEST_SEED=0..9, portable
+// build at the avx512 level): 0.687-0.717.
+constexpr double kLearnedBound = 0.85;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(pipeline)
+
+BOOST_AUTO_TEST_CASE(a_model_trained_in_process_serves_and_matches_its_file_and_autorec_verify) {
+  const auto [train_text, test_text] = synth_files_text(400, 300, 0.15);
+  const std::string train_path = temp_path("pipeline-train.data"), test_path = temp_path("pipeline-test.data"),
+                    model_path = temp_path("pipeline-model.fb");
+  write_text(train_path, train_text);
+  write_text(test_path, test_text);
+  Recorder seen;
+  const train::Input input = train::read_input(train_path, test_path, {}, seen);
+  // As unit.training trains its models: enough to learn the planted structure.
+  train::RunSettings s = small_settings();
+  s.config.hidden = 64, s.config.epochs = 60, s.config.batch_size = 32;
+  s.config.learning_rate = 0.01, s.config.weight_decay = 1e-4;
+  const train::RunResult r = train::run(input, s, seen);
+  BOOST_TEST_REQUIRE(r.test.has_value());
+  BOOST_TEST(r.test->count == input.test->size());
+  BOOST_TEST(r.training.history.size() == 60u);
+  BOOST_TEST(seen.epochs.size() == 60u);
+  BOOST_TEST(seen.said("data: " + train_path));
+
+  // The model in memory answers the test set as the run measured it.
+  const Model in_memory = r.load({.device = Device::Cpu});
+  const EvalResult mem = evaluate(in_memory, train::map_to_model(in_memory, *input.test));
+  BOOST_TEST(mem.rmse == r.test->rmse);
+  // The file, loaded and by autorec-verify: the same to 1e-6 (the same library computes all three).
+  r.write(model_path);
+  const Model from_file = Model::load_file(model_path, {.device = Device::Cpu});
+  const EvalResult file = evaluate(from_file, train::map_to_model(from_file, *input.test));
+  BOOST_TEST(std::abs(file.rmse - r.test->rmse) <= 1e-6);
+  const double verified = verify_rmse(model_path, test_path);
+  BOOST_TEST(std::abs(verified - r.test->rmse) <= 1e-6, "autorec-verify " << verified << ", run " << r.test->rmse);
+  BOOST_TEST_MESSAGE("pipeline: test RMSE " << r.test->rmse << " in memory " << mem.rmse << ", file " << file.rmse
+                                            << ", autorec-verify " << verified);
+  // A model that learned: below the RMSE of answering every test rating with the training mean.
+  double sum = 0, sse = 0;
+  for (float v : input.train.value) sum += v;
+  const double mean = sum / double(input.train.size());
+  for (float v : input.test->value) sse += (v - mean) * (v - mean);
+  const double mean_rmse = std::sqrt(sse / double(input.test->size()));
+  check_bound("pipeline test RMSE / global-mean RMSE", r.test->rmse / mean_rmse, kLearnedBound);
+  for (const auto& p : {train_path, test_path, model_path}) std::remove(p.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(ratings_in_memory_train_the_same_model_as_the_same_ratings_in_a_file) {
+  const auto [train_text, test_text] = synth_files_text(120, 80, 0.15);
+  const std::string train_path = temp_path("pipeline-memory.data");
+  write_text(train_path, train_text);
+  Recorder a, b;
+  const train::Input from_file = train::read_input(train_path, "", {}, a);
+  train::Input in_memory;
+  in_memory.train = train::parse_ratings(train_text, train_path);
+  train::RunSettings s = small_settings();
+  s.test_ratio = 0.1;
+  const train::RunResult x = train::run(from_file, s, a), y = train::run(in_memory, s, b);
+  BOOST_TEST_REQUIRE(x.test.has_value());
+  BOOST_TEST(x.test_held > 0u);
+  BOOST_TEST(x.test->rmse == y.test->rmse);
+  BOOST_TEST(x.training.weights.W == y.training.weights.W);
+  std::remove(train_path.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(sparse_data_under_the_default_recipe_validates_then_refits_on_all) {
+  // 60 users x 400 items at density 0.05: 3 ratings per item, far below kSparseRatingsPerColumn.
+  train::Input input;
+  input.train = train::parse_ratings(synth_text(60, 400, 0.05, 3), "sparse");
+  train::RunSettings s = small_settings();
+  const train::TrainConfig preset = *train::recipe("default");
+  s.config.recipe = preset.recipe;
+  Recorder seen;
+  const train::RunResult r = train::run(input, s, seen);
+  BOOST_TEST(r.refitted);
+  BOOST_TEST(seen.said("sparse data"));
+  BOOST_TEST(seen.said("cold start: "));
+  BOOST_TEST(r.val == 0u);  // the refit trains on every rating, validation included
+  BOOST_TEST(r.fit == r.ratings);
+  BOOST_TEST(r.cold_start.cells > 0u);
+  // The first stage's epochs, then the refit's (unless the bias model answers alone and it is skipped).
+  BOOST_TEST_REQUIRE(!seen.epochs.empty());
+  BOOST_TEST(seen.epochs.front().first == "train");
+  if (r.baseline_weight < 1) {
+    BOOST_TEST(seen.epochs.back().first == "refit");
+    BOOST_TEST(seen.epochs.back().second == r.training.best_epoch);
+  } else {
+    BOOST_TEST(seen.said("refit: skipped"));
+  }
+  const Model m = r.load({.device = Device::Cpu});
+  BOOST_TEST(m.info().num_items == r.items);
+}
+
+BOOST_AUTO_TEST_CASE(a_refit_without_validation_is_refused_as_bad_input) {
+  train::Input input;
+  input.train = train::parse_ratings(synth_text(120, 80, 0.15, 3), "dense");
+  train::RunSettings s = small_settings();
+  s.refit = true;
+  s.auto_validation = false;
+  Recorder seen;
+  try {
+    train::run(input, s, seen);
+    BOOST_FAIL("a refit without a validation part trained");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::BadInput));
+    BOOST_TEST(std::string(e.what()).find("--val-ratio") != std::string::npos, e.what());
+  }
+  BOOST_TEST(seen.epochs.empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace autorec::test

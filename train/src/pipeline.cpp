@@ -1,0 +1,280 @@
+// The training pipeline (pipeline.hpp): splits, training, validation choices, refit, model file, test RMSE.
+#include "autorec/train/pipeline.hpp"
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "autorec/container.hpp"
+#include "autorec/train/baseline.hpp"
+#include "autorec/train/checkpoint.hpp"
+#include "autorec/train/model_writer.hpp"
+
+namespace autorec::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string format(const char* fmt, auto... args) {
+  const int n = std::snprintf(nullptr, 0, fmt, args...);
+  std::string s(static_cast<std::size_t>(n), '\0');
+  std::snprintf(s.data(), s.size() + 1, fmt, args...);
+  return s;
+}
+
+std::vector<Cell> to_cells(const std::vector<Rating>& ratings, Variant v) {
+  std::vector<Cell> cells;
+  cells.reserve(ratings.size());
+  for (const Rating& r : ratings)
+    cells.push_back(v == Variant::ItemBased ? Cell{r.user, r.item, r.value} : Cell{r.item, r.user, r.value});
+  return cells;
+}
+
+// Ratings as autorec::evaluate() and the baselines score them (dense user and item indices).
+std::vector<RatingRef> to_refs(const std::vector<Rating>& ratings) {
+  std::vector<RatingRef> refs;
+  refs.reserve(ratings.size());
+  for (const Rating& r : ratings) refs.push_back({r.user, r.item, r.value});
+  return refs;
+}
+
+void report_skipped(const RawRatings& r, Observer& observer) {
+  if (!r.skipped_lines) return;
+  std::string text = format("skipped %llu malformed lines of %s (--skip-bad-lines):",
+                            static_cast<unsigned long long>(r.skipped_lines), r.source.c_str());
+  for (const auto& e : r.skipped_examples) text += "\n  " + e;
+  observer.warning(text);
+}
+
+// The data of a run after the splits: test (by ratio, or a file), then validation out of what remains.
+// Neither trains the model.
+struct Prepared {
+  Dataset data;
+  std::uint32_t nu = 0, ni = 0;
+  std::vector<Rating> train_part, test_part, fit, val;
+  Csc fit_m;
+  std::vector<Cell> val_cells;
+};
+
+Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
+  TrainConfig& cfg = s.config;
+  Prepared p;
+  p.data = make_dataset(input.train, s.duplicates, s.scale);
+  if (p.data.duplicates)
+    observer.warning(format("%llu duplicate (user, item) pairs, resolved by --duplicates %s",
+                            static_cast<unsigned long long>(p.data.duplicates), duplicate_policy_name(s.duplicates)));
+  p.train_part = p.data.ratings;
+  if (s.test_ratio > 0 && !input.test) split(p.data, cfg.seed, s.test_ratio, p.train_part, p.test_part);
+  p.nu = static_cast<std::uint32_t>(p.data.users.size()), p.ni = static_cast<std::uint32_t>(p.data.items.size());
+  const bool item_based = cfg.variant == Variant::ItemBased;
+  if (s.auto_validation && needs_validation(cfg, p.train_part.size(), item_based ? p.ni : p.nu)) {
+    cfg.val_ratio = kSparseValidationRatio;
+    s.refit = true;
+    observer.info(format("sparse data (%.1f ratings per %s): the default recipe holds out %g of them to choose the "
+                         "epoch, the bias model's share and the cold-start rule, then refits on all (as --val-ratio "
+                         "%g --refit)",
+                         double(p.train_part.size()) / (item_based ? p.ni : p.nu), item_based ? "item" : "user",
+                         cfg.val_ratio, cfg.val_ratio));
+  }
+  if (s.refit && cfg.val_ratio <= 0)
+    throw Error(Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
+  if (cfg.val_ratio > 0) {
+    Dataset rest = p.data;
+    rest.ratings = p.train_part;
+    split(rest, cfg.seed + 7919, cfg.val_ratio, p.fit, p.val);
+  } else {
+    p.fit = p.train_part;
+  }
+  if (p.fit.empty()) throw Error(Status::BadInput, "no training ratings left after the splits");
+  p.fit_m = make_csc(p.fit, p.nu, p.ni, cfg.variant);
+  p.val_cells = to_cells(p.val, cfg.variant);
+  return p;
+}
+
+// What the first stage decided, as a refit checkpoint carries it, so that resuming a refit skips that stage.
+struct Decisions {
+  std::uint32_t best_epoch = 0;
+  ColdStartChoice cold;
+  std::optional<double> baseline_weight;  // set when the first stage fitted a bias model
+};
+
+std::string decisions_json(const Decisions& d) {
+  return nlohmann::json{{"best_epoch", d.best_epoch}, {"cold_start", static_cast<int>(d.cold.rule)},
+                        {"cold_start_rmse", d.cold.rmse}, {"cold_start_cells", d.cold.cells},
+                        {"baseline_weight", d.baseline_weight.value_or(0.0)}}
+      .dump();
+}
+
+// With --refit and --resume: the decisions stored in a refit checkpoint at the checkpoint path, if one is there.
+std::optional<Decisions> resumed_decisions(const RunSettings& s) {
+  const CheckpointOptions& c = s.checkpoint;
+  if (!s.refit || !c.resume || !std::filesystem::exists(c.path)) return std::nullopt;
+  const Checkpoint saved = parse_checkpoint(read_file_bytes(c.path), c.path);
+  if (saved.stage != "refit") return std::nullopt;
+  const nlohmann::json j = nlohmann::json::parse(saved.caller_state, nullptr, false);
+  if (j.is_discarded() || !j.contains("best_epoch"))
+    throw Error(Status::Corrupt, c.path + ": field caller_state: not the state of a refit");
+  Decisions d;
+  d.best_epoch = j["best_epoch"].get<std::uint32_t>();
+  d.cold.rule = static_cast<ColdStart>(j["cold_start"].get<int>());
+  d.cold.rmse = j["cold_start_rmse"].get<std::array<double, 3>>();
+  d.cold.cells = j["cold_start_cells"].get<std::size_t>();
+  if (j.contains("baseline_weight")) d.baseline_weight = j.value("baseline_weight", 0.0);
+  return d;
+}
+
+TrainResult train_stage(const TrainConfig& cfg, const Csc& m, const std::vector<Cell>& val, const Dataset& data,
+                        const RunSettings& s, const CheckpointOptions& checkpoint, std::string_view stage,
+                        Observer& observer) {
+  const auto on_epoch = [&](const EpochStats& e) { observer.epoch(stage, e, cfg.epochs); };
+  TrainResult r = train(cfg, m, val, data.scale.min, data.scale.max, on_epoch, checkpoint);
+  if (!r.notice.empty()) observer.warning(r.notice);
+  if (r.resumed_after) observer.info(format("resumed from %s after epoch %u", s.checkpoint.path.c_str(), r.resumed_after));
+  return r;
+}
+
+// With validation ratings: the network beside the simple baselines on them, so that a recipe that does not
+// beat them shows before the test set is read; the bias model's share in the answers; and the cold-start
+// rule, chosen with the validated model (a refit keeps both).
+void choose_on_validation(const RunSettings& s, const Prepared& p, const TrainResult& result, BiasModel& bias,
+                          Decisions& d, Observer& observer) {
+  const TrainConfig& cfg = s.config;
+  bias = fit_bias_model_auto(p.fit, p.nu, p.ni, columns_side(cfg.variant));
+  const std::vector<RatingRef> val_refs = to_refs(p.val);
+  const LoadOptions cpu{.device = Device::Cpu};
+  ModelContents validated{&cfg, &p.data, &p.fit_m, &result, s.duplicates, p.val.size(), -1.0, 1};
+  const Model network = Model::load_buffer(build_model_file(validated), s.model_name, cpu);
+  const BlendChoice blend = choose_blend(network, bias, val_refs);
+  d.baseline_weight = blend.weight;
+  const BaselineResult base = evaluate_baselines(bias, val_refs, p.data.scale.min, p.data.scale.max);
+  observer.info(format("validation RMSE: network %.4f (epoch %u), user + item biases %.4f (pseudo-counts %g, %g), "
+                       "global mean %.4f",
+                       result.history[result.best_epoch - 1].val_rmse, result.best_epoch, base.bias.rmse,
+                       bias.user_reg, bias.item_reg, base.global_mean.rmse));
+  observer.info(format("baseline: the bias model's share in the answers %.2f (RMSE on the %zu validation ratings the "
+                       "network answers: network %.4f, bias model %.4f, best blend %.4f at share %.2f, %.1f standard "
+                       "errors better than the bias model%s)",
+                       blend.weight, blend.cells, blend.network_rmse, blend.bias_rmse, blend.blend_rmse,
+                       blend.best_weight, blend.evidence,
+                       blend.weight != blend.best_weight ? ": not enough, the bias model answers" : ""));
+  validated.baseline = &bias;
+  validated.baseline_weight = blend.weight;
+  const Model model = Model::load_buffer(build_model_file(validated), s.model_name, cpu);
+  d.cold = choose_cold_start(model, p.fit_m, p.val_cells, &bias);
+  observer.info(format("cold start: %s (RMSE on the %zu rarest validation ratings: means %.4f, global mean %.4f, "
+                       "empty input %.4f)",
+                       cold_start_name(d.cold.rule), d.cold.cells, d.cold.rmse[0], d.cold.rmse[1], d.cold.rmse[2]));
+}
+
+// --refit: the epoch count chosen on validation, trained again on all the training ratings; not when the bias
+// model answers alone (the network would go unused). Returns the stage's result, or `first` when skipped.
+TrainResult refit_stage(RunSettings& s, const Prepared& p, const Csc& all_m, const Decisions& d,
+                        TrainResult first, bool resuming, Observer& observer) {
+  TrainConfig cfg = s.config;
+  if (d.baseline_weight == 1.0) {
+    observer.info(format("refit: skipped, the bias model answers alone (fitted again on all %zu training ratings)",
+                         p.train_part.size()));
+    return first;
+  }
+  observer.info(format("refit: %u epochs (the best on validation) on all %zu training ratings", d.best_epoch,
+                       p.train_part.size()));
+  cfg.schedule_epochs = cfg.epochs;  // the learning-rate curve that was validated, stopped at the best epoch
+  cfg.epochs = d.best_epoch;
+  cfg.val_ratio = 0;
+  cfg.patience = 0;
+  CheckpointOptions checkpoint = s.checkpoint;
+  checkpoint.stage = "refit";
+  checkpoint.caller_state = decisions_json(d);
+  checkpoint.resume = checkpoint.resume && resuming;  // a first run's checkpoint is replaced
+  TrainResult r = train_stage(cfg, all_m, {}, p.data, s, checkpoint, "refit", observer);
+  // The configuration the model records is the one its weights were trained with.
+  s.config = cfg;
+  return r;
+}
+
+}  // namespace
+
+Input read_input(const std::string& train_path, const std::string& test_path, const ReadOptions& options,
+                 Observer& observer) {
+  const Clock::time_point t0 = Clock::now();
+  Input in;
+  in.train = read_ratings(train_path, options);
+  report_skipped(in.train, observer);
+  if (!test_path.empty()) {
+    in.test = read_ratings(test_path, options);
+    report_skipped(*in.test, observer);
+  }
+  in.read_seconds = seconds_since(t0);
+  return in;
+}
+
+Model RunResult::load(const LoadOptions& options) const { return Model::load_buffer(file, "<trained model>", options); }
+
+void RunResult::write(const std::string& path) const { write_file_atomic(path, file); }
+
+RunResult run(const Input& input, RunSettings s, Observer& observer) {
+  const Clock::time_point t0 = Clock::now();
+  const Prepared p = prepare(input, s, observer);
+  RunResult out;
+  out.read_seconds = input.read_seconds + seconds_since(t0);
+  out.users = p.nu, out.items = p.ni, out.ratings = p.data.ratings.size();
+  observer.info(format("data: %s: %zu ratings, %u users, %u items, scale [%g, %g]%s; fit %zu, validation %zu, "
+                       "test %zu (read in %.1f s)",
+                       input.train.source.c_str(), p.data.ratings.size(), p.nu, p.ni, p.data.scale.min,
+                       p.data.scale.max, p.data.scale.integral ? " integral" : "", p.fit.size(), p.val.size(),
+                       p.test_part.size(), out.read_seconds));
+
+  const std::optional<Decisions> resumed = resumed_decisions(s);
+  Decisions d;
+  TrainResult result;
+  if (resumed) {
+    d = *resumed;
+    result.best_epoch = d.best_epoch;
+  } else {
+    result = train_stage(s.config, p.fit_m, p.val_cells, p.data, s, s.checkpoint, "train", observer);
+    d.best_epoch = result.best_epoch;
+  }
+  std::optional<BiasModel> bias;
+  if (!p.val_cells.empty() && !resumed) choose_on_validation(s, p, result, bias.emplace(), d, observer);
+
+  Csc all_m;
+  if (s.refit) {
+    all_m = make_csc(p.train_part, p.nu, p.ni, s.config.variant);
+    result = refit_stage(s, p, all_m, d, std::move(result), resumed.has_value(), observer);
+    // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
+    if (d.baseline_weight.has_value()) bias = fit_bias_model_auto(p.train_part, p.nu, p.ni, columns_side(s.config.variant));
+  }
+  const Csc& model_m = s.refit ? all_m : p.fit_m;
+  const std::size_t val_count = s.refit ? 0 : p.val.size();
+
+  ModelContents contents{&s.config, &p.data, &model_m, &result, s.duplicates, val_count, -1.0, s.zstd_level};
+  contents.dtype = s.dtype;
+  contents.cold_start = d.cold.rule;
+  if (bias) contents.baseline = &*bias, contents.baseline_weight = d.baseline_weight.value_or(0.0);
+  out.file = build_model_file(contents);
+
+  // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.
+  if (input.test || !p.test_part.empty()) {
+    const Model model = Model::load_buffer(out.file, s.model_name, {.device = Device::Cpu});
+    const std::vector<RatingRef> refs = input.test ? map_to_model(model, *input.test) : to_refs(p.test_part);
+    out.test = evaluate(model, refs);
+    if (out.test->count && out.test->cold_start == out.test->count)
+      observer.warning("every test rating is of a user or item the model never saw: the test RMSE measures the "
+                       "cold-start rule only");
+    contents.test_rmse = out.test->rmse;
+    out.file = build_model_file(contents);
+  }
+  out.training = std::move(result);
+  out.refitted = s.refit;
+  out.cold_start = d.cold;
+  out.baseline_weight = d.baseline_weight.value_or(0.0);
+  out.fit = model_m.nnz(), out.val = val_count, out.test_held = p.test_part.size();
+  out.total_seconds = input.read_seconds + seconds_since(t0);
+  return out;
+}
+
+}  // namespace autorec::train
