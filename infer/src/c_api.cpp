@@ -290,7 +290,12 @@ int autorec_api_version(void) { return AUTOREC_API_VERSION; }
 const char* autorec_cpu_level(void) { return autorec::cpu_level(); }
 const char* autorec_cpu_level_notice(void) { return autorec::cpu_level_notice(); }
 const char* autorec_last_error(void) { return t_last_error.c_str(); }
-const char* autorec_status_name(int status) { return autorec::status_name(static_cast<Status>(status)); }
+// Only the C API's own statuses have names here: the C++ library's training-only ones (Status::Diverged) never
+// come out of a C call, and the header promises "unknown status" for every other number.
+const char* autorec_status_name(int status) {
+  if (status < AUTOREC_INTERNAL || status > AUTOREC_OK) return "unknown status";
+  return autorec::status_name(static_cast<Status>(status));
+}
 
 // The C++ enums are 8 bits wide: a number outside their range must not be narrowed into one.
 const char* autorec_activation_name(int activation) {

@@ -25,6 +25,7 @@ const char* status_name(Status s) noexcept {
     case Status::Io: return "i/o error";
     case Status::OutOfMemory: return "out of memory";
     case Status::Internal: return "internal error";
+    case Status::Diverged: return "training diverged";
   }
   return "unknown status";
 }

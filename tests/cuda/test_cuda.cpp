@@ -22,9 +22,9 @@ boost::test_tools::assertion_result has_cuda(boost::unit_test::test_unit_id) {
 
 bool close(double a, double b, double rel, double abs_tol) { return std::abs(a - b) <= rel * std::abs(b) + abs_tol; }
 
-train::Csc small_problem(train::Dataset& data, std::vector<train::Rating>& fit, std::vector<train::Rating>& test) {
+train::Csc small_problem(data::Dataset& data, std::vector<data::Rating>& fit, std::vector<data::Rating>& test) {
   data = test::synth_dataset(300, 200, 0.1, 5);
-  train::split(data, 1, 0.1, fit, test);
+  data::split(data, 1, 0.1, fit, test);
   return train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), Variant::ItemBased);
 }
 
@@ -34,8 +34,8 @@ train::Csc small_problem(train::Dataset& data, std::vector<train::Rating>& fit, 
 // within 1% and final test RMSE within 0.002 after training (orders compound over steps); reconstruction
 // outputs within 1e-4 relative.
 BOOST_AUTO_TEST_CASE(gradient_parity, *boost::unit_test::precondition(has_cuda)) {
-  train::Dataset data;
-  std::vector<train::Rating> fit, test;
+  data::Dataset data;
+  std::vector<data::Rating> fit, test;
   const train::Csc m = small_problem(data, fit, test);
   for (const float offset : {0.0f, 3.0f}) {
     BOOST_TEST_CONTEXT("input offset " << offset) {
@@ -72,8 +72,8 @@ BOOST_AUTO_TEST_CASE(gradient_parity, *boost::unit_test::precondition(has_cuda))
 }
 
 BOOST_AUTO_TEST_CASE(training_parity, *boost::unit_test::precondition(has_cuda)) {
-  train::Dataset data;
-  std::vector<train::Rating> fit, test;
+  data::Dataset data;
+  std::vector<data::Rating> fit, test;
   const train::Csc m = small_problem(data, fit, test);
   std::vector<train::Cell> cells;
   for (const auto& r : test) cells.push_back({r.user, r.item, r.value});
@@ -120,8 +120,8 @@ BOOST_AUTO_TEST_CASE(reconstruction_parity, *boost::unit_test::precondition(has_
 
 // The GPU's RMSE keeps a NaN prediction as NaN, as the CPU's does (the same helper); fminf/fmaxf made it a bound.
 BOOST_AUTO_TEST_CASE(nan_rmse_parity, *boost::unit_test::precondition(has_cuda)) {
-  train::Dataset data;
-  std::vector<train::Rating> fit, test;
+  data::Dataset data;
+  std::vector<data::Rating> fit, test;
   const train::Csc m = small_problem(data, fit, test);
   train::TrainConfig c;
   c.hidden = 32;

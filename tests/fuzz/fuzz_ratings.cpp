@@ -4,18 +4,18 @@
 #include <cstdint>
 #include <string_view>
 
+#include "autorec/data/dataset.hpp"
+#include "autorec/data/ratings.hpp"
 #include "autorec/error.hpp"
-#include "autorec/train/dataset.hpp"
-#include "autorec/train/ratings.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   for (const bool skip : {false, true}) {
     try {
-      autorec::train::ReadOptions options;
+      autorec::data::ReadOptions options;
       options.skip_bad_lines = skip;
-      const autorec::train::RawRatings raw = autorec::train::parse_ratings(text, "fuzz.data", options);
-      (void)autorec::train::make_dataset(raw, autorec::train::DuplicatePolicy::Mean);
+      const autorec::data::RawRatings raw = autorec::data::parse_ratings(text, "fuzz.data", options);
+      (void)autorec::data::make_dataset(raw, autorec::data::DuplicatePolicy::Mean);
     } catch (const autorec::Error&) {
     }
   }

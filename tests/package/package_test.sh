@@ -33,6 +33,21 @@ echo "#include <autorec/autorec.h>" > "$work/header.c"
 run header-c cc -std=c99 -fsyntax-only -Wall -Wextra -Wpedantic -Werror -I"$prefix/include" "$work/header.c"
 ok "installed headers compile on their own (C99 for autorec.h) without private includes"
 
+# No training math in what a host includes (issue 17): each of these names must be unknown to a program that
+# includes every installed header. A function and a type the headers do declare show that the probe compiles.
+probe() {  # probe 'DECLARATION using NAME'
+  { for h in "$prefix/include/autorec/"*.hpp; do echo "#include <autorec/${h##*/}>"; done
+    echo "$1"; } > "$work/probe.cpp"
+  c++ -std=c++20 -fsyntax-only -I"$prefix/include" "$work/probe.cpp" 2>/dev/null
+}
+probe "auto probe = &autorec::activate;" && probe "using probe = autorec::RatingUnits;" ||
+  fail "the probe does not compile with names the headers declare (autorec::activate, autorec::RatingUnits)"
+for name in adam_update activate_grad_from_output dropout_bits dropout_threshold normal_from_counter splitmix64; do
+  if probe "auto probe = &autorec::$name;"; then fail "the installed headers declare autorec::$name (training math)"; fi
+done
+if probe "using probe = autorec::AdamStep;"; then fail "the installed headers declare autorec::AdamStep"; fi
+ok "the installed headers declare no optimiser, dropout, initialisation or gradient code"
+
 # Every tool the README's Tools section lists is installed (the lines of its command block that start with one).
 readme=$here/../../README.md
 tools=$(sed -n '/^## Tools/,/^## /p' "$readme" | grep -oE '^autorec-[a-z]+' | sort -u)

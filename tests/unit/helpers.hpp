@@ -10,10 +10,10 @@
 #include <sstream>
 #include <string>
 
+#include "autorec/data/dataset.hpp"
+#include "autorec/data/synth.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/dataset.hpp"
 #include "autorec/train/model_writer.hpp"
-#include "autorec/train/synth.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::test {
@@ -42,26 +42,26 @@ inline std::string temp_path(const std::string& name) {
 }
 
 inline std::string synth_text(std::uint32_t users, std::uint32_t items, double density, std::uint64_t seed) {
-  train::SynthConfig c;
+  data::SynthConfig c;
   c.users = users;
   c.items = items;
   c.density = density;
   c.seed = seed;
   std::ostringstream out;
-  train::write_synthetic(c, out);
+  data::write_synthetic(c, out);
   return out.str();
 }
 
-inline train::Dataset synth_dataset(std::uint32_t users, std::uint32_t items, double density, std::uint64_t seed) {
-  return train::make_dataset(train::parse_ratings(synth_text(users, items, density, seed), "synth"),
-                             train::DuplicatePolicy::Last);
+inline data::Dataset synth_dataset(std::uint32_t users, std::uint32_t items, double density, std::uint64_t seed) {
+  return data::make_dataset(data::parse_ratings(synth_text(users, items, density, seed), "synth"),
+                             data::DuplicatePolicy::Last);
 }
 
 // A trained model and everything that went into it.
 struct Trained {
   train::TrainConfig config;
-  train::Dataset data;
-  std::vector<train::Rating> fit, test;
+  data::Dataset data;
+  std::vector<data::Rating> fit, test;
   train::Csc csc;
   train::TrainResult result;
   std::vector<std::byte> file;
@@ -74,8 +74,8 @@ inline Trained train_small(train::TrainConfig config, std::uint32_t users = 120,
   config.seed += seed_offset();
   t.config = config;
   t.data = synth_dataset(users, items, 0.15, 7);
-  train::split(t.data, 1, test_ratio, t.fit, t.test);
-  if (cold_item) std::erase_if(t.fit, [&](const train::Rating& r) { return r.item == *cold_item; });
+  data::split(t.data, 1, test_ratio, t.fit, t.test);
+  if (cold_item) std::erase_if(t.fit, [&](const data::Rating& r) { return r.item == *cold_item; });
   t.csc = train::make_csc(t.fit, static_cast<std::uint32_t>(t.data.users.size()),
                           static_cast<std::uint32_t>(t.data.items.size()), config.variant);
   t.result = train::train(config, t.csc, {}, t.data.scale.min, t.data.scale.max, nullptr);
@@ -96,7 +96,7 @@ inline const Trained& small_trained() {
   return t;
 }
 
-inline std::vector<RatingRef> refs(const std::vector<train::Rating>& ratings) {
+inline std::vector<RatingRef> refs(const std::vector<data::Rating>& ratings) {
   std::vector<RatingRef> out;
   for (const auto& r : ratings) out.push_back({r.user, r.item, r.value});
   return out;

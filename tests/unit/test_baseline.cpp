@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cmath>
 
-#include "autorec/train/baseline.hpp"
+#include "autorec/data/baseline.hpp"
 #include "autorec/train/cold_start.hpp"
 #include "edited_file.hpp"
 #include "helpers.hpp"
@@ -14,12 +14,12 @@ namespace {
 // The small trained model of the shared fixture, written again with its fit ratings' bias model at `weight`.
 struct WithBaseline {
   const test::Trained& t;
-  train::BiasModel bias;
+  data::BiasModel bias;
   std::vector<std::byte> file;
 };
 WithBaseline with_baseline(const test::Trained& t, double weight) {
-  WithBaseline w{t, train::fit_bias_model_auto(t.fit, std::uint32_t(t.data.users.size()),
-                                               std::uint32_t(t.data.items.size()), train::columns_side(t.config.variant)),
+  WithBaseline w{t, data::fit_bias_model_auto(t.fit, std::uint32_t(t.data.users.size()),
+                                               std::uint32_t(t.data.items.size()), data::columns_side(t.config.variant)),
                  {}};
   train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
   contents.baseline = &w.bias;
@@ -39,8 +39,8 @@ BOOST_AUTO_TEST_SUITE(baseline)
 BOOST_AUTO_TEST_CASE(alternating_least_squares_solves_the_regularised_biases) {
   // Two users, two items, three ratings: the fixed point of the fit satisfies both sides' equations,
   // b_item = sum (r - mean - b_user) / (reg + n) and the same for users.
-  const std::vector<train::Rating> r = {{0, 0, 5}, {0, 1, 3}, {1, 0, 4}};
-  const train::BiasModel m = train::fit_bias_model(r, 2, 3, 2.0, 1.0);
+  const std::vector<data::Rating> r = {{0, 0, 5}, {0, 1, 3}, {1, 0, 4}};
+  const data::BiasModel m = data::fit_bias_model(r, 2, 3, 2.0, 1.0);
   BOOST_TEST(m.mean == 4.0);
   BOOST_TEST(m.item_bias[2] == 0.0);  // no ratings: no bias
   BOOST_TEST(m.item_bias[0] == ((5 - 4 - m.user_bias[0]) + (4 - 4 - m.user_bias[1])) / (1.0 + 2), boost::test_tools::tolerance(1e-9));
@@ -52,8 +52,8 @@ BOOST_AUTO_TEST_CASE(alternating_least_squares_solves_the_regularised_biases) {
   // The automatic choice is the plain fit, on all the ratings, with the pseudo-counts it chose.
   const test::Trained& t = test::small_trained();
   const auto nu = std::uint32_t(t.data.users.size()), ni = std::uint32_t(t.data.items.size());
-  const train::BiasModel a = train::fit_bias_model_auto(t.fit, nu, ni);
-  const train::BiasModel b = train::fit_bias_model(t.fit, nu, ni, a.user_reg, a.item_reg);
+  const data::BiasModel a = data::fit_bias_model_auto(t.fit, nu, ni);
+  const data::BiasModel b = data::fit_bias_model(t.fit, nu, ni, a.user_reg, a.item_reg);
   BOOST_TEST(a.user_bias == b.user_bias);
   BOOST_TEST(a.item_bias == b.item_bias);
 }
@@ -142,9 +142,9 @@ BOOST_AUTO_TEST_CASE(the_chosen_share_is_the_best_of_its_grid) {
   // ratings, and its figures are the RMSE of those answers.
   const test::Trained& t = test::small_trained();
   const Model network = Model::load_buffer(t.file, "plain.fb");
-  const train::BiasModel bias = train::fit_bias_model_auto(t.fit, std::uint32_t(t.data.users.size()), std::uint32_t(t.data.items.size()));
+  const data::BiasModel bias = data::fit_bias_model_auto(t.fit, std::uint32_t(t.data.users.size()), std::uint32_t(t.data.items.size()));
   const std::vector<RatingRef> val = test::refs(t.test);
-  const train::BlendChoice b = train::choose_blend(network, bias, val);
+  const data::BlendChoice b = data::choose_blend(network, bias, val);
   BOOST_TEST(b.cells > 50u);
   // Its figures are the RMSEs of those answers on the ratings the network answers, recomputed here.
   double se_net = 0, se_bias = 0, se_blend = 0;
@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(the_chosen_share_is_the_best_of_its_grid) {
   BOOST_TEST(b.bias_rmse == std::sqrt(se_bias / double(n)), boost::test_tools::tolerance(1e-6));
   BOOST_TEST(b.blend_rmse == std::sqrt(se_blend / double(n)), boost::test_tools::tolerance(1e-6));
   // The baselines' evaluation scores the same ratings the same way.
-  const train::BaselineResult base = train::evaluate_baselines(bias, val, network.info().rating_min, network.info().rating_max);
+  const data::BaselineResult base = data::evaluate_baselines(bias, val, network.info().rating_min, network.info().rating_max);
   BOOST_TEST(base.bias.count == val.size());
   BOOST_TEST(base.global_mean.rmse > base.bias.rmse);
 }

@@ -17,12 +17,12 @@ namespace {
 using train::TrainConfig;
 
 struct Data {
-  train::Dataset data = synth_dataset(150, 90, 0.15, 11);
-  std::vector<train::Rating> fit, val;
+  data::Dataset data = synth_dataset(150, 90, 0.15, 11);
+  std::vector<data::Rating> fit, val;
   train::Csc csc;
   std::vector<train::Cell> val_cells;
   Data() {
-    train::split(data, 3, 0.1, fit, val);
+    data::split(data, 3, 0.1, fit, val);
     csc = train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), Variant::ItemBased);
     for (const auto& r : val) val_cells.push_back({r.user, r.item, r.value});
   }
@@ -198,7 +198,7 @@ BOOST_AUTO_TEST_CASE(divergence_stops_and_keeps_the_last_good_checkpoint) {
         train::train(small_config(), d.csc, d.val_cells, 1, 5, nullptr, ck(path, 2),
                      std::make_unique<Diverging>(5));
       },
-      Status::Internal);
+      Status::Diverged);
   BOOST_TEST(msg.find("epoch 5: training diverged") != std::string::npos, msg);
   BOOST_TEST(msg.find("after epoch 4, is kept") != std::string::npos, msg);
   const train::Checkpoint kept = train::parse_checkpoint(read_file_bytes(path), path);
@@ -207,7 +207,7 @@ BOOST_AUTO_TEST_CASE(divergence_stops_and_keeps_the_last_good_checkpoint) {
   // Without checkpoints the error still names the epoch.
   const std::string none = error_of(
       [&] { train::train(small_config(), d.csc, d.val_cells, 1, 5, nullptr, {}, std::make_unique<Diverging>(2)); },
-      Status::Internal);
+      Status::Diverged);
   BOOST_TEST(none.find("epoch 2: training diverged") != std::string::npos, none);
   std::filesystem::remove(path);
 }

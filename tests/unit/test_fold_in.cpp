@@ -6,8 +6,9 @@
 #include <limits>
 #include <sstream>
 
+#include "autorec/data/random.hpp"
+#include "autorec/data/ratings.hpp"
 #include "autorec/error.hpp"
-#include "autorec/train/ratings.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
@@ -41,13 +42,13 @@ const test::Trained& trained(Variant v) {
 // The training ratings of one user (Entry: item index, rating) or of one item (Entry: user index, rating).
 std::vector<Entry> ratings_of_user(const test::Trained& t, std::uint32_t user) {
   std::vector<Entry> out;
-  for (const train::Rating& r : t.fit)
+  for (const data::Rating& r : t.fit)
     if (r.user == user) out.push_back({r.item, r.value});
   return out;
 }
 std::vector<Entry> ratings_of_item(const test::Trained& t, std::uint32_t item) {
   std::vector<Entry> out;
-  for (const train::Rating& r : t.fit)
+  for (const data::Rating& r : t.fit)
     if (r.item == item) out.push_back({r.user, r.value});
   return out;
 }
@@ -79,7 +80,7 @@ struct HoldOut {
 };
 
 // Holds out `count` users with at least 10 ratings (chosen by `seed`), trains on everybody else.
-HoldOut hold_out(const train::RawRatings& raw, train::TrainConfig config, std::size_t count, std::uint64_t seed) {
+HoldOut hold_out(const data::RawRatings& raw, train::TrainConfig config, std::size_t count, std::uint64_t seed) {
   std::vector<std::uint32_t> per_user(raw.user_ids.size(), 0);
   for (const std::uint32_t u : raw.user) ++per_user[u];
   std::vector<std::uint32_t> order;
@@ -109,9 +110,9 @@ HoldOut hold_out(const train::RawRatings& raw, train::TrainConfig config, std::s
     for (std::size_t j = 0; j < ks.size(); ++j)
       (j < (ks.size() + 1) / 2 ? h.held[s].fold : h.held[s].score).push_back({raw.item_ids[raw.item[ks[j]]], raw.value[ks[j]]});
   }
-  const train::Dataset data = train::make_dataset(train::parse_ratings(kept.str(), "kept"), train::DuplicatePolicy::Last);
-  std::vector<train::Rating> fit, test;
-  train::split(data, 1, 0.1, fit, test);
+  const data::Dataset data = data::make_dataset(data::parse_ratings(kept.str(), "kept"), data::DuplicatePolicy::Last);
+  std::vector<data::Rating> fit, test;
+  data::split(data, 1, 0.1, fit, test);
   const train::Csc csc = train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), config.variant);
   config.seed += test::seed_offset();
   const train::TrainResult result = train::train(config, csc, {}, data.scale.min, data.scale.max, nullptr);
@@ -162,7 +163,7 @@ void report(const char* what, const Figures& f) {
 BOOST_AUTO_TEST_SUITE(fold_in)
 
 BOOST_AUTO_TEST_CASE(held_out_users_are_predicted_like_seen_users_synthetic) {
-  const train::RawRatings raw = train::parse_ratings(test::synth_text(600, 400, 0.3, 11), "synth");
+  const data::RawRatings raw = data::parse_ratings(test::synth_text(600, 400, 0.3, 11), "synth");
   for (const Variant v : {Variant::ItemBased, Variant::UserBased}) {
     const Figures f = score_hold_out(hold_out(raw, fold_config(v), 50, 5), FoldInOptions{}.lambda);
     report(v == Variant::ItemBased ? "synthetic, item-based" : "synthetic, user-based", f);
@@ -342,7 +343,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(fold_in_ml100k)
 
 BOOST_AUTO_TEST_CASE(held_out_users_are_predicted_like_seen_users_ml100k, *boost::unit_test::precondition(test::has_ml100k)) {
-  const train::RawRatings raw = train::read_ratings(test::ml100k_file());
+  const data::RawRatings raw = data::read_ratings(test::ml100k_file());
   train::TrainConfig c = *train::recipe("default");
   c.threads = 2;
   const Figures f = score_hold_out(hold_out(raw, c, 50, 5), FoldInOptions{}.lambda);
@@ -361,8 +362,8 @@ BOOST_AUTO_TEST_SUITE(fold_in_lambda_sweep, *boost::unit_test::disabled())
 // Run: autorec-tests --run_test=fold_in_lambda_sweep --log_level=message
 BOOST_AUTO_TEST_CASE(lambda_sweep) {
   const bool ml = !test::ml100k_file().empty();
-  const train::RawRatings raw =
-      ml ? train::read_ratings(test::ml100k_file()) : train::parse_ratings(test::synth_text(600, 400, 0.3, 11), "synth");
+  const data::RawRatings raw =
+      ml ? data::read_ratings(test::ml100k_file()) : data::parse_ratings(test::synth_text(600, 400, 0.3, 11), "synth");
   train::TrainConfig c = ml ? *train::recipe("default") : fold_config(Variant::ItemBased);
   c.threads = 2;
   const HoldOut h = hold_out(raw, c, 100, 9);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "autorec/container.hpp"
+#include "autorec/data/random.hpp"
 #include "autorec/error.hpp"
 #include "edited_file.hpp"
 #include "helpers.hpp"
@@ -351,11 +352,11 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
   test::Trained t = test::train_small(c);
   // Held-out ratings of users and items with fit ratings (the others take the cold-start rules).
   std::set<std::uint32_t> users, items;
-  for (const train::Rating& r : t.fit) users.insert(r.user), items.insert(r.item);
-  std::erase_if(t.test, [&](const train::Rating& r) { return !users.count(r.user) || !items.count(r.item); });
+  for (const data::Rating& r : t.fit) users.insert(r.user), items.insert(r.item);
+  std::erase_if(t.test, [&](const data::Rating& r) { return !users.count(r.user) || !items.count(r.item); });
   BOOST_REQUIRE(t.test.size() > 50);
   std::vector<train::Cell> cells;
-  for (const train::Rating& r : t.test) cells.push_back({r.user, r.item, r.value});  // item-based: row = user
+  for (const data::Rating& r : t.test) cells.push_back({r.user, r.item, r.value});  // item-based: row = user
   std::uint32_t filled = 0;  // columns with ratings: their mean length is the norm's reference
   for (std::uint32_t col = 0; col < t.csc.num_cols(); ++col) filled += t.csc.start[col + 1] > t.csc.start[col];
   const train::TrainResult res = train::train(t.config, t.csc, cells, t.data.scale.min, t.data.scale.max, nullptr);
@@ -371,7 +372,7 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
     BOOST_TEST(m.info().input.norm_count == double(t.csc.nnz()) / filled, boost::test_tools::tolerance(1e-5));
     double sse = 0;
     std::size_t inside = 0;  // answers the clamp leaves alone: a trained model, not one stuck at an end
-    for (const train::Rating& r : t.test) {
+    for (const data::Rating& r : t.test) {
       const double e = m.predict(r.user, r.item).value - r.value;
       sse += e * e;
       const float raw = m.predict(r.user, r.item, false).value;
@@ -390,7 +391,7 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
   const Model with = Model::load_buffer(stored, "offset.fb"), without = Model::load_buffer(train::build_model_file(plain_contents), "plain.fb");
   BOOST_TEST(without.info().schema_version == 2u);  // old readers still read models that do not need 3
   float gap = 0;
-  for (const train::Rating& r : t.test)
+  for (const data::Rating& r : t.test)
     gap = std::max(gap, std::abs(with.predict(r.user, r.item, false).value - without.predict(r.user, r.item, false).value));
   test::check_bound_above("input_rule_gap_to_plain", gap, 0.01);  // spread (10 seeds, both builds): 0.963-1.123
 
@@ -401,7 +402,7 @@ BOOST_AUTO_TEST_CASE(input_rule_serves_as_trained_and_needs_schema_3) {
   BOOST_TEST(converted.info().input.norm_power == with.info().input.norm_power);
   BOOST_TEST(converted.info().input.norm_count == with.info().input.norm_count);
   float f16_gap = 0;
-  for (const train::Rating& r : t.test)
+  for (const data::Rating& r : t.test)
     f16_gap = std::max(f16_gap, std::abs(with.predict(r.user, r.item, false).value - converted.predict(r.user, r.item, false).value));
   BOOST_TEST(f16_gap < 0.01f);  // fp16 rounding, not the plain model's gap above
 

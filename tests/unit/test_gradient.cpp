@@ -4,10 +4,12 @@
 #include <cmath>
 
 #include "autorec/train/sparse_step.hpp"
+#include "autorec/train/train_math.hpp"
 #include "autorec/train/trainer.hpp"
 
 using namespace autorec;
 using namespace autorec::train;
+using namespace autorec::data;
 
 namespace {
 

@@ -2,8 +2,8 @@
 // a folder holding u.data; otherwise the case is skipped (and CTest reports it as skipped).
 #include <boost/test/unit_test.hpp>
 
+#include "autorec/data/ratings.hpp"
 #include "autorec/train/model_writer.hpp"
-#include "autorec/train/ratings.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
@@ -16,9 +16,9 @@ namespace {
 
 // Trains on the reference split of bench/make_split.py, seed 1, and scores the model file's test RMSE.
 EvalResult ml100k_seed1(train::TrainConfig c) {
-  const train::Dataset data = train::make_dataset(train::read_ratings(ml100k_file()), train::DuplicatePolicy::Last);
-  std::vector<train::Rating> fit, test;
-  train::split(data, 1, 0.1, fit, test);
+  const data::Dataset data = data::make_dataset(data::read_ratings(ml100k_file()), data::DuplicatePolicy::Last);
+  std::vector<data::Rating> fit, test;
+  data::split(data, 1, 0.1, fit, test);
   c.threads = 2;
   c.seed += test::seed_offset();
   const train::Csc m = train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), c.variant);

@@ -91,12 +91,12 @@ BOOST_AUTO_TEST_CASE(a_model_trained_in_process_serves_and_matches_its_file_and_
 
   // The model in memory answers the test set as the run measured it.
   const Model in_memory = r.load({.device = Device::Cpu});
-  const EvalResult mem = evaluate(in_memory, train::map_to_model(in_memory, *input.test));
+  const EvalResult mem = evaluate(in_memory, data::map_to_model(in_memory, *input.test));
   BOOST_TEST(mem.rmse == r.test->rmse);
   // The file, loaded and by autorec-verify: the same to 1e-6 (the same library computes all three).
   r.write(model_path);
   const Model from_file = Model::load_file(model_path, {.device = Device::Cpu});
-  const EvalResult file = evaluate(from_file, train::map_to_model(from_file, *input.test));
+  const EvalResult file = evaluate(from_file, data::map_to_model(from_file, *input.test));
   BOOST_TEST(std::abs(file.rmse - r.test->rmse) <= 1e-6);
   const double verified = verify_rmse(model_path, test_path);
   BOOST_TEST(std::abs(verified - r.test->rmse) <= 1e-6, "autorec-verify " << verified << ", run " << r.test->rmse);
@@ -119,7 +119,7 @@ BOOST_AUTO_TEST_CASE(ratings_in_memory_train_the_same_model_as_the_same_ratings_
   Recorder a, b;
   const train::Input from_file = train::read_input(train_path, "", {}, a);
   train::Input in_memory;
-  in_memory.train = train::parse_ratings(train_text, train_path);
+  in_memory.train = data::parse_ratings(train_text, train_path);
   train::RunSettings s = small_settings();
   s.test_ratio = 0.1;
   const train::RunResult x = train::run(from_file, s, a), y = train::run(in_memory, s, b);
@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(ratings_in_memory_train_the_same_model_as_the_same_ratings_
 BOOST_AUTO_TEST_CASE(sparse_data_under_the_default_recipe_validates_then_refits_on_all) {
   // 60 users x 400 items at density 0.05: 3 ratings per item, far below kSparseRatingsPerColumn.
   train::Input input;
-  input.train = train::parse_ratings(synth_text(60, 400, 0.05, 3), "sparse");
+  input.train = data::parse_ratings(synth_text(60, 400, 0.05, 3), "sparse");
   train::RunSettings s = small_settings();
   const train::TrainConfig preset = *train::recipe("default");
   s.config.recipe = preset.recipe;
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(sparse_data_under_the_default_recipe_validates_then_refits_
 
 BOOST_AUTO_TEST_CASE(a_refit_without_validation_is_refused_as_bad_input) {
   train::Input input;
-  input.train = train::parse_ratings(synth_text(120, 80, 0.15, 3), "dense");
+  input.train = data::parse_ratings(synth_text(120, 80, 0.15, 3), "dense");
   train::RunSettings s = small_settings();
   s.refit = true;
   s.auto_validation = false;

@@ -8,14 +8,16 @@
 #include <limits>
 #include <sstream>
 
+#include "autorec/data/dataset.hpp"
+#include "autorec/data/random.hpp"
+#include "autorec/data/ratings.hpp"
+#include "autorec/data/synth.hpp"
 #include "autorec/error.hpp"
-#include "autorec/train/dataset.hpp"
-#include "autorec/train/ratings.hpp"
-#include "autorec/train/synth.hpp"
 #include "helpers.hpp"
 
 using namespace autorec;
 using namespace autorec::train;
+using namespace autorec::data;
 using autorec::test::temp_path;
 
 namespace {

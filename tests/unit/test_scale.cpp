@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "autorec/autorec.h"
-#include "autorec/train/ratings.hpp"
+#include "autorec/data/ratings.hpp"
 #include "edited_file.hpp"
 #include "helpers.hpp"
 
@@ -34,10 +34,10 @@ std::string remap(const std::string& text, double a, double b) {
 
 // Test RMSE, through the model file, of `config` trained on the reference split (seed 1) of these ratings.
 double trained_rmse(const std::string& text, const train::TrainConfig& config) {
-  const train::Dataset data =
-      train::make_dataset(train::parse_ratings(text, "scaled"), train::DuplicatePolicy::Last);
-  std::vector<train::Rating> fit, test;
-  train::split(data, 1, 0.1, fit, test);
+  const data::Dataset data =
+      data::make_dataset(data::parse_ratings(text, "scaled"), data::DuplicatePolicy::Last);
+  std::vector<data::Rating> fit, test;
+  data::split(data, 1, 0.1, fit, test);
   const train::Csc m = train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), config.variant);
   const train::TrainResult result = train::train(config, m, {}, data.scale.min, data.scale.max, nullptr);
   train::ModelContents contents{&config, &data, &m, &result};
@@ -96,15 +96,15 @@ BOOST_AUTO_TEST_CASE(affine_maps_of_the_ratings_scale_the_test_rmse) {
   const Scale scales[] = {{"1-5 stars", 1, 5, 1}, {"half stars 0.5-5", 0.5, 5, 0.5}, {"1-100", 1, 100, 1},
                           {"0-1", 0, 1, 0.1}, {"-10..10", -10, 10, 1}};
   for (const Scale& s : scales) {
-    train::SynthConfig sc;
+    data::SynthConfig sc;
     sc.users = 400;
     sc.items = 300;
     sc.density = 0.08;
     sc.seed = 3;
     sc.min_rating = s.min, sc.max_rating = s.max, sc.rating_step = s.step;
-    sc.shape = train::SynthConfig::Shape::MovieLens;
+    sc.shape = data::SynthConfig::Shape::MovieLens;
     std::ostringstream text;
-    train::write_synthetic(sc, text);
+    data::write_synthetic(sc, text);
     for (const Variant v : {Variant::ItemBased, Variant::UserBased})
       check_affine_maps(text.str(), quick(v), std::string(s.name) + (v == Variant::ItemBased ? ", item" : ", user"), 0.01);
   }
@@ -113,18 +113,18 @@ BOOST_AUTO_TEST_CASE(affine_maps_of_the_ratings_scale_the_test_rmse) {
 BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   // A 1-100 model: trained in units (r - origin) / unit with the scale's ends at 1 and 5, written with schema
   // 4, answering in ratings: the trainer's own validation RMSE (in ratings) equals the file's on the same cells.
-  train::SynthConfig sc;
+  data::SynthConfig sc;
   sc.users = 300;
   sc.items = 200;
   sc.density = 0.1;
   sc.min_rating = 1, sc.max_rating = 100;
   std::ostringstream text;
-  train::write_synthetic(sc, text);
-  const train::Dataset data = train::make_dataset(train::parse_ratings(text.str(), "pct"), train::DuplicatePolicy::Last);
+  data::write_synthetic(sc, text);
+  const data::Dataset data = data::make_dataset(data::parse_ratings(text.str(), "pct"), data::DuplicatePolicy::Last);
   BOOST_REQUIRE(data.scale.min == 1.0f);
   BOOST_REQUIRE(data.scale.max == 100.0f);
-  std::vector<train::Rating> fit, held;
-  train::split(data, 1, 0.1, fit, held);
+  std::vector<data::Rating> fit, held;
+  data::split(data, 1, 0.1, fit, held);
   // The textbook recipe with a higher learning rate and small batches trains 200 columns in 60 epochs (the
   // default recipe's 64-column batches take 3 steps an epoch here).
   train::TrainConfig c = *train::recipe("textbook");
@@ -140,7 +140,7 @@ BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   std::vector<bool> col_seen(m.num_cols()), row_seen(m.num_rows, false);
   for (std::uint32_t col = 0; col < m.num_cols(); ++col) col_seen[col] = m.start[col + 1] > m.start[col];
   for (const std::uint32_t r : m.row) row_seen[r] = true;
-  for (const train::Rating& r : held)
+  for (const data::Rating& r : held)
     if (row_seen[r.user] && col_seen[r.item]) val.push_back({r.user, r.item, r.value}), val_refs.push_back({r.user, r.item, r.value});
   const train::TrainResult res = train::train(c, m, val, data.scale.min, data.scale.max, nullptr);
   BOOST_TEST(res.units.unit == 99.0f / 4);
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(the_file_records_its_units_and_answers_in_ratings) {
   BOOST_TEST(file_rmse == res.history[res.best_epoch - 1].val_rmse, boost::test_tools::tolerance(1e-5));
   // A trained model of 1-100 ratings, in ratings: clearly better than the fit part's mean on the same cells.
   double mean = 0, mean_se = 0;
-  for (const train::Rating& r : fit) mean += r.value / double(fit.size());
+  for (const data::Rating& r : fit) mean += r.value / double(fit.size());
   for (const train::Cell& x : val) mean_se += (mean - x.value) * (mean - x.value);
   const double mean_rmse = std::sqrt(mean_se / double(val.size()));
   BOOST_TEST_MESSAGE("1-100: the fit mean's RMSE " << mean_rmse);

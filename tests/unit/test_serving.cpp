@@ -18,7 +18,7 @@ BOOST_AUTO_TEST_CASE(recommend_is_the_top_of_predict) {
     for (std::uint32_t u = 0; u < info.num_users; u += 17) {
       // Brute force: every item through predict(), rated items removed, sorted by unclamped rating.
       std::vector<std::uint8_t> rated(info.num_items, 0);
-      for (const train::Rating& r : t.fit)
+      for (const data::Rating& r : t.fit)
         if (r.user == u) rated[r.item] = 1;
       std::vector<std::pair<float, std::uint32_t>> all;
       for (std::uint32_t i = 0; i < info.num_items; ++i)

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "autorec/train/cold_start.hpp"
+#include "autorec/train/optimizer.hpp"
 #include "autorec/train/resources.hpp"
 #include "helpers.hpp"
 
@@ -91,7 +92,7 @@ BOOST_AUTO_TEST_CASE(deeper_network_trains_and_serves_what_it_learned) {
   backend->init(c, t.csc);
   backend->set_weights(t.result.weights);
   std::vector<train::Cell> cells;
-  for (const train::Rating& x : t.test)
+  for (const data::Rating& x : t.test)
     if (m.knows_user(x.user) && m.knows_item(x.item)) cells.push_back({x.user, x.item, x.value});
   std::vector<RatingRef> known;
   for (const train::Cell& x : cells) known.push_back({x.row, x.col, x.value});
@@ -137,9 +138,9 @@ BOOST_AUTO_TEST_CASE(validation_keeps_the_best_epoch) {
   c.batch_size = 16;
   c.patience = 3;
   c.val_ratio = 0.1;
-  const train::Dataset data = test::synth_dataset(150, 100, 0.15, 3);
-  std::vector<train::Rating> fit, val;
-  train::split(data, 5, 0.1, fit, val);
+  const data::Dataset data = test::synth_dataset(150, 100, 0.15, 3);
+  std::vector<data::Rating> fit, val;
+  data::split(data, 5, 0.1, fit, val);
   const train::Csc m = train::make_csc(fit, std::uint32_t(data.users.size()), std::uint32_t(data.items.size()), c.variant);
   std::vector<train::Cell> cells;
   for (const auto& r : val) cells.push_back({r.user, r.item, r.value});

@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "autorec/train/synth.hpp"
+#include "autorec/data/synth.hpp"
 #include "autorec/train/trainer.hpp"
+
+namespace ad = autorec::data;
 
 namespace autorec::tools {
 namespace {
@@ -16,13 +18,13 @@ double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 }  // namespace
 
 nlohmann::json bench_train_epoch(const TrainEpochOptions& o) {
-  train::SynthConfig sc;
+  ad::SynthConfig sc;
   sc.users = o.users;
   sc.items = o.items;
   sc.density = o.density;
   auto t = Clock::now();
   std::uint64_t held = 0;
-  const std::vector<train::Rating> ratings = train::synthetic_training_ratings(sc, 1, 0.1, held);
+  const std::vector<ad::Rating> ratings = ad::synthetic_training_ratings(sc, 1, 0.1, held);
   const double generate_s = since(t);
   std::fprintf(stderr, "train-epoch: %zu training ratings generated in %.1f s\n", ratings.size(), generate_s);
   t = Clock::now();

@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <string_view>
 
+#include "autorec/data/ratings.hpp"
 #include "autorec/error.hpp"
-#include "autorec/train/ratings.hpp"
 #include "lines.hpp"
+
+namespace ad = autorec::data;
 
 namespace autorec::tools {
 namespace {
@@ -40,7 +42,7 @@ std::string latin1_to_utf8(std::string_view s) {
 }  // namespace
 
 std::unordered_map<std::string, std::string> read_item_titles(const std::string& path) {
-  const std::string text = train::read_text_file(path);
+  const std::string text = ad::read_text_file(path);
   const bool utf8 = valid_utf8(text);
   std::unordered_map<std::string, std::string> titles;
   for_each_line(text, [&](std::size_t line_no, std::string_view line) {

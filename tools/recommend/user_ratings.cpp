@@ -6,14 +6,16 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "autorec/data/ratings.hpp"
 #include "autorec/error.hpp"
-#include "autorec/train/ratings.hpp"
 #include "lines.hpp"
+
+namespace ad = autorec::data;
 
 namespace autorec::tools {
 
 std::vector<Entry> read_user_ratings(const std::string& path, const Model& model) {
-  const std::string text = train::read_text_file(path);
+  const std::string text = ad::read_text_file(path);
   std::vector<Entry> out;
   std::unordered_map<std::uint32_t, std::size_t> first_line;  // item index -> line that rated it
   for_each_line(text, [&](std::size_t line_no, std::string_view line) {

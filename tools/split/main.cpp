@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "autorec/train/dataset.hpp"
+#include "autorec/data/dataset.hpp"
 #include "tool_main.hpp"
 
 int main(int argc, char** argv) {
@@ -17,16 +17,16 @@ int main(int argc, char** argv) {
   app.add_option("--seed", seed, "split seed");
   app.add_option("--test-ratio", ratio, "share of ratings for the test side")->check(CLI::Range(0.0, 1.0));
   return autorec::tools::tool_main(app, argc, argv, [&] {
-    namespace at = autorec::train;
-    const at::RawRatings raw = at::read_ratings(in_path);
-    const at::Dataset data = at::make_dataset(raw, at::DuplicatePolicy::Last);
+    namespace ad = autorec::data;
+    const ad::RawRatings raw = ad::read_ratings(in_path);
+    const ad::Dataset data = ad::make_dataset(raw, ad::DuplicatePolicy::Last);
     std::filesystem::create_directories(out_dir);
     std::ofstream train(out_dir + "/train.data"), test(out_dir + "/test.data");
     if (!train || !test) throw autorec::Error(autorec::Status::BadInput, out_dir + ": cannot write train.data / test.data");
-    auto id = [](const at::IdList& ids, std::uint32_t k) { return ids.is_int ? std::to_string(ids.ints[k]) : ids.strs[k]; };
+    auto id = [](const ad::IdList& ids, std::uint32_t k) { return ids.is_int ? std::to_string(ids.ints[k]) : ids.strs[k]; };
     std::size_t n[2] = {0, 0};
-    for (const at::Rating& r : data.ratings) {
-      const bool held = at::in_split(data, r, seed, ratio);
+    for (const ad::Rating& r : data.ratings) {
+      const bool held = ad::in_split(data, r, seed, ratio);
       (held ? test : train) << id(data.users, r.user) << '\t' << id(data.items, r.item) << '\t' << r.value << "\t0\n";
       ++n[held];
     }

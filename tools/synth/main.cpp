@@ -5,12 +5,14 @@
 #include <fstream>
 #include <iostream>
 
-#include "autorec/train/synth.hpp"
+#include "autorec/data/synth.hpp"
 #include "tool_main.hpp"
+
+namespace ad = autorec::data;
 
 int main(int argc, char** argv) {
   CLI::App app{"Synthetic ratings with planted non-linear structure, in u.data format", "autorec-synth"};
-  autorec::train::SynthConfig c;
+  ad::SynthConfig c;
   std::string out_path = "-", split_dir;
   std::uint64_t split_seed = 1;
   double test_ratio = 0.1;
@@ -41,7 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--noise", c.noise, "noise std before rounding")->check(CLI::Range(0.0, 10.0));
   app.add_option("--seed", c.seed, "random seed");
   return autorec::tools::tool_main(app, argc, argv, [&] {
-    c.shape = shape == "movielens" ? autorec::train::SynthConfig::Shape::MovieLens : autorec::train::SynthConfig::Shape::Wide;
+    c.shape = shape == "movielens" ? ad::SynthConfig::Shape::MovieLens : ad::SynthConfig::Shape::Wide;
     if (ratings > 0) c.density = std::min(1.0, ratings / (double(c.users) * double(c.items)));
     if (!(c.min_rating < c.max_rating))
       throw autorec::Error(autorec::Status::BadInput, "--rating-min " + std::to_string(c.min_rating) +
@@ -51,18 +53,18 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(split_dir);
       std::ofstream train(split_dir + "/train.data"), test(split_dir + "/test.data");
       if (!train || !test) throw autorec::Error(autorec::Status::BadInput, split_dir + ": cannot write train.data / test.data");
-      const auto [kept, held] = autorec::train::write_synthetic_split(c, train, test, split_seed, test_ratio);
+      const auto [kept, held] = ad::write_synthetic_split(c, train, test, split_seed, test_ratio);
       if (!train.flush() || !test.flush()) throw autorec::Error(autorec::Status::Io, split_dir + ": write failed");
       std::fprintf(stderr, "autorec-synth: train %llu test %llu (split seed %llu, test ratio %g)\n",
                    static_cast<unsigned long long>(kept), static_cast<unsigned long long>(held),
                    static_cast<unsigned long long>(split_seed), test_ratio);
       n = kept + held;
     } else if (out_path == "-") {
-      n = autorec::train::write_synthetic(c, std::cout);
+      n = ad::write_synthetic(c, std::cout);
     } else {
       std::ofstream out(out_path);
       if (!out) throw autorec::Error(autorec::Status::BadInput, out_path + ": cannot open for writing");
-      n = autorec::train::write_synthetic(c, out);
+      n = ad::write_synthetic(c, out);
       if (!out.flush()) throw autorec::Error(autorec::Status::Io, out_path + ": write failed");
     }
     std::fprintf(stderr, "autorec-synth: %llu ratings, %u users, %u items (seed %llu)\n",

@@ -11,6 +11,7 @@
 #include "autorec/train/pipeline.hpp"
 #include "tool_main.hpp"
 
+namespace ad = autorec::data;
 namespace at = autorec::train;
 
 namespace {
@@ -185,7 +186,7 @@ int main(int argc, char** argv) {
     settings.config = cfg;
     settings.auto_validation = app.count("--val-ratio") == 0;
     settings.refit = refit;
-    settings.duplicates = *at::parse_duplicate_policy(duplicates);
+    settings.duplicates = *ad::parse_duplicate_policy(duplicates);
     settings.scale = {rating_min, rating_max};
     settings.test_ratio = test_ratio;
     settings.checkpoint = checkpoint;

@@ -4,10 +4,12 @@
 #include <optional>
 #include <nlohmann/json.hpp>
 
+#include "autorec/data/baseline.hpp"
+#include "autorec/data/ratings.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/baseline.hpp"
-#include "autorec/train/ratings.hpp"
 #include "tool_main.hpp"
+
+namespace ad = autorec::data;
 
 int main(int argc, char** argv) {
   CLI::App app{"Test RMSE of an AutoRec model file on held-out ratings", "autorec-verify"};
@@ -24,10 +26,10 @@ int main(int argc, char** argv) {
                                        "item bias model fitted from the ratings the model file stores");
   return autorec::tools::tool_main(app, argc, argv, [&] {
     const autorec::Model model = autorec::Model::load_file(model_path, {.device = autorec::Device::Cpu});
-    autorec::train::ReadOptions ro;
+    ad::ReadOptions ro;
     ro.skip_bad_lines = skip_bad;
-    const auto raw = autorec::train::read_ratings(test_path, ro);
-    const auto refs = autorec::train::map_to_model(model, raw);
+    const auto raw = ad::read_ratings(test_path, ro);
+    const auto refs = ad::map_to_model(model, raw);
     const auto r = autorec::evaluate(model, refs, !no_clamp);
     // Not an error (cold-start accuracy is worth measuring), but usually the test file of another data set:
     // the RMSE then says nothing about the network, so say so where a person will see it.
@@ -37,12 +39,12 @@ int main(int argc, char** argv) {
                    static_cast<unsigned long long>(r.count), test_path.c_str());
     const bool ok = max_rmse < 0 || r.rmse <= max_rmse;
     const autorec::ModelInfo& info = model.info();
-    std::optional<autorec::train::BiasModel> bias;
-    autorec::train::BaselineResult base;
+    std::optional<ad::BiasModel> bias;
+    ad::BaselineResult base;
     if (baseline) {
-      bias = autorec::train::fit_bias_model_auto(autorec::train::stored_ratings(model), info.num_users, info.num_items,
-                                                 autorec::train::columns_side(info.variant));
-      base = autorec::train::evaluate_baselines(*bias, refs, no_clamp ? -INFINITY : info.rating_min,
+      bias = ad::fit_bias_model_auto(ad::stored_ratings(model), info.num_users, info.num_items,
+                                                 ad::columns_side(info.variant));
+      base = ad::evaluate_baselines(*bias, refs, no_clamp ? -INFINITY : info.rating_min,
                                                 no_clamp ? INFINITY : info.rating_max);
     }
     if (json) {

@@ -29,7 +29,7 @@ std::vector<Cell> rarest(const std::vector<Cell>& val, const std::vector<std::ui
 
 }  // namespace
 
-ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val, const BiasModel* bias) {
+ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val, const data::BiasModel* bias) {
   ColdStartChoice choice;
   if (val.empty()) return choice;
   const ModelInfo& info = model.info();

@@ -18,7 +18,9 @@
 #include <cmath>
 
 #include "autorec/error.hpp"
+#include "autorec/train/optimizer.hpp"
 #include "autorec/train/sparse_step.hpp"
+#include "autorec/train/train_math.hpp"
 #include "autorec/train/trainer.hpp"
 #include "kernels/kernels.hpp"
 

@@ -83,7 +83,7 @@ class TensorTable {
 };
 
 // The bias model in the model's orientation: rows are users for item-based models.
-Offset<fb::Baseline> baseline(FlatBufferBuilder& fbb, const BiasModel& b, double weight, Variant variant) {
+Offset<fb::Baseline> baseline(FlatBufferBuilder& fbb, const data::BiasModel& b, double weight, Variant variant) {
   const bool item_based = variant == Variant::ItemBased;
   const auto floats = [&](const std::vector<double>& x) {
     std::vector<float> f(x.begin(), x.end());
@@ -95,13 +95,13 @@ Offset<fb::Baseline> baseline(FlatBufferBuilder& fbb, const BiasModel& b, double
                             static_cast<float>(item_based ? b.item_reg : b.user_reg));
 }
 
-Offset<fb::IdMap> id_map(FlatBufferBuilder& fbb, const IdList& ids) {
+Offset<fb::IdMap> id_map(FlatBufferBuilder& fbb, const data::IdList& ids) {
   if (ids.is_int) return fb::CreateIdMap(fbb, fbb.CreateVector(ids.ints));
   return fb::CreateIdMap(fbb, 0, fbb.CreateVectorOfStrings(ids.strs));
 }
 
 // Observations as 1-byte codes when every value sits on a grid of at most 256 steps, else as floats.
-Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, const RatingScale& scale) {
+Offset<fb::Observations> observations(FlatBufferBuilder& fbb, const Csc& m, const data::RatingScale& scale) {
   const auto start = fbb.CreateVector(m.start);
   const auto row = fbb.CreateVector(m.row);
   const float base = scale.min, step = scale.step;
@@ -173,7 +173,7 @@ bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t 
 
 std::vector<std::byte> build_model_file(const ModelContents& in) {
   const TrainConfig& cfg = *in.config;
-  const Dataset& data = *in.data;
+  const data::Dataset& data = *in.data;
   const Weights& w = in.result->weights;
   // FlatBuffers addresses at most 2 GiB: large tensors go to the data section after it, and what must stay
   // inside (observations, ids) is checked here rather than failing inside the builder.
@@ -247,12 +247,12 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   std::uint64_t fp = 0xCBF29CE484222325ull;
   {
     // Fingerprint over ids and the stored observations, independent of how the file was ordered.
-    std::vector<Rating> stored;
+    std::vector<data::Rating> stored;
     stored.reserve(obs.nnz());
     const bool item_based = cfg.variant == Variant::ItemBased;
     for (std::uint32_t c = 0; c < obs.num_cols(); ++c)
       for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
-        stored.push_back(item_based ? Rating{obs.row[k], c, obs.value[k]} : Rating{c, obs.row[k], obs.value[k]});
+        stored.push_back(item_based ? data::Rating{obs.row[k], c, obs.value[k]} : data::Rating{c, obs.row[k], obs.value[k]});
     fp = fingerprint(data, stored);
   }
   const auto training = fb::CreateTrainingInfoDirect(

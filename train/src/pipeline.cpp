@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autorec/container.hpp"
-#include "autorec/train/baseline.hpp"
+#include "autorec/data/baseline.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
 
@@ -26,23 +26,23 @@ std::string format(const char* fmt, auto... args) {
   return s;
 }
 
-std::vector<Cell> to_cells(const std::vector<Rating>& ratings, Variant v) {
+std::vector<Cell> to_cells(const std::vector<data::Rating>& ratings, Variant v) {
   std::vector<Cell> cells;
   cells.reserve(ratings.size());
-  for (const Rating& r : ratings)
+  for (const data::Rating& r : ratings)
     cells.push_back(v == Variant::ItemBased ? Cell{r.user, r.item, r.value} : Cell{r.item, r.user, r.value});
   return cells;
 }
 
 // Ratings as autorec::evaluate() and the baselines score them (dense user and item indices).
-std::vector<RatingRef> to_refs(const std::vector<Rating>& ratings) {
+std::vector<RatingRef> to_refs(const std::vector<data::Rating>& ratings) {
   std::vector<RatingRef> refs;
   refs.reserve(ratings.size());
-  for (const Rating& r : ratings) refs.push_back({r.user, r.item, r.value});
+  for (const data::Rating& r : ratings) refs.push_back({r.user, r.item, r.value});
   return refs;
 }
 
-void report_skipped(const RawRatings& r, Observer& observer) {
+void report_skipped(const data::RawRatings& r, Observer& observer) {
   if (!r.skipped_lines) return;
   std::string text = format("skipped %llu malformed lines of %s (--skip-bad-lines):",
                             static_cast<unsigned long long>(r.skipped_lines), r.source.c_str());
@@ -53,9 +53,9 @@ void report_skipped(const RawRatings& r, Observer& observer) {
 // The data of a run after the splits: test (by ratio, or a file), then validation out of what remains.
 // Neither trains the model.
 struct Prepared {
-  Dataset data;
+  data::Dataset data;
   std::uint32_t nu = 0, ni = 0;
-  std::vector<Rating> train_part, test_part, fit, val;
+  std::vector<data::Rating> train_part, test_part, fit, val;
   Csc fit_m;
   std::vector<Cell> val_cells;
 };
@@ -83,7 +83,7 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
   if (s.refit && cfg.val_ratio <= 0)
     throw Error(Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
   if (cfg.val_ratio > 0) {
-    Dataset rest = p.data;
+    data::Dataset rest = p.data;
     rest.ratings = p.train_part;
     split(rest, cfg.seed + 7919, cfg.val_ratio, p.fit, p.val);
   } else {
@@ -127,7 +127,7 @@ std::optional<Decisions> resumed_decisions(const RunSettings& s) {
   return d;
 }
 
-TrainResult train_stage(const TrainConfig& cfg, const Csc& m, const std::vector<Cell>& val, const Dataset& data,
+TrainResult train_stage(const TrainConfig& cfg, const Csc& m, const std::vector<Cell>& val, const data::Dataset& data,
                         const RunSettings& s, const CheckpointOptions& checkpoint, std::string_view stage,
                         Observer& observer) {
   const auto on_epoch = [&](const EpochStats& e) { observer.epoch(stage, e, cfg.epochs); };
@@ -140,17 +140,17 @@ TrainResult train_stage(const TrainConfig& cfg, const Csc& m, const std::vector<
 // With validation ratings: the network beside the simple baselines on them, so that a recipe that does not
 // beat them shows before the test set is read; the bias model's share in the answers; and the cold-start
 // rule, chosen with the validated model (a refit keeps both).
-void choose_on_validation(const RunSettings& s, const Prepared& p, const TrainResult& result, BiasModel& bias,
+void choose_on_validation(const RunSettings& s, const Prepared& p, const TrainResult& result, data::BiasModel& bias,
                           Decisions& d, Observer& observer) {
   const TrainConfig& cfg = s.config;
-  bias = fit_bias_model_auto(p.fit, p.nu, p.ni, columns_side(cfg.variant));
+  bias = fit_bias_model_auto(p.fit, p.nu, p.ni, data::columns_side(cfg.variant));
   const std::vector<RatingRef> val_refs = to_refs(p.val);
   const LoadOptions cpu{.device = Device::Cpu};
   ModelContents validated{&cfg, &p.data, &p.fit_m, &result, s.duplicates, p.val.size(), -1.0, 1};
   const Model network = Model::load_buffer(build_model_file(validated), s.model_name, cpu);
-  const BlendChoice blend = choose_blend(network, bias, val_refs);
+  const data::BlendChoice blend = choose_blend(network, bias, val_refs);
   d.baseline_weight = blend.weight;
-  const BaselineResult base = evaluate_baselines(bias, val_refs, p.data.scale.min, p.data.scale.max);
+  const data::BaselineResult base = evaluate_baselines(bias, val_refs, p.data.scale.min, p.data.scale.max);
   observer.info(format("validation RMSE: network %.4f (epoch %u), user + item biases %.4f (pseudo-counts %g, %g), "
                        "global mean %.4f",
                        result.history[result.best_epoch - 1].val_rmse, result.best_epoch, base.bias.rmse,
@@ -198,7 +198,7 @@ TrainResult refit_stage(RunSettings& s, const Prepared& p, const Csc& all_m, con
 
 }  // namespace
 
-Input read_input(const std::string& train_path, const std::string& test_path, const ReadOptions& options,
+Input read_input(const std::string& train_path, const std::string& test_path, const data::ReadOptions& options,
                  Observer& observer) {
   const Clock::time_point t0 = Clock::now();
   Input in;
@@ -238,7 +238,7 @@ RunResult run(const Input& input, RunSettings s, Observer& observer) {
     result = train_stage(s.config, p.fit_m, p.val_cells, p.data, s, s.checkpoint, "train", observer);
     d.best_epoch = result.best_epoch;
   }
-  std::optional<BiasModel> bias;
+  std::optional<data::BiasModel> bias;
   if (!p.val_cells.empty() && !resumed) choose_on_validation(s, p, result, bias.emplace(), d, observer);
 
   Csc all_m;
@@ -246,7 +246,7 @@ RunResult run(const Input& input, RunSettings s, Observer& observer) {
     all_m = make_csc(p.train_part, p.nu, p.ni, s.config.variant);
     result = refit_stage(s, p, all_m, d, std::move(result), resumed.has_value(), observer);
     // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
-    if (d.baseline_weight.has_value()) bias = fit_bias_model_auto(p.train_part, p.nu, p.ni, columns_side(s.config.variant));
+    if (d.baseline_weight.has_value()) bias = fit_bias_model_auto(p.train_part, p.nu, p.ni, data::columns_side(s.config.variant));
   }
   const Csc& model_m = s.refit ? all_m : p.fit_m;
   const std::size_t val_count = s.refit ? 0 : p.val.size();

@@ -13,6 +13,8 @@
 #include "autorec/train/model_writer.hpp"
 #include "autorec/train/resources.hpp"
 #ifdef AUTOREC_USE_CUDA
+#include "autorec/train/optimizer.hpp"
+#include "autorec/train/train_math.hpp"
 #include "cuda/cuda_trainer.hpp"
 #endif
 
@@ -27,20 +29,20 @@ constexpr std::uint32_t kDefaultBatch = 64;
 constexpr float kDefaultInputNorm = 0.5f;
 }  // namespace
 
-Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant) {
+Csc make_csc(const std::vector<data::Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant) {
   const bool item_based = variant == Variant::ItemBased;
   Csc m;
   m.num_rows = item_based ? num_users : num_items;
   const std::uint32_t cols = item_based ? num_items : num_users;
   m.start.assign(std::size_t{cols} + 1, 0);
-  for (const Rating& r : ratings) ++m.start[(item_based ? r.item : r.user) + 1];
+  for (const data::Rating& r : ratings) ++m.start[(item_based ? r.item : r.user) + 1];
   for (std::uint32_t c = 0; c < cols; ++c) m.start[c + 1] += m.start[c];
   m.row.resize(ratings.size());
   m.value.resize(ratings.size());
   // Ratings are sorted by (user, item): item-based rows (users) arrive in increasing order per column; for
   // user-based the items within a user are increasing too.
   std::vector<std::uint32_t> fill(m.start.begin(), m.start.end() - 1);
-  for (const Rating& r : ratings) {
+  for (const data::Rating& r : ratings) {
     const std::uint32_t c = item_based ? r.item : r.user;
     const std::uint32_t k = fill[c]++;
     m.row[k] = item_based ? r.user : r.item;
@@ -81,24 +83,6 @@ std::optional<TrainConfig> recipe(std::string_view name) {
 
 bool needs_validation(const TrainConfig& config, std::size_t ratings, std::uint32_t columns) {
   return config.recipe == "default" && config.val_ratio <= 0 && double(ratings) < kSparseRatingsPerColumn * double(columns);
-}
-
-double learning_rate_at(const TrainConfig& c, std::uint32_t epoch) {
-  const std::uint32_t length = c.schedule_epochs ? c.schedule_epochs : c.epochs;
-  if (c.schedule == TrainConfig::Schedule::Constant || length <= 1) return c.learning_rate;
-  const double progress = double(std::min(epoch, length) - 1) / double(length - 1);  // 0 first, 1 at the end
-  return c.lr_min + (c.learning_rate - c.lr_min) * 0.5 * (1.0 + std::cos(3.141592653589793 * progress));
-}
-
-AdamSteps adam_steps(const TrainConfig& c, std::uint64_t t, std::uint32_t epoch) {
-  const auto bc1 = float(1.0 - std::pow(c.beta1, double(t))), bc2 = float(1.0 - std::pow(c.beta2, double(t)));
-  const double lr = learning_rate_at(c, epoch);
-  AdamSteps s;
-  s.weights = {float(lr) / bc1, 1.0f / std::sqrt(bc2), float(c.beta1), float(c.beta2), float(c.eps),
-               float(c.weight_decay), float(1.0 - lr * c.decoupled_decay)};
-  s.biases = s.weights;
-  if (!c.decay_biases) s.biases.weight_decay = 0, s.biases.shrink = 1.0f;
-  return s;
 }
 
 EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz) {
@@ -301,7 +285,7 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
     const std::string kept = ck.path.empty() ? ""
                              : saved_epoch   ? "; the last good checkpoint, " + ck.path + " after " + epoch_text(saved_epoch) + ", is kept"
                                              : "; no checkpoint had been written yet";
-    return Error(Status::Internal, epoch_text(epoch) + ": training diverged: " + what + " (try a lower --lr or --init-std)" + kept);
+    return Error(Status::Diverged, epoch_text(epoch) + ": training diverged: " + what + " (try a lower --lr or --init-std)" + kept);
   };
   const auto save = [&](std::uint32_t epoch) {
     state.weights = backend->weights();

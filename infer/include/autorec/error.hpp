@@ -16,6 +16,8 @@ enum class Status : int {
   Io = -4,           // the operating system refused a read or write
   OutOfMemory = -5,  // an allocation would exceed a limit or the machine
   Internal = -6,     // a bug: an invariant did not hold
+  Diverged = -7,     // training: the loss, an RMSE or a weight stopped being finite (settings too aggressive
+                     // for the data, e.g. the learning rate); only the trainer returns it, never the C API
 };
 
 const char* status_name(Status s) noexcept;

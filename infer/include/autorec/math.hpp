@@ -1,5 +1,9 @@
-// Per-element math shared by every backend (CPU trainer, CPU inference, CUDA kernels), written once so the
-// CPU tests cover what the GPU runs. No dependencies; every function is usable in host and device code.
+// Per-element math of a network shared by every backend (CPU and CUDA, inference and training), written once
+// so the CPU tests cover what the GPU runs: the activations, the units a network computes in and the rule for
+// what its first layer reads. No dependencies; the functions marked AUTOREC_HD are usable in device code.
+// Training-only math is not here (this header is installed): the activation gradients and dropout bits are in
+// autorec/train/train_math.hpp, the Adam step in infer/src/kernels/adam_step.hpp, and the counter-based random
+// numbers (splits, synthetic data, initial weights) in autorec/data/random.hpp.
 #pragma once
 
 #include <cmath>
@@ -30,69 +34,6 @@ AUTOREC_HD float activate(Activation a, float x) {
     case Activation::Selu: return kSeluScale * (x > 0.0f ? x : kSeluAlpha * std::expm1(x));
   }
   return x;
-}
-
-// Derivative of the activation, written in terms of its output y = activate(a, x) so the backward pass needs
-// only the stored outputs.
-AUTOREC_HD float activate_grad_from_output(Activation a, float y) {
-  switch (a) {
-    case Activation::Identity: return 1.0f;
-    case Activation::Sigmoid: return y * (1.0f - y);
-    case Activation::Tanh: return 1.0f - y * y;
-    case Activation::Relu: return y > 0.0f ? 1.0f : 0.0f;
-    case Activation::Elu: return y > 0.0f ? 1.0f : y + 1.0f;
-    case Activation::Selu: return y > 0.0f ? kSeluScale : y + kSeluScale * kSeluAlpha;
-  }
-  return 1.0f;
-}
-
-// splitmix64: the project's one hash / counter-based random generator (also used by bench/make_split.py).
-AUTOREC_HD std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// Adam with L2 weight decay folded into the gradient (PyTorch's Adam(weight_decay=...)) and, for AdamW,
-// decoupled decay applied to the parameter first (PyTorch's AdamW: p *= 1 - lr*wd):
-// p *= shrink; g += wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps).
-struct AdamStep {
-  float lr_over_bc1;     // learning rate / (1 - beta1^t)
-  float inv_sqrt_bc2;    // 1 / sqrt(1 - beta2^t)
-  float beta1, beta2, eps, weight_decay;
-  float shrink = 1.0f;   // 1 - lr * decoupled decay (AdamW); 1 = none
-};
-
-AUTOREC_HD void adam_update(const AdamStep& s, float& p, float& m, float& v, float g) {
-  p *= s.shrink;
-  g += s.weight_decay * p;
-  m = s.beta1 * m + (1.0f - s.beta1) * g;
-  v = s.beta2 * v + (1.0f - s.beta2) * g * g;
-  p -= s.lr_over_bc1 * m / (std::sqrt(v) * s.inv_sqrt_bc2 + s.eps);
-}
-
-}  // namespace autorec
-
-namespace autorec {
-
-// Uniform in (0, 1] from a 64-bit hash: 53 random bits.
-AUTOREC_HD double unit_from_bits(std::uint64_t bits) { return static_cast<double>((bits >> 11) + 1) * 0x1.0p-53; }
-
-// Standard normal sample number `counter` of stream `seed` (Box-Muller on two splitmix64 draws), so weight
-// initialisation is the same on every device and thread count.
-AUTOREC_HD float normal_from_counter(std::uint64_t seed, std::uint64_t counter) {
-  const std::uint64_t k = splitmix64(seed ^ splitmix64(counter));
-  const double u1 = unit_from_bits(splitmix64(k)), u2 = unit_from_bits(splitmix64(k + 1));
-  return static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2));
-}
-
-// Dropout keeps a unit when its 16-bit lane of a hash is at or above this threshold (p in steps of 1/65536).
-AUTOREC_HD std::uint32_t dropout_threshold(float p) { return static_cast<std::uint32_t>(p * 65536.0f + 0.5f); }
-
-// 64 random bits for dropout units 4g..4g+3 of batch position j at optimiser step `step`.
-AUTOREC_HD std::uint64_t dropout_bits(std::uint64_t seed, std::uint64_t step, std::uint32_t j, std::uint32_t g) {
-  return splitmix64(splitmix64(seed ^ 0xD1B54A32D192ED03ull) + (step << 40) + (std::uint64_t{j} << 20) + g);
 }
 
 // The affine map between ratings and the units a network computes in: value = (rating - origin) / unit, so

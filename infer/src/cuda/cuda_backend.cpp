@@ -10,6 +10,7 @@
 
 #include "autorec/error.hpp"
 #include "cuda_check.hpp"
+#include "device_buffer.hpp"
 #include "infer_kernels.hpp"
 #include "network.hpp"
 
@@ -23,35 +24,7 @@ void check(cublasStatus_t s, const char* what) {
                 std::string("cublas: ") + what + ": " + cublasGetStatusName(s) + " (" + cublasGetStatusString(s) + ")");
 }
 
-// A device buffer that only grows.
-template <class T>
-class DeviceBuffer {
- public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(ptr_); }
-  T* reserve(std::size_t n) {
-    if (n > cap_) {
-      cudaFree(ptr_);
-      ptr_ = nullptr;
-      cap_ = 0;
-      check(cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
-      cap_ = n;
-    }
-    return ptr_;
-  }
-  T* upload(const T* host, std::size_t n) {
-    T* p = reserve(n);
-    if (n) check(cudaMemcpy(p, host, n * sizeof(T), cudaMemcpyHostToDevice), "upload");
-    return p;
-  }
-  T* get() const { return ptr_; }
-
- private:
-  T* ptr_ = nullptr;
-  std::size_t cap_ = 0;
-};
+using cuda::DeviceBuffer;
 
 class CudaBackend final : public Backend {
  public:
@@ -76,7 +49,7 @@ class CudaBackend final : public Backend {
       start[c + 1] = static_cast<std::uint32_t>(row.size());
     }
     const DenseLayer& first = net_.layers.front();
-    float* h = act_a_.reserve(std::size_t{first.out_size} * n);
+    float* h = act_a_.resize(std::size_t{first.out_size} * n);
     cuda::sparse_encode(start_.upload(start.data(), start.size()), row_.upload(row.data(), row.size()),
                         value_.upload(value.data(), value.size()), n, layers_[0].weight.get(), layers_[0].bias.get(),
                         first.out_size, first.activation, h);
@@ -101,7 +74,7 @@ class CudaBackend final : public Backend {
   // matrix, hence the transpose.
   float* dense(std::size_t l, const float* x, std::size_t n, DeviceBuffer<float>& dst) const {
     const DenseLayer& layer = net_.layers[l];
-    float* y = dst.reserve(std::size_t{layer.out_size} * n);
+    float* y = dst.resize(std::size_t{layer.out_size} * n);
     const float one = 1.0f, zero = 0.0f;
     check(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(layer.out_size), int(n), int(layer.in_size), &one,
                       layers_[l].weight.get(), int(layer.in_size), x, int(layer.in_size), &zero, y, int(layer.out_size)),

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autorec/math.hpp"
+#include "adam_step.hpp"
 
 namespace autorec::kernels {
 

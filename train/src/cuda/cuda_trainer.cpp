@@ -9,8 +9,11 @@
 #include <string>
 
 #include "autorec/error.hpp"
+#include "autorec/train/optimizer.hpp"
+#include "autorec/train/train_math.hpp"
 #include "autorec/train/trainer.hpp"
 #include "cuda/cuda_check.hpp"
+#include "cuda/device_buffer.hpp"
 #include "cuda_trainer.hpp"
 #include "train_kernels.hpp"
 
@@ -25,36 +28,7 @@ using cuda::Scratch;
 using cuda::check;
 
 template <class T>
-class DeviceArray {
- public:
-  DeviceArray() = default;
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  ~DeviceArray() { cudaFree(ptr_); }
-  void resize(std::size_t n) {
-    cudaFree(ptr_);
-    ptr_ = nullptr;
-    n_ = 0;
-    check(cudaMalloc(&ptr_, std::max<std::size_t>(n, 1) * sizeof(T)), "cudaMalloc");
-    n_ = n;
-  }
-  void zero() { check(cudaMemset(ptr_, 0, std::max<std::size_t>(n_, 1) * sizeof(T)), "cudaMemset"); }
-  void upload(const std::vector<T>& v) {
-    if (v.size() != n_) resize(v.size());
-    if (n_) check(cudaMemcpy(ptr_, v.data(), n_ * sizeof(T), cudaMemcpyHostToDevice), "upload");
-  }
-  std::vector<T> download() const {
-    std::vector<T> v(n_);
-    if (n_) check(cudaMemcpy(v.data(), ptr_, n_ * sizeof(T), cudaMemcpyDeviceToHost), "download");
-    return v;
-  }
-  T* get() const { return ptr_; }
-  std::size_t size() const { return n_; }
-
- private:
-  T* ptr_ = nullptr;
-  std::size_t n_ = 0;
-};
+using DeviceArray = cuda::DeviceBuffer<T>;
 
 // One parameter tensor with its Adam moments and gradient accumulator.
 struct Param {

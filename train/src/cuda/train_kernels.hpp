@@ -5,7 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "autorec/math.hpp"
+#include "autorec/train/train_math.hpp"
+#include "kernels/adam_step.hpp"
 #include "autorec/train/sparse_step.hpp"
 
 namespace autorec::cuda {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "autorec/data/baseline.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/baseline.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
@@ -28,6 +28,6 @@ struct ColdStartChoice {
 // the model carries `bias` as its baseline (as the model then answers). Without validation ratings the choice
 // is EmptyInput, AutoRec's own answer.
 ColdStartChoice choose_cold_start(const Model& model, const Csc& fit, const std::vector<Cell>& val,
-                                  const BiasModel* bias = nullptr);
+                                  const data::BiasModel* bias = nullptr);
 
 }  // namespace autorec::train

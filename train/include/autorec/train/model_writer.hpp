@@ -5,20 +5,20 @@
 #include <string>
 #include <vector>
 
+#include "autorec/data/baseline.hpp"
+#include "autorec/data/dataset.hpp"
 #include "autorec/dtype.hpp"
-#include "autorec/train/baseline.hpp"
 #include "autorec/train/cold_start.hpp"
-#include "autorec/train/dataset.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
 
 struct ModelContents {
   const TrainConfig* config;
-  const Dataset* data;
+  const data::Dataset* data;
   const Csc* observations;  // the ratings the model reconstructs from (the fit part)
   const TrainResult* result;
-  DuplicatePolicy duplicates = DuplicatePolicy::Last;
+  data::DuplicatePolicy duplicates = data::DuplicatePolicy::Last;
   std::uint64_t num_val = 0;
   double test_rmse = -1;
   int zstd_level = 3;
@@ -31,7 +31,7 @@ struct ModelContents {
   ColdStart cold_start = ColdStart::EmptyInput;  // what predict() answers for unseen ids
   // The user + item bias model blended into the network's answers with this share (Model.baseline, in
   // ratings), which also gives the cold-start rules its shrunk means; null = the network alone.
-  const BiasModel* baseline = nullptr;
+  const data::BiasModel* baseline = nullptr;
   double baseline_weight = 0;
   // The codes of the stored columns are written when they take at most this many bytes (loading then skips
   // computing them); 0 = never.

@@ -16,11 +16,11 @@
 #include <string_view>
 #include <vector>
 
+#include "autorec/data/dataset.hpp"
+#include "autorec/data/ratings.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/model.hpp"
 #include "autorec/train/cold_start.hpp"
-#include "autorec/train/dataset.hpp"
-#include "autorec/train/ratings.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
@@ -49,8 +49,8 @@ struct RunSettings {
   // kSparseValidationRatio and refits. Off when the caller chose config.val_ratio itself.
   bool auto_validation = true;
   bool refit = false;  // after choosing the epoch count on validation, train again on all training ratings
-  DuplicatePolicy duplicates = DuplicatePolicy::Last;
-  ScaleOptions scale;      // the rating scale's ends, when not the data's
+  data::DuplicatePolicy duplicates = data::DuplicatePolicy::Last;
+  data::ScaleOptions scale;      // the rating scale's ends, when not the data's
   double test_ratio = 0;   // hold out this share as the test set (only without test ratings of their own)
   CheckpointOptions checkpoint;  // path, every and resume; stage and caller_state are run()'s
   DType dtype = DType::F32;      // storage of the weight matrices in the model file
@@ -60,14 +60,14 @@ struct RunSettings {
 
 // The ratings of a run: the training ratings and, optionally, a test set of their own.
 struct Input {
-  RawRatings train;
-  std::optional<RawRatings> test;
+  data::RawRatings train;
+  std::optional<data::RawRatings> test;
   double read_seconds = 0;  // what reading took (read_input), counted in RunResult::read_seconds
 };
 // Reads the training file and the test file (when test_path is not empty) before any training, so that a bad
 // test file is refused before hours of work; lines skipped under options.skip_bad_lines are reported as
 // warnings.
-Input read_input(const std::string& train_path, const std::string& test_path, const ReadOptions& options,
+Input read_input(const std::string& train_path, const std::string& test_path, const data::ReadOptions& options,
                  Observer& observer);
 
 struct RunResult {
@@ -90,7 +90,8 @@ struct RunResult {
 
 // Runs the pipeline. Throws autorec::Error: BadInput for data or settings that cannot train (no ratings left
 // after the splits, a refit without validation, a checkpoint of other data or settings), Corrupt for a
-// damaged checkpoint, and whatever train() throws.
+// damaged checkpoint, Diverged when the loss or a weight stops being finite (the last good checkpoint stays),
+// and whatever else train() throws.
 RunResult run(const Input& input, RunSettings settings, Observer& observer);
 
 }  // namespace autorec::train

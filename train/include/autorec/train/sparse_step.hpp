@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "autorec/math.hpp"
+#include "autorec/train/train_math.hpp"
 
 namespace autorec::train::step {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "autorec/data/dataset.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/dataset.hpp"
 
 namespace autorec::train {
 
@@ -87,7 +87,7 @@ struct Csc {
 };
 
 // Builds the matrix for `variant`: item-based columns are items (rows users), user-based the reverse.
-Csc make_csc(const std::vector<Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant);
+Csc make_csc(const std::vector<data::Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant);
 
 // A rating in the model's orientation.
 struct Cell {
@@ -137,15 +137,6 @@ struct ColumnGroups {
   std::size_t groups() const { return start.size() - 1; }
 };
 ColumnGroups group_by_column(const std::vector<Cell>& cells);
-
-// The Adam constants of optimiser step t (from 1) in `epoch` (from 1) for the weights and for the biases (no
-// decay there when config.decay_biases is off): one definition for every backend.
-struct AdamSteps {
-  AdamStep weights, biases;
-};
-AdamSteps adam_steps(const TrainConfig& config, std::uint64_t t, std::uint32_t epoch);
-// The learning rate of an epoch under config.schedule.
-double learning_rate_at(const TrainConfig& config, std::uint32_t epoch);
 
 // The epoch statistics every backend reports, from the quantities they measure.
 EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz);
@@ -225,7 +216,7 @@ struct CheckpointOptions {
 // Runs the epochs with early stopping on `val`; `on_epoch` is called after each epoch (not again for the
 // epochs a resumed run restores). With a checkpoint path, the state after every `every` epochs is written
 // atomically; resuming refuses a checkpoint made from other data or settings (Error BadInput naming what
-// differs). A non-finite loss, RMSE or weight stops the run with Error(Internal), leaving the last good
+// differs). A non-finite loss, RMSE or weight stops the run with Error(Diverged), leaving the last good
 // checkpoint in place. `backend` replaces the one config.device chooses (tests).
 TrainResult train(const TrainConfig& config, const Csc& fit, const std::vector<Cell>& val, float lo, float hi,
                   const std::function<void(const EpochStats&)>& on_epoch, const CheckpointOptions& checkpoint = {},

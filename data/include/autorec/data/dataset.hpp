@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "autorec/data/ratings.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/ratings.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 
 // Sorted distinct ids; integers when every id is a canonical decimal int64 ("7", "-3", not "07" or "+7").
 struct IdList {
@@ -67,4 +67,4 @@ void split(const Dataset& data, std::uint64_t seed, double ratio, std::vector<Ra
 // FNV-1a 64 over the ids and ratings: identifies the training data in the model file.
 std::uint64_t fingerprint(const Dataset& data, const std::vector<Rating>& ratings);
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "autorec/train/dataset.hpp"
+#include "autorec/data/dataset.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 
 struct SynthConfig {
   std::uint32_t users = 600, items = 400;
@@ -45,4 +45,4 @@ std::pair<std::uint64_t, std::uint64_t> write_synthetic_split(const SynthConfig&
 std::vector<Rating> synthetic_training_ratings(const SynthConfig& config, std::uint64_t split_seed, double held_ratio,
                                                std::uint64_t& held);
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -1,5 +1,5 @@
 // Rating file reader. Every rejected line is reported with file, line number and the offending text.
-#include "autorec/train/ratings.hpp"
+#include "autorec/data/ratings.hpp"
 
 #include <zstd.h>
 
@@ -15,7 +15,7 @@
 
 #include "autorec/error.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 namespace {
 
 constexpr std::size_t kMaxExamples = 5;
@@ -260,4 +260,4 @@ std::vector<RatingRef> map_to_model(const Model& model, const RawRatings& raw) {
   return out;
 }
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -1,15 +1,16 @@
 // From raw ratings to a training matrix: sorted ids, duplicate policy, scale, splits, fingerprint.
-#include "autorec/train/dataset.hpp"
+#include "autorec/data/dataset.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <numeric>
 
+#include "autorec/data/random.hpp"
 #include "autorec/error.hpp"
 #include "autorec/text.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 namespace {
 
 bool canonical_int(std::string_view s, std::int64_t& v) {
@@ -193,4 +194,4 @@ std::uint64_t fingerprint(const Dataset& data, const std::vector<Rating>& rating
   return h;
 }
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -7,10 +7,10 @@
 #include <span>
 #include <vector>
 
+#include "autorec/data/dataset.hpp"
 #include "autorec/model.hpp"
-#include "autorec/train/dataset.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 
 struct BiasModel {
   double mean = 0;
@@ -69,4 +69,4 @@ struct BaselineResult {
 };
 BaselineResult evaluate_baselines(const BiasModel& bias, std::span<const RatingRef> ratings, float lo, float hi);
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -1,16 +1,17 @@
 // Synthetic ratings generator (see synth.hpp).
-#include "autorec/train/synth.hpp"
+#include "autorec/data/synth.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <vector>
 
+#include "autorec/data/dataset.hpp"
+#include "autorec/data/random.hpp"
 #include "autorec/error.hpp"
 #include "autorec/math.hpp"
-#include "autorec/train/dataset.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 
 namespace {
 
@@ -224,4 +225,4 @@ std::vector<Rating> synthetic_training_ratings(const SynthConfig& c, std::uint64
   return out;
 }
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -10,7 +10,7 @@
 
 #include "autorec/model.hpp"
 
-namespace autorec::train {
+namespace autorec::data {
 
 struct ReadOptions {
   bool skip_bad_lines = false;      // count and report malformed lines instead of failing on the first
@@ -43,4 +43,4 @@ std::string read_text_file(const std::string& path);
 // The ratings with their ids looked up in a model (nullopt = unseen in training), ready for evaluate().
 std::vector<RatingRef> map_to_model(const Model& model, const RawRatings& raw);
 
-}  // namespace autorec::train
+}  // namespace autorec::data

@@ -1,11 +1,12 @@
 // The global-mean and bias-model baselines (baseline.hpp).
-#include "autorec/train/baseline.hpp"
+#include "autorec/data/baseline.hpp"
+#include "autorec/data/random.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 
-namespace autorec::train {
+namespace autorec::data {
 namespace {
 
 constexpr int kPasses = 15;       // alternating passes of a fit
@@ -164,4 +165,4 @@ BaselineResult evaluate_baselines(const BiasModel& bias, std::span<const RatingR
   return out;
 }
 
-}  // namespace autorec::train
+}  // namespace autorec::data
