@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -86,6 +87,24 @@ BOOST_AUTO_TEST_CASE(round_trip_is_exact) {
       BOOST_REQUIRE(obs[k].value == t.csc.value[t.csc.start[c] + k]);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(the_settings_json_keeps_every_digit_and_escapes_strings) {
+  // Issue 17: the model info's settings were built by hand with std::to_string (6 decimals) and unescaped
+  // strings, so a learning rate lost digits and a recipe name with a quote made the JSON unreadable.
+  train::TrainConfig c;
+  c.hidden = 6, c.epochs = 1, c.batch_size = 16;
+  c.learning_rate = 0.0012345678901234567;
+  c.lr_min = 3.3e-9;
+  c.recipe = "quote \" backslash \\ tab \t \xff end";
+  const test::Trained t = test::train_small(c);
+  const Model m = Model::load_buffer(t.file, "settings.fb");
+  const nlohmann::json j = nlohmann::json::parse(m.info().hyperparameters_json);
+  BOOST_TEST(j.at("learning_rate").get<double>() == c.learning_rate);
+  BOOST_TEST(j.at("lr_min").get<double>() == c.lr_min);
+  BOOST_TEST(j.at("seed").get<std::uint64_t>() == c.seed + test::seed_offset());
+  // The byte that is not UTF-8 reads as U+FFFD; everything else comes back as written.
+  BOOST_TEST(j.at("recipe").get<std::string>() == "quote \" backslash \\ tab \t \xef\xbf\xbd end");
 }
 
 BOOST_AUTO_TEST_CASE(predict_matches_full_reconstruction) {

@@ -70,6 +70,28 @@ void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std
   *metrics << summary.dump() << '\n';
 }
 
+// The recipe fills every setting not given on the command line; returns the recipe.
+at::TrainConfig apply_recipe(const CLI::App& app, const std::string& name, at::TrainConfig& cfg) {
+  const at::TrainConfig preset = *at::recipe(name);
+  cfg.recipe = preset.recipe;
+  const auto unless_given = [&](const char* option, auto&& take) {
+    if (app.count(option) == 0) take();
+  };
+  unless_given("--hidden", [&] { cfg.hidden = preset.hidden; });
+  unless_given("--dropout", [&] { cfg.dropout = preset.dropout; });
+  unless_given("--input-offset", [&] { cfg.input_offset = preset.input_offset; });
+  unless_given("--input-norm", [&] { cfg.input_norm = preset.input_norm; });
+  unless_given("--lr", [&] { cfg.learning_rate = preset.learning_rate; });
+  unless_given("--weight-decay", [&] { cfg.weight_decay = preset.weight_decay; });
+  unless_given("--adamw-decay", [&] { cfg.decoupled_decay = preset.decoupled_decay; });
+  unless_given("--no-decay-biases", [&] { cfg.decay_biases = preset.decay_biases; });
+  unless_given("--lr-min", [&] { cfg.lr_min = preset.lr_min; });
+  unless_given("--batch", [&] { cfg.batch_size = preset.batch_size; });
+  unless_given("--epochs", [&] { cfg.epochs = preset.epochs; });
+  unless_given("--init-std", [&] { cfg.init_std = preset.init_std; });
+  return preset;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -157,24 +179,7 @@ int main(int argc, char** argv) {
     for (const auto& [flag, value] : {std::pair{"--input-offset", cfg.input_offset}, std::pair{"--input-norm", cfg.input_norm}})
       if (!std::isfinite(value))
         throw autorec::Error(autorec::Status::BadInput, std::string(flag) + ": " + std::to_string(value) + " is not a number");
-    // The recipe fills every setting not given on the command line.
-    const at::TrainConfig preset = *at::recipe(recipe_name);
-    cfg.recipe = preset.recipe;
-    const auto unless_given = [&](const char* option, auto&& take) {
-      if (app.count(option) == 0) take();
-    };
-    unless_given("--hidden", [&] { cfg.hidden = preset.hidden; });
-    unless_given("--dropout", [&] { cfg.dropout = preset.dropout; });
-    unless_given("--input-offset", [&] { cfg.input_offset = preset.input_offset; });
-    unless_given("--input-norm", [&] { cfg.input_norm = preset.input_norm; });
-    unless_given("--lr", [&] { cfg.learning_rate = preset.learning_rate; });
-    unless_given("--weight-decay", [&] { cfg.weight_decay = preset.weight_decay; });
-    unless_given("--adamw-decay", [&] { cfg.decoupled_decay = preset.decoupled_decay; });
-    unless_given("--no-decay-biases", [&] { cfg.decay_biases = preset.decay_biases; });
-    unless_given("--lr-min", [&] { cfg.lr_min = preset.lr_min; });
-    unless_given("--batch", [&] { cfg.batch_size = preset.batch_size; });
-    unless_given("--epochs", [&] { cfg.epochs = preset.epochs; });
-    unless_given("--init-std", [&] { cfg.init_std = preset.init_std; });
+    const at::TrainConfig preset = apply_recipe(app, recipe_name, cfg);
     if (!layers.empty()) at::apply_layer_spec(layers, cfg);
     cfg.optimizer = optimizer == "rprop" ? at::TrainConfig::Optimizer::Rprop : at::TrainConfig::Optimizer::Adam;
     cfg.schedule = app.count("--lr-schedule") == 0 ? preset.schedule

@@ -8,6 +8,8 @@
 #include <limits>
 #include <unordered_set>
 
+#include <nlohmann/json.hpp>
+
 #include "autorec/container.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
@@ -227,16 +229,13 @@ void read_observations(const fb::Observations& o, std::uint32_t rows, std::uint3
   }
 }
 
-}  // namespace
-
-void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& impl) {
-  const std::string label = quoted(name);  // messages quote the name; info keeps it as given
-  const Checker ck(label);
+// The container's content as a verified FlatBuffer; with container 2, the data section after it.
+const fb::Model& open_flatbuffer(const AlignedBytes& bytes, const std::string& label, const Checker& ck,
+                                 Content& content) {
   // Container 1 holds the FlatBuffer alone; container 2 a size-prefixed FlatBuffer and then the data section.
   const std::uint8_t* data = bytes.data();
   const bool prefixed = bytes.container_version >= 2;
   std::uint64_t size = bytes.size;
-  Content content;
   if (prefixed) {
     ck.require(size >= 12, "content size", size, "at least 12 bytes");
     const std::uint64_t fb_size = 4 + std::uint64_t{flatbuffers::ReadScalar<flatbuffers::uoffset_t>(data)};
@@ -257,17 +256,12 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     throw Error(Status::Corrupt, label + ": the FlatBuffers verifier rejected the model table");
   const fb::Model& m = prefixed ? *fb::GetSizePrefixedModel(data) : *fb::GetModel(data);
   content.model = &m;
+  return m;
+}
 
+// The layers: a chain whose first input and last output are the column length.
+void read_layers(const fb::Model& m, const Content& content, const Checker& ck, Model::Impl& impl) {
   ModelInfo& info = impl.info;
-  info.source_name = std::string(name);
-  info.schema_version = m.schema_version();
-  ck.require(info.schema_version >= 1 && info.schema_version <= kSchemaVersion, "schema_version",
-             info.schema_version, "1.." + std::to_string(kSchemaVersion));
-  const auto variant = static_cast<std::uint8_t>(m.variant());
-  ck.require(variant <= 1, "variant", variant, "0 (item-based) or 1 (user-based)");
-  info.variant = static_cast<Variant>(variant);
-
-  // Layers: a chain whose first input and last output are the column length.
   const auto& layers = ck.present(m.layers(), "layers");
   ck.require(layers.size() >= 2 && layers.size() <= 64, "layers size", layers.size(), "2..64");
   std::uint64_t params = 0;
@@ -319,6 +313,11 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   const std::uint32_t length = impl.net.layers.front().in_size;
   ck.require(impl.net.output_size() == length, "layers[last].out_size", impl.net.output_size(),
              "layers[0].in_size " + std::to_string(length));
+}
+
+// What the first layer reads (the input rule) and the units the network computes in.
+void read_input_rule(const fb::Model& m, const Checker& ck, Model::Impl& impl) {
+  ModelInfo& info = impl.info;
   InputTransform& input = impl.net.input;
   input.offset = m.input_offset();
   input.norm_power = m.input_norm_power();
@@ -343,6 +342,12 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
              "0/1 in a schema-" + std::to_string(info.schema_version) + " file (other units need schema 4)");
   info.input = input;
 
+}
+
+// The rating scale, the global mean and the cold-start rule.
+void read_scale_and_cold_start(const fb::Model& m, const Checker& ck, Model::Impl& impl) {
+  ModelInfo& info = impl.info;
+  const InputTransform& input = impl.net.input;
   const auto& scale = ck.present(m.scale(), "scale");
   ck.require(std::isfinite(scale.min()) && std::isfinite(scale.max()) && scale.min() <= scale.max(), "scale.min",
              scale.min(), "finite and at most scale.max " + std::to_string(scale.max()));
@@ -376,7 +381,13 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
       break;
   }
 
-  // Ids and observations: columns are items for item-based models, users for user-based ones.
+}
+
+// Ids, observations, the baseline and the stored codes: columns are items for item-based models, users for
+// user-based ones.
+void read_columns(const fb::Model& m, const Content& content, const Checker& ck, Model::Impl& impl) {
+  ModelInfo& info = impl.info;
+  const std::uint32_t length = impl.net.layers.front().in_size;
   const auto& obs = ck.present(m.observations(), "observations");
   const bool item_based = info.variant == Variant::ItemBased;
   const std::uint32_t cols = obs.num_cols();
@@ -410,6 +421,42 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     impl.codes_from_file = info.codes_in_file = true;
   }
 
+}
+
+// The trainer's settings as a JSON object (ModelInfo::hyperparameters_json): numbers at round-trip precision,
+// strings escaped, bytes that are not UTF-8 replaced by U+FFFD (a damaged file must not make it throw).
+std::string hyperparameters_json(const fb::Hyperparameters& h) {
+  const auto str = [](const flatbuffers::String* v, const char* fallback = "") { return v ? v->str() : std::string(fallback); };
+  nlohmann::ordered_json j;
+  nlohmann::ordered_json hidden = nlohmann::ordered_json::array();
+  if (h.hidden())
+    for (const std::uint32_t n : *h.hidden()) hidden.push_back(n);
+  j["hidden"] = std::move(hidden);
+  j["optimizer"] = str(h.optimizer());
+  j["learning_rate"] = h.learning_rate();
+  j["weight_decay"] = h.weight_decay();
+  j["decay_biases"] = h.decay_biases();
+  j["batch_size"] = h.batch_size();
+  j["epochs"] = h.epochs();
+  j["seed"] = h.seed();
+  j["init_std"] = h.init_std();
+  j["val_ratio"] = h.val_ratio();
+  j["patience"] = h.patience();
+  j["loss_scaling"] = str(h.loss_scaling());
+  j["threads"] = h.threads();
+  j["lr_schedule"] = str(h.lr_schedule(), "constant");
+  j["lr_min"] = h.lr_min();
+  j["decoupled_decay"] = h.decoupled_decay();
+  j["l2_lambda"] = h.l2_lambda();
+  j["recipe"] = str(h.recipe());
+  j["input_dropout"] = h.input_dropout();
+  j["input_offset"] = h.input_offset();
+  j["input_norm"] = h.input_norm();
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// What the trainer recorded: history, provenance, settings.
+void read_training_info(const fb::Model& m, ModelInfo& info) {
   if (const fb::TrainingInfo* t = m.training()) {
     info.epochs_run = t->epochs_run();
     info.best_epoch = t->best_epoch();
@@ -421,38 +468,33 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
     if (t->trainer_version()) info.trainer_version = t->trainer_version()->str();
     if (t->source()) info.training_source = t->source()->str();
     info.test_rmse = t->test_rmse();
-    if (const fb::Hyperparameters* h = t->hyper()) {
-      std::string js = "{";
-      auto add = [&](const std::string& k, const std::string& v) { js += (js.size() > 1 ? ", \"" : "\"") + k + "\": " + v; };
-      std::string hidden = "[";
-      if (h->hidden())
-        for (std::uint32_t i = 0; i < h->hidden()->size(); ++i) hidden += (i ? ", " : "") + std::to_string(h->hidden()->Get(i));
-      add("hidden", hidden + "]");
-      add("optimizer", "\"" + (h->optimizer() ? h->optimizer()->str() : std::string()) + "\"");
-      add("learning_rate", std::to_string(h->learning_rate()));
-      add("weight_decay", std::to_string(h->weight_decay()));
-      add("decay_biases", h->decay_biases() ? "true" : "false");
-      add("batch_size", std::to_string(h->batch_size()));
-      add("epochs", std::to_string(h->epochs()));
-      add("seed", std::to_string(h->seed()));
-      add("init_std", std::to_string(h->init_std()));
-      add("val_ratio", std::to_string(h->val_ratio()));
-      add("patience", std::to_string(h->patience()));
-      add("loss_scaling", "\"" + (h->loss_scaling() ? h->loss_scaling()->str() : std::string()) + "\"");
-      add("threads", std::to_string(h->threads()));
-      add("lr_schedule", "\"" + (h->lr_schedule() ? h->lr_schedule()->str() : std::string("constant")) + "\"");
-      add("lr_min", std::to_string(h->lr_min()));
-      add("decoupled_decay", std::to_string(h->decoupled_decay()));
-      add("l2_lambda", std::to_string(h->l2_lambda()));
-      add("recipe", "\"" + (h->recipe() ? h->recipe()->str() : std::string()) + "\"");
-      add("input_dropout", std::to_string(h->input_dropout()));
-      add("input_offset", std::to_string(h->input_offset()));
-      add("input_norm", std::to_string(h->input_norm()));
-      info.hyperparameters_json = js + "}";
-    }
+    if (const fb::Hyperparameters* h = t->hyper()) info.hyperparameters_json = hyperparameters_json(*h);
   } else {
     info.test_rmse = -1;
   }
+}
+
+}  // namespace
+
+void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& impl) {
+  const std::string label = quoted(name);  // messages quote the name; info keeps it as given
+  const Checker ck(label);
+  Content content;
+  const fb::Model& m = open_flatbuffer(bytes, label, ck, content);
+  ModelInfo& info = impl.info;
+  info.source_name = std::string(name);
+  info.schema_version = m.schema_version();
+  ck.require(info.schema_version >= 1 && info.schema_version <= kSchemaVersion, "schema_version",
+             info.schema_version, "1.." + std::to_string(kSchemaVersion));
+  const auto variant = static_cast<std::uint8_t>(m.variant());
+  ck.require(variant <= 1, "variant", variant, "0 (item-based) or 1 (user-based)");
+  info.variant = static_cast<Variant>(variant);
+
+  read_layers(m, content, ck, impl);
+  read_input_rule(m, ck, impl);
+  read_scale_and_cold_start(m, ck, impl);
+  read_columns(m, content, ck, impl);
+  read_training_info(m, info);
 }
 
 }  // namespace autorec
