@@ -302,5 +302,24 @@ check inspect-latin1-text 0 "$bin/autorec-inspect" "$work/latin1.fb"
 check recommend-latin1 0 "$bin/autorec-recommend" "$work/latin1.fb" --user "$(printf 'u1\xff')" -k 3 --json
 grep -qF 'caf\\xE9-' "$work/out" \
   && { echo "ok   recommend --json escapes item ids"; passes=$((passes + 1)); } || { echo "FAIL recommend escapes"; cat "$work/out"; fails=$((fails + 1)); }
+# Progress (issue 17): in a pipe one line per epoch; on a terminal (script(1) gives the tool one) the epochs
+# of a stage rewrite one line, which ends with the stage's total; --quiet prints the summary only.
+check progress-pipe 0 "$bin/autorec-train" "$work/train.data" -o "$work/p.fb" --hidden 8 --epochs 4 --threads 1
+pipe_epochs=$(grep -c '^epoch ' "$work/out")
+check progress-quiet 0 "$bin/autorec-train" "$work/train.data" -o "$work/p.fb" --hidden 8 --epochs 4 --threads 1 --quiet
+quiet_lines=$(grep -c . "$work/out"); quiet_epochs=$(grep -c 'epoch ' "$work/out" | head -1)
+if command -v script >/dev/null; then
+  script -qec "'$bin/autorec-train' '$work/train.data' -o '$work/p.fb' --hidden 8 --epochs 4 --threads 1" /dev/null > "$work/tty" 2>&1
+  tty_lines=$(tr -d '\r' < "$work/tty" | grep -c 'train epoch ')  # every rewrite of the one line sits on one text line
+  rewrites=$(grep -o $'\r\e\[K' "$work/tty" | wc -l)
+else
+  tty_lines=1 rewrites=4; echo "skip progress on a terminal: no script(1)"
+fi
+if [ "$pipe_epochs" -eq 4 ] && [ "$quiet_epochs" -eq 1 ] && [ "$quiet_lines" -le 3 ] && [ "$tty_lines" -eq 1 ] && [ "$rewrites" -eq 4 ]; then
+  echo "ok   progress: 4 epoch lines in a pipe, one rewritten line on a terminal, summary only with --quiet"; passes=$((passes + 1))
+else
+  echo "FAIL progress: pipe $pipe_epochs epoch lines, quiet $quiet_lines lines ($quiet_epochs with 'epoch '), terminal $tty_lines lines, $rewrites rewrites"
+  fails=$((fails + 1))
+fi
 echo "$passes checks passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,4 +1,6 @@
 // autorec-train TRAIN -o model.fb: trains item- or user-based AutoRec and writes the model file.
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,40 +11,13 @@
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/layer_spec.hpp"
 #include "autorec/train/pipeline.hpp"
+#include "console.hpp"
 #include "tool_main.hpp"
 
 namespace ad = autorec::data;
 namespace at = autorec::train;
 
 namespace {
-
-// Prints what the pipeline reports: its account and the epochs on stdout (not with --quiet), warnings on
-// stderr, and one JSON line per epoch to the --metrics file.
-class ConsoleObserver : public at::Observer {
- public:
-  ConsoleObserver(bool quiet, std::ofstream* metrics) : quiet_(quiet), metrics_(metrics) {}
-  void info(const std::string& line) override {
-    if (!quiet_) std::printf("%s\n", line.c_str());
-  }
-  void warning(const std::string& line) override { std::fprintf(stderr, "autorec-train: %s\n", line.c_str()); }
-  void epoch(std::string_view, const at::EpochStats& s, std::uint32_t epochs) override {
-    if (!quiet_) {
-      std::printf("epoch %3u/%u  loss %.6f  train_rmse %.4f", s.epoch, epochs, s.loss, s.train_rmse);
-      if (s.val_rmse >= 0) std::printf("  val_rmse %.4f", s.val_rmse);
-      std::printf("  %.3f s  %.3g ratings/s\n", s.seconds, s.ratings_per_s);
-      std::fflush(stdout);
-    }
-    if (metrics_->is_open())
-      *metrics_ << nlohmann::json{{"epoch", s.epoch}, {"loss", s.loss}, {"train_rmse", s.train_rmse},
-                                  {"val_rmse", s.val_rmse < 0 ? nlohmann::json() : nlohmann::json(s.val_rmse)},
-                                  {"seconds", s.seconds}, {"ratings_per_s", s.ratings_per_s}}.dump()
-                << '\n' << std::flush;
-  }
-
- private:
-  bool quiet_;
-  std::ofstream* metrics_;
-};
 
 // The closing lines: the model, the time, the test RMSE; and the --metrics summary line.
 void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std::string& out_path, double total_s,
@@ -204,10 +179,11 @@ int main(int argc, char** argv) {
       metrics.open(metrics_path);
       if (!metrics) throw autorec::Error(autorec::Status::BadInput, metrics_path + ": cannot open for writing");
     }
-    ConsoleObserver observer(quiet, &metrics);
+    autorec::tools::ConsoleObserver observer(quiet, ::isatty(STDOUT_FILENO) == 1, &metrics);
     const at::Input input = at::read_input(train_path, test_path, {skip_bad, rating_min, rating_max}, observer);
     const at::RunResult r = at::run(input, settings, observer);
     r.write(out_path);
+    observer.finish();
     print_summary(r, cfg, out_path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(),
                   metrics.is_open() ? &metrics : nullptr);
     return 0;
