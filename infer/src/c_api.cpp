@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "autorec/check.hpp"
 #include "autorec/error.hpp"
 #include "autorec/model.hpp"
 #include "autorec/text.hpp"
@@ -80,11 +81,9 @@ autorec_status guarded(const char* function, F&& body) noexcept {
   }
 }
 
-[[noreturn]] void bad(const std::string& message) { throw Error(Status::BadInput, message); }
-
 template <class T>
 T& need(T* pointer, const char* name) {
-  if (!pointer) bad(std::string(name) + " is NULL");
+  AUTOREC_CHECK_INPUT(pointer, std::string(name) + " is NULL");
   return *pointer;
 }
 
@@ -100,8 +99,8 @@ autorec_status get(const char* function, const autorec_model* model, T* out, con
 }
 
 void check_below(std::uint64_t value, std::uint64_t bound, const char* name, const char* bound_name) {
-  if (value >= bound)
-    bad(std::string(name) + " = " + std::to_string(value) + " is not below " + bound_name + " = " + std::to_string(bound));
+  AUTOREC_CHECK_INPUT(value < bound, std::string(name) + " = " + std::to_string(value) + " is not below " + bound_name +
+                                         " = " + std::to_string(bound));
 }
 
 // A dense index argument of predict: AUTOREC_NO_INDEX is "unknown", anything else must be in range.
@@ -115,9 +114,10 @@ std::optional<std::uint32_t> dense_or_unknown(std::uint32_t value, std::uint32_t
 autorec::LoadOptions load_options(const autorec_load_options* o) {
   autorec::LoadOptions out;
   if (!o) return out;
-  if (o->struct_size < kOptionsV1Size)
-    bad("options->struct_size = " + std::to_string(o->struct_size) + " is smaller than the " +
-        std::to_string(kOptionsV1Size) + " bytes of API 1.0 (initialise with autorec_load_options_init)");
+  AUTOREC_CHECK_INPUT(o->struct_size >= kOptionsV1Size,
+                      "options->struct_size = " + std::to_string(o->struct_size) + " is smaller than the " +
+                          std::to_string(kOptionsV1Size) +
+                          " bytes of API 1.0 (initialise with autorec_load_options_init)");
   // A caller built against a newer header may set options this library does not know: serving the model
   // without them would silently differ from what was asked.
   const auto* bytes = reinterpret_cast<const unsigned char*>(o);
@@ -126,8 +126,8 @@ autorec::LoadOptions load_options(const autorec_load_options* o) {
       throw Error(Status::Unsupported, "options->struct_size = " + std::to_string(o->struct_size) +
                                            ": this library (API " + std::to_string(AUTOREC_API_VERSION) +
                                            ") does not know the option set at byte " + std::to_string(i));
-  if (o->device < AUTOREC_DEVICE_AUTO || o->device > AUTOREC_DEVICE_CUDA)
-    bad("options->device = " + std::to_string(o->device) + " is not AUTOREC_DEVICE_AUTO, _CPU or _CUDA");
+  AUTOREC_CHECK_INPUT(o->device >= AUTOREC_DEVICE_AUTO && o->device <= AUTOREC_DEVICE_CUDA,
+                      "options->device = " + std::to_string(o->device) + " is not AUTOREC_DEVICE_AUTO, _CPU or _CUDA");
   out.device = static_cast<autorec::Device>(o->device);
   out.threads = o->threads;
   if (o->max_decompressed_bytes) out.max_decompressed_bytes = o->max_decompressed_bytes;
@@ -135,7 +135,7 @@ autorec::LoadOptions load_options(const autorec_load_options* o) {
 }
 
 void copy_id(const std::string& id, char* buffer, std::size_t buffer_size, std::size_t* length) {
-  if (!buffer && buffer_size) bad("buffer is NULL but buffer_size = " + std::to_string(buffer_size));
+  AUTOREC_CHECK_INPUT(buffer || !buffer_size, "buffer is NULL but buffer_size = " + std::to_string(buffer_size));
   if (length) *length = id.size();
   if (!buffer) return;  // a length query
   if (buffer_size) {
@@ -143,9 +143,9 @@ void copy_id(const std::string& id, char* buffer, std::size_t buffer_size, std::
     std::memcpy(buffer, id.data(), n);
     buffer[n] = '\0';
   }
-  if (buffer_size <= id.size())
-    bad("buffer_size = " + std::to_string(buffer_size) + " is too small for the id " + autorec::quoted(id) + " (needs " +
-        std::to_string(id.size() + 1) + ")");
+  AUTOREC_CHECK_INPUT(buffer_size > id.size(), "buffer_size = " + std::to_string(buffer_size) +
+                                                   " is too small for the id " + autorec::quoted(id) + " (needs " +
+                                                   std::to_string(id.size() + 1) + ")");
 }
 
 // The user and item id calls differ only in the side of the model they ask.
@@ -180,7 +180,7 @@ autorec_status id_of(const char* function, const IdSide& side, const autorec_mod
 // that the message can name the array element.
 // The checks every top-k call makes on k and its outputs (sources is optional).
 void need_top_k(std::size_t k, const uint32_t* items, const float* ratings, const char* ratings_name, const size_t* count) {
-  if (k == 0) bad("k = 0: ask for at least one item");
+  AUTOREC_CHECK_INPUT(k > 0, "k = 0: ask for at least one item");
   need(items, "items");
   need(ratings, ratings_name);
   need(count, "count");
@@ -211,19 +211,23 @@ struct EntryArg {
 // before anything is allocated.
 std::vector<Entry> copy_entries(const autorec_entry* entries, std::size_t begin, std::size_t end, const EntryArg& a) {
   const std::size_t count = end - begin;
-  if (!entries && count) bad(std::string(a.name) + " is NULL but " + a.count_name + " = " + std::to_string(count));
-  if (a.one_column && count > a.bound)
-    bad(std::string(a.count_name) + " = " + std::to_string(count) + " is more than " + a.bound_name + " = " +
-        std::to_string(a.bound) + " (each index at most once)");
+  AUTOREC_CHECK_INPUT(entries || !count,
+                      std::string(a.name) + " is NULL but " + a.count_name + " = " + std::to_string(count));
+  AUTOREC_CHECK_INPUT(!a.one_column || count <= a.bound, std::string(a.count_name) + " = " + std::to_string(count) +
+                                                             " is more than " + a.bound_name + " = " +
+                                                             std::to_string(a.bound) + " (each index at most once)");
   std::vector<Entry> out;
   out.reserve(count);
   for (std::size_t i = begin; i < end; ++i) {
     const autorec_entry& e = entries[i];
-    const std::string at = std::string(a.name) + "[" + std::to_string(i) + "]" +
-                           (a.column == SIZE_MAX ? "" : " (column " + std::to_string(a.column) + ")");
-    if (e.index >= a.bound)
-      bad(at + ".index = " + std::to_string(e.index) + " is not below " + a.bound_name + " = " + std::to_string(a.bound));
-    if (!std::isfinite(e.value)) bad(at + ".value = " + std::to_string(e.value) + " is not finite");
+    // The element's name, built only for a message (not once per entry).
+    const auto at = [&] {
+      return std::string(a.name) + "[" + std::to_string(i) + "]" +
+             (a.column == SIZE_MAX ? "" : " (column " + std::to_string(a.column) + ")");
+    };
+    AUTOREC_CHECK_INPUT(e.index < a.bound, at() + ".index = " + std::to_string(e.index) + " is not below " +
+                                               a.bound_name + " = " + std::to_string(a.bound));
+    AUTOREC_CHECK_INPUT(std::isfinite(e.value), at() + ".value = " + std::to_string(e.value) + " is not finite");
     out.push_back({e.index, e.value});
   }
   return out;
@@ -237,9 +241,9 @@ EntryArg ratings_arg(const Model& m, bool user) {
 }
 
 std::span<float> out_span(float* out, std::size_t out_size, std::size_t needed, const std::string& needed_what) {
-  if (!out && needed) bad("out is NULL");
-  if (out_size < needed)
-    bad("out_size = " + std::to_string(out_size) + " is smaller than " + needed_what + " = " + std::to_string(needed));
+  AUTOREC_CHECK_INPUT(out || !needed, "out is NULL");
+  AUTOREC_CHECK_INPUT(out_size >= needed, "out_size = " + std::to_string(out_size) + " is smaller than " + needed_what +
+                                              " = " + std::to_string(needed));
   return {out, needed};
 }
 
@@ -252,7 +256,7 @@ void write_prediction(autorec::Prediction p, float* rating, autorec_source* sour
 autorec::FoldInOptions fold_options(float lambda) {
   autorec::FoldInOptions o;
   if (lambda > 0) o.lambda = lambda;
-  if (std::isnan(lambda)) bad("lambda is NaN");
+  AUTOREC_CHECK_INPUT(!std::isnan(lambda), "lambda is NaN");
   return o;
 }
 
@@ -328,7 +332,7 @@ autorec_status autorec_model_load_buffer(const void* data, std::size_t size, con
   return guarded(__func__, [&] {
     autorec_model*& out = need(model, "model");
     out = nullptr;
-    if (!data) bad("data is NULL (size = " + std::to_string(size) + ")");
+    AUTOREC_CHECK_INPUT(data, "data is NULL (size = " + std::to_string(size) + ")");
     const std::span<const std::byte> bytes(static_cast<const std::byte*>(data), size);
     out = new autorec_model{Model::load_buffer(bytes, name ? name : "<memory>", load_options(options))};
   });
@@ -428,20 +432,24 @@ autorec_status autorec_model_reconstruct_batch(const autorec_model* model, const
     need(offsets, "offsets");
     const std::size_t length = m.column_length();
     for (std::size_t c = 0; c < num_columns; ++c) {
-      if (offsets[c + 1] < offsets[c])
-        bad("offsets[" + std::to_string(c + 1) + "] = " + std::to_string(offsets[c + 1]) + " is less than offsets[" +
-            std::to_string(c) + "] = " + std::to_string(offsets[c]));
-      if (offsets[c + 1] - offsets[c] > length)  // checked before the copy below allocates
-        bad("column " + std::to_string(c) + " has " + std::to_string(offsets[c + 1] - offsets[c]) +
-            " entries, more than column_length = " + std::to_string(length) + " (each row at most once)");
+      AUTOREC_CHECK_INPUT(offsets[c + 1] >= offsets[c],
+                          "offsets[" + std::to_string(c + 1) + "] = " + std::to_string(offsets[c + 1]) +
+                              " is less than offsets[" + std::to_string(c) + "] = " + std::to_string(offsets[c]));
+      // Checked before the copy below allocates.
+      AUTOREC_CHECK_INPUT(offsets[c + 1] - offsets[c] <= length,
+                          "column " + std::to_string(c) + " has " + std::to_string(offsets[c + 1] - offsets[c]) +
+                              " entries, more than column_length = " + std::to_string(length) +
+                              " (each row at most once)");
     }
-    if (num_columns > SIZE_MAX / std::max<std::size_t>(length, 1)) bad("num_columns = " + std::to_string(num_columns) + " is too large");
-    const std::span<float> dest = out_span(out, out_size, num_columns * length,
-                                           "num_columns * column_length = " + std::to_string(num_columns) + " * " +
-                                               std::to_string(length));
+    AUTOREC_CHECK_INPUT(num_columns <= SIZE_MAX / std::max<std::size_t>(length, 1),
+                        "num_columns = " + std::to_string(num_columns) + " is too large");
+    const std::span<float> dest =
+        out_span(out, out_size, num_columns * length,
+                 "num_columns * column_length = " + std::to_string(num_columns) + " * " + std::to_string(length));
     // One copy of all entries, column by column so that a message names the column; each is a slice of it.
-    if (!entries && offsets[num_columns] > offsets[0])
-      bad("entries is NULL but offsets[num_columns] - offsets[0] = " + std::to_string(offsets[num_columns] - offsets[0]));
+    AUTOREC_CHECK_INPUT(
+        entries || offsets[num_columns] <= offsets[0],
+        "entries is NULL but offsets[num_columns] - offsets[0] = " + std::to_string(offsets[num_columns] - offsets[0]));
     std::vector<Entry> all;
     all.reserve(offsets[num_columns] - offsets[0]);
     for (std::size_t c = 0; c < num_columns; ++c) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "autorec/check.hpp"
 #include "autorec/error.hpp"
 #include "model_impl.hpp"
 
@@ -66,7 +67,8 @@ void fit_row(const Model::Impl& m, std::span<const Entry> ratings, float lambda,
   Eigen::MatrixXd gram = n <= h ? Eigen::MatrixXd(x * x.transpose()) : Eigen::MatrixXd(x.transpose() * x);
   gram.diagonal().array() += static_cast<double>(lambda);
   const Eigen::LLT<Eigen::MatrixXd> llt(gram);
-  if (llt.info() != Eigen::Success) throw Error(Status::Internal, "fold-in: the ridge system is not positive definite");
+  // lambda is at least the documented floor, so the system is positive definite by construction.
+  AUTOREC_ASSERT(llt.info() == Eigen::Success, "fold-in: the ridge system is not positive definite");
   const Eigen::VectorXd u = n <= h ? Eigen::VectorXd(x.transpose() * llt.solve(t)) : Eigen::VectorXd(llt.solve(x.transpose() * t));
   const Eigen::VectorXd v = factor.triangularView<Eigen::Lower>() * u;
   f.vec.resize(static_cast<std::size_t>(h));
