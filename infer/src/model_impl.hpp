@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "autorec/cold_start.hpp"
 #include "autorec/container.hpp"
 #include "autorec/model.hpp"
 #include "network.hpp"
@@ -80,8 +81,8 @@ struct Model::Impl {
   // a row or column has none. Added rows and columns append theirs.
   std::vector<float> row_mean, col_mean;
   Baseline baseline;
-  enum class ColdRule { MeanHierarchy = 0, GlobalMean = 1, EmptyInput = 2 } cold_rule = ColdRule::EmptyInput;
-  std::vector<float> empty_code;  // code of a column with no ratings (ColdRule::EmptyInput)
+  ColdStart cold_rule = ColdStart::EmptyInput;
+  std::vector<float> empty_code;  // code of a column with no ratings (ColdStart::EmptyInput)
   // Code (input of the last layer) of every column, code_size x columns, column-major: a known (user, item)
   // prediction is then one dot product. A plain vector so that adding a column grows it amortised.
   std::vector<float> code_store;
@@ -134,13 +135,13 @@ struct Model::Impl {
   // predict() unclamped, in the model's orientation.
   Prediction predict(std::optional<std::uint32_t> row, std::optional<std::uint32_t> col) const;
   // predict()'s cold-start rule for a pair whose sides are not both known: the means are read only for a
-  // known side; empty_output() is the known row's output for an empty column (ColdRule::EmptyInput).
+  // known side; empty_output() is the known row's output for an empty column (ColdStart::EmptyInput).
   template <class F>
   Prediction cold_pair(bool col_known, float col_avg, bool row_known, float row_avg, F&& empty_output) const {
     const bool item_based = info.variant == Variant::ItemBased;
-    if (cold_rule != ColdRule::GlobalMean && col_known) return {col_avg, item_based ? Source::ItemMean : Source::UserMean};
-    if (cold_rule == ColdRule::EmptyInput && row_known) return {empty_output(), Source::EmptyInput};
-    if (cold_rule == ColdRule::MeanHierarchy && row_known)
+    if (cold_rule != ColdStart::GlobalMean && col_known) return {col_avg, item_based ? Source::ItemMean : Source::UserMean};
+    if (cold_rule == ColdStart::EmptyInput && row_known) return {empty_output(), Source::EmptyInput};
+    if (cold_rule == ColdStart::MeanHierarchy && row_known)
       return {row_avg, item_based ? Source::UserMean : Source::ItemMean};
     return {info.global_mean, Source::GlobalMean};
   }

@@ -120,11 +120,11 @@ BOOST_AUTO_TEST_CASE(cold_start_rule_is_the_best_on_validation) {
   BOOST_TEST(got.rmse[1] == std::sqrt(sse / 120), boost::test_tools::tolerance(1e-5));
   for (double r : got.rmse) BOOST_TEST(got.rmse[static_cast<std::size_t>(got.rule)] <= r);
   // Nothing to measure on: AutoRec's own answer.
-  BOOST_TEST((train::choose_cold_start(m, t.csc, {}).rule == train::ColdStart::EmptyInput));
+  BOOST_TEST((train::choose_cold_start(m, t.csc, {}).rule == ColdStart::EmptyInput));
   // The rule written into the model is the one the reader applies.
   test::Trained g = t;
   train::ModelContents contents{&g.config, &g.data, &g.csc, &g.result};
-  contents.cold_start = train::ColdStart::GlobalMean;
+  contents.cold_start = ColdStart::GlobalMean;
   const Model gm = Model::load_buffer(train::build_model_file(contents), "global.fb");
   BOOST_TEST(gm.info().cold_start == "the global mean");
   const Prediction p = gm.predict(std::nullopt, std::optional<std::uint32_t>(0));

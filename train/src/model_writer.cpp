@@ -23,6 +23,10 @@
 namespace autorec::train {
 namespace {
 
+static_assert(static_cast<int>(ColdStart::MeanHierarchy) == static_cast<int>(fb::ColdStart::MeanHierarchy) &&
+              static_cast<int>(ColdStart::GlobalMean) == static_cast<int>(fb::ColdStart::GlobalMean) &&
+              static_cast<int>(ColdStart::EmptyInput) == static_cast<int>(fb::ColdStart::EmptyInput));
+
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 

@@ -366,15 +366,15 @@ void read_scale_and_cold_start(const fb::Model& m, const Checker& ck, Model::Imp
   info.global_mean = m.global_mean();
   const auto cold = static_cast<std::uint8_t>(m.cold_start());
   ck.require(cold <= 2, "cold_start", cold, "0, 1 or 2");
-  impl.cold_rule = static_cast<Model::Impl::ColdRule>(cold);
+  impl.cold_rule = static_cast<ColdStart>(cold);
   const char* unseen_col_item = "unseen item: the model's reconstruction from an empty item column";
   const char* unseen_col_user = "unseen user: the model's reconstruction from an empty user column";
   switch (impl.cold_rule) {
-    case Model::Impl::ColdRule::MeanHierarchy:
+    case ColdStart::MeanHierarchy:
       info.cold_start = "unseen user: the item's mean; unseen item: the user's mean; both: the global mean";
       break;
-    case Model::Impl::ColdRule::GlobalMean: info.cold_start = "the global mean"; break;
-    case Model::Impl::ColdRule::EmptyInput:
+    case ColdStart::GlobalMean: info.cold_start = "the global mean"; break;
+    case ColdStart::EmptyInput:
       info.cold_start = info.variant == Variant::ItemBased
                             ? std::string(unseen_col_item) + "; unseen user: the item's mean; both: the global mean"
                             : std::string(unseen_col_user) + "; unseen item: the user's mean; both: the global mean";
@@ -403,7 +403,7 @@ void read_columns(const fb::Model& m, const Content& content, const Checker& ck,
     read_baseline(*b, length, cols, ck, impl.baseline);
     info.has_baseline = true;
     info.baseline_weight = impl.baseline.weight;
-    if (impl.cold_rule != Model::Impl::ColdRule::GlobalMean)
+    if (impl.cold_rule != ColdStart::GlobalMean)
       info.cold_start += " (the means shrunk by the baseline's pseudo-counts)";
   }
   info.num_observations = impl.obs.entries.size();
@@ -473,6 +473,10 @@ void read_training_info(const fb::Model& m, ModelInfo& info) {
     info.test_rmse = -1;
   }
 }
+
+static_assert(static_cast<int>(ColdStart::MeanHierarchy) == static_cast<int>(fb::ColdStart::MeanHierarchy) &&
+              static_cast<int>(ColdStart::GlobalMean) == static_cast<int>(fb::ColdStart::GlobalMean) &&
+              static_cast<int>(ColdStart::EmptyInput) == static_cast<int>(fb::ColdStart::EmptyInput));
 
 }  // namespace
 

@@ -6,13 +6,12 @@
 #include <vector>
 
 #include "autorec/data/baseline.hpp"
+#include "autorec/cold_start.hpp"
 #include "autorec/model.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
 
-// Numbers match the schema's ColdStart enum.
-enum class ColdStart : std::uint8_t { MeanHierarchy = 0, GlobalMean = 1, EmptyInput = 2 };
 const char* cold_start_name(ColdStart rule) noexcept;
 
 struct ColdStartChoice {
