@@ -11,10 +11,10 @@
 #include "autorec/error.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
-#include "autorec/train/resources.hpp"
-#ifdef AUTOREC_USE_CUDA
 #include "autorec/train/optimizer.hpp"
+#include "autorec/train/resources.hpp"
 #include "autorec/train/train_math.hpp"
+#ifdef AUTOREC_USE_CUDA
 #include "cuda/cuda_trainer.hpp"
 #endif
 
