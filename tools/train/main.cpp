@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "autorec/model.hpp"
-#include "autorec/train/checkpoint.hpp"
 #include "autorec/train/layer_spec.hpp"
 #include "autorec/train/pipeline.hpp"
 #include "console.hpp"
