@@ -6,6 +6,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
+#include "autorec/train/settings.hpp"
 
 namespace autorec::train {
 namespace {
@@ -136,21 +137,23 @@ class Reader {
 }  // namespace
 
 std::string settings_json(const TrainConfig& c, const RatingUnits& units) {
+  json s = json::object();
+  for (const Setting& setting : settings()) {
+    if (setting.checkpoint == InCheckpoint::Never) continue;
+    std::visit(
+        [&](const auto& m) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>) {
+            s[std::string(setting.key)] = m.names[m.get(c)];
+          } else {
+            if (setting.checkpoint == InCheckpoint::WhenSet && c.*m == 0) return;
+            s[std::string(setting.key)] = c.*m;  // the member's own type, as checkpoints have always stored it
+          }
+        },
+        setting.member);
+  }
   json inner = json::array();
   for (const TrainConfig::InnerLayer& l : c.inner) inner.push_back({l.size, activation_name(l.activation), l.dropout});
-  json s = {
-      {"variant", variant_name(c.variant)}, {"hidden", c.hidden}, {"encoder", activation_name(c.encoder)},
-      {"decoder", activation_name(c.decoder)}, {"dropout", c.dropout}, {"layers", inner},
-      {"input_dropout", c.input_dropout}, {"lr", c.learning_rate}, {"weight_decay", c.weight_decay},
-      {"adamw_decay", c.decoupled_decay}, {"decay_biases", c.decay_biases},
-      {"lr_schedule", c.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant"}, {"lr_min", c.lr_min},
-      {"schedule_epochs", c.schedule_epochs}, {"optimizer", c.optimizer == TrainConfig::Optimizer::Rprop ? "rprop" : "adam"},
-      {"lambda", c.l2_lambda}, {"beta1", c.beta1}, {"beta2", c.beta2}, {"eps", c.eps}, {"batch", c.batch_size},
-      {"epochs", c.epochs}, {"seed", c.seed}, {"init_std", c.init_std}, {"val_ratio", c.val_ratio},
-      {"patience", c.patience}};
-  // Written only when set, so that checkpoints from before the setting existed still resume.
-  if (c.input_offset != 0) s["input_offset"] = c.input_offset;
-  if (c.input_norm != 0) s["input_norm"] = c.input_norm;
+  s["layers"] = inner;
   // Weights and optimiser state are in these units: another scale, or a checkpoint from before the trainer
   // had units (its weights in ratings), must not resume.
   if (!units.identity()) s["rating_origin"] = units.origin, s["rating_unit"] = units.unit;

@@ -17,6 +17,7 @@
 #include "autorec/container.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
+#include "autorec/train/settings.hpp"
 #include "kernels/kernels.hpp"
 #include "data_section.hpp"
 
@@ -227,21 +228,18 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   std::vector<Offset<fb::EpochRecord>> history;
   for (const EpochStats& e : res.history)
     history.push_back(fb::CreateEpochRecord(fbb, e.epoch, e.loss, e.train_rmse, e.val_rmse, e.seconds));
-  std::vector<std::uint32_t> hidden_sizes = {cfg.hidden};
-  std::vector<fb::Activation> acts = {act(cfg.encoder)};
-  std::vector<float> drops = {cfg.dropout};
+  fb::HyperparametersT h;  // the table's settings (settings.cpp), then the layer shapes
+  record_settings(cfg, h);
+  h.hidden = {cfg.hidden};
+  h.activations = {act(cfg.encoder)};
+  h.dropout = {cfg.dropout};
   for (const TrainConfig::InnerLayer& l : cfg.inner)
-    hidden_sizes.push_back(l.size), acts.push_back(act(l.activation)), drops.push_back(l.dropout);
-  acts.push_back(act(cfg.decoder));
-  drops.push_back(0.0f);
-  const auto hyper = fb::CreateHyperparametersDirect(
-      fbb, &hidden_sizes, &acts, &drops, cfg.optimizer == TrainConfig::Optimizer::Rprop ? "rprop" : cfg.decoupled_decay > 0 ? "adamw" : "adam",
-      cfg.learning_rate,
-      cfg.weight_decay, cfg.decay_biases, cfg.batch_size, cfg.epochs, cfg.seed, cfg.init_std, cfg.val_ratio,
-      cfg.patience, "half_squared_error_mean_over_batch_columns_x_rows", static_cast<std::uint32_t>(cfg.threads),
-      cfg.schedule == TrainConfig::Schedule::Cosine ? "cosine" : "constant", cfg.lr_min, cfg.decoupled_decay,
-      cfg.optimizer == TrainConfig::Optimizer::Rprop ? cfg.l2_lambda : 0.0, cfg.recipe.c_str(), cfg.input_dropout,
-      cfg.input_offset, cfg.input_norm);
+    h.hidden.push_back(l.size), h.activations.push_back(act(l.activation)), h.dropout.push_back(l.dropout);
+  h.activations.push_back(act(cfg.decoder));
+  h.dropout.push_back(0.0f);
+  h.loss_scaling = "half_squared_error_mean_over_batch_columns_x_rows";
+  h.recipe = cfg.recipe;
+  const auto hyper = fb::CreateHyperparameters(fbb, &h);
 
   // The ratings the model reconstructs from are exactly the fit part.
   const Csc& obs = *in.observations;

@@ -11,6 +11,7 @@
 #include "autorec/data/baseline.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
+#include "autorec/train/settings.hpp"
 
 namespace autorec::train {
 namespace {
@@ -217,6 +218,7 @@ Model RunResult::load(const LoadOptions& options) const { return Model::load_buf
 void RunResult::write(const std::string& path) const { write_file_atomic(path, file); }
 
 RunResult run(const Input& input, RunSettings s, Observer& observer) {
+  check_settings(s.config);
   const Clock::time_point t0 = Clock::now();
   const Prepared p = prepare(input, s, observer);
   RunResult out;

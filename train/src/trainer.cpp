@@ -20,15 +20,6 @@
 
 namespace autorec::train {
 
-namespace {
-constexpr double kDefaultDecoupledDecay = 4.0;
-constexpr std::uint32_t kDefaultEpochs = 100;
-constexpr std::uint32_t kDefaultBatch = 64;
-// The input rule, chosen on validation data like the rest (docs/RESULTS.md): the power of SVD++'s |N|^-1/2.
-// An input offset helped ML-100K's validation data but not ML-1M's once the norm was there, so it is a flag.
-constexpr float kDefaultInputNorm = 0.5f;
-}  // namespace
-
 Csc make_csc(const std::vector<data::Rating>& ratings, std::uint32_t num_users, std::uint32_t num_items, Variant variant) {
   const bool item_based = variant == Variant::ItemBased;
   Csc m;
@@ -59,26 +50,6 @@ ColumnGroups group_by_column(const std::vector<Cell>& cells) {
     if (k == 0 || g.sorted[k].col != g.sorted[k - 1].col) g.start.push_back(k);
   g.start.push_back(static_cast<std::uint32_t>(g.sorted.size()));
   return g;
-}
-
-std::optional<TrainConfig> recipe(std::string_view name) {
-  TrainConfig c;  // the textbook recipe
-  if (name == "textbook") return c;
-  if (name != "default") return std::nullopt;
-  c.recipe = "default";
-  // Chosen on validation data only (ML-1M seed-1 training part, 10% held out): AdamW's decoupled decay in
-  // place of the L2 term folded into Adam, biases not decayed (as in the paper's objective), a cosine
-  // learning rate over a fixed number of epochs, batches of 64 columns, and the encoder reading each rating
-  // scaled by (mean column length / the column's length)^0.5. Same network and initialisation.
-  c.weight_decay = 0;
-  c.decoupled_decay = kDefaultDecoupledDecay;
-  c.decay_biases = false;
-  c.schedule = TrainConfig::Schedule::Cosine;
-  c.lr_min = 1e-5;
-  c.epochs = kDefaultEpochs;
-  c.batch_size = kDefaultBatch;
-  c.input_norm = kDefaultInputNorm;
-  return c;
 }
 
 bool needs_validation(const TrainConfig& config, std::size_t ratings, std::uint32_t columns) {

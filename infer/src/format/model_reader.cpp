@@ -17,6 +17,7 @@
 #include "kernels/kernels.hpp"
 #include "memory.hpp"
 #include "model_impl.hpp"
+#include "settings_json.hpp"
 
 namespace autorec {
 namespace {
@@ -421,38 +422,6 @@ void read_columns(const fb::Model& m, const Content& content, const Checker& ck,
     impl.codes_from_file = info.codes_in_file = true;
   }
 
-}
-
-// The trainer's settings as a JSON object (ModelInfo::hyperparameters_json): numbers at round-trip precision,
-// strings escaped, bytes that are not UTF-8 replaced by U+FFFD (a damaged file must not make it throw).
-std::string hyperparameters_json(const fb::Hyperparameters& h) {
-  const auto str = [](const flatbuffers::String* v, const char* fallback = "") { return v ? v->str() : std::string(fallback); };
-  nlohmann::ordered_json j;
-  nlohmann::ordered_json hidden = nlohmann::ordered_json::array();
-  if (h.hidden())
-    for (const std::uint32_t n : *h.hidden()) hidden.push_back(n);
-  j["hidden"] = std::move(hidden);
-  j["optimizer"] = str(h.optimizer());
-  j["learning_rate"] = h.learning_rate();
-  j["weight_decay"] = h.weight_decay();
-  j["decay_biases"] = h.decay_biases();
-  j["batch_size"] = h.batch_size();
-  j["epochs"] = h.epochs();
-  j["seed"] = h.seed();
-  j["init_std"] = h.init_std();
-  j["val_ratio"] = h.val_ratio();
-  j["patience"] = h.patience();
-  j["loss_scaling"] = str(h.loss_scaling());
-  j["threads"] = h.threads();
-  j["lr_schedule"] = str(h.lr_schedule(), "constant");
-  j["lr_min"] = h.lr_min();
-  j["decoupled_decay"] = h.decoupled_decay();
-  j["l2_lambda"] = h.l2_lambda();
-  j["recipe"] = str(h.recipe());
-  j["input_dropout"] = h.input_dropout();
-  j["input_offset"] = h.input_offset();
-  j["input_norm"] = h.input_norm();
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // What the trainer recorded: history, provenance, settings.

@@ -16,7 +16,8 @@
 namespace autorec::train {
 
 // Every default below is the textbook recipe (--recipe textbook); autorec-train's default recipe is
-// recipe("default"), which changes only the optimiser settings (docs/RESULTS.md says how it was chosen).
+// recipe("default"), which changes only the optimiser settings and the input rule (the table in
+// autorec/train/settings.hpp holds its values; docs/RESULTS.md says how they were chosen).
 struct TrainConfig {
   Variant variant = Variant::ItemBased;
   std::uint32_t hidden = 500;
@@ -62,7 +63,8 @@ struct TrainConfig {
   std::string recipe = "textbook";  // the named recipe these settings started from (recorded in the model)
 };
 
-// The named recipes: "textbook" (TrainConfig{}) and "default" (the best found on validation data).
+// The named recipes: "textbook" (TrainConfig{}) and "default" (the best found on validation data; its values
+// are the settings table's, settings.cpp).
 // nullopt for an unknown name.
 std::optional<TrainConfig> recipe(std::string_view name);
 

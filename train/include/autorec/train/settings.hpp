@@ -1,0 +1,77 @@
+// The hyperparameters, described once. Each row of settings() names a TrainConfig member with its
+// autorec-train flag, its checkpoint key, the fb::Hyperparameters field that records it in the model file, its
+// range, the default recipe's value where that differs from the textbook one (TrainConfig's initialiser) and
+// its help text. autorec-train's options, recipe(), the checkpoint's settings, the model file's record and the
+// range check of a run are all produced from the table; the model reader prints the recorded fields by their
+// schema names (ModelInfo::hyperparameters_json, autorec-inspect), walking the schema, so they follow it too.
+// Adding a hyperparameter: a TrainConfig member, a row here (and a schema field if the file records it), and
+// the code that uses it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "autorec/train/trainer.hpp"
+
+namespace autorec::fb {
+struct HyperparametersT;
+}
+
+namespace autorec::train {
+
+// A setting that takes one of a few names, held in TrainConfig as an enum whose values are the names' indices.
+struct ChoiceMember {
+  std::span<const std::string_view> names;
+  std::size_t (*get)(const TrainConfig&);
+  void (*set)(TrainConfig&, std::size_t);
+};
+
+// Where a setting lives in TrainConfig: a number or flag of its own type, or a choice.
+using SettingMember = std::variant<bool TrainConfig::*, int TrainConfig::*, std::uint32_t TrainConfig::*,
+                                   std::uint64_t TrainConfig::*, float TrainConfig::*, double TrainConfig::*,
+                                   ChoiceMember>;
+
+// How a setting enters a checkpoint's settings (which a resume must match).
+enum class InCheckpoint : std::uint8_t {
+  Always,
+  WhenSet,  // added after checkpoints existed: left out at 0, so that older checkpoints still resume
+  Never,    // does not shape the run's trajectory (threads, the device)
+};
+
+struct Setting {
+  std::string_view key;     // the checkpoint key, and the setting's name in messages
+  std::string_view flag;    // autorec-train's option in CLI11's syntax ("--lr"); "" for one without a flag
+  std::string_view schema;  // the fb::Hyperparameters field that records it; "" when the file does not
+  SettingMember member;
+  double min = 0, max = 0;                // the accepted range of a number (inclusive)
+  std::optional<double> default_recipe;  // the default recipe's value where it differs (a choice: its index)
+  std::string_view help;
+  InCheckpoint checkpoint = InCheckpoint::Always;
+  // Writes the schema field (set exactly when `schema` is): a copy, or 0 where the setting does not apply.
+  void (*record)(const TrainConfig&, fb::HyperparametersT&) = nullptr;
+
+  // The option's first name ("--decay-biases" of "--decay-biases,!--no-decay-biases"), for CLI11's count().
+  std::string_view first_flag() const { return flag.substr(0, flag.find(',')); }
+};
+
+// Every hyperparameter, in the order autorec-train's help lists them.
+std::span<const Setting> settings();
+// The row of a checkpoint key; nullptr for one that is not in the table.
+const Setting* find_setting(std::string_view key);
+
+// The value as text ("0.002", "cosine", "true"); numbers at round-trip precision.
+std::string setting_text(const Setting& s, const TrainConfig& config);
+
+// Throws Error(BadInput) naming the first setting outside its range, or not a number. train::run calls it.
+void check_settings(const TrainConfig& config);
+
+// Fills the fields of `h` that the table records (the layer shapes, the recipe's name and the loss scaling
+// are the model writer's).
+void record_settings(const TrainConfig& config, fb::HyperparametersT& h);
+
+}  // namespace autorec::train
