@@ -129,3 +129,11 @@ def refused(ratios):
         print(f"bench: refused a ratio against {r['peer']}: its GEMM ran at {r['peer_gemm_gflops']:.1f} GFLOP/s "
               f"(< {MIN_PEER_GFLOPS:.0f}; BLAS {r['peer_blas']}); run scripts/bench-setup", file=sys.stderr)
     return bool(bad)
+
+
+def publish(text, markdown):
+    """Prints a result table and writes it to the --markdown file when one is given."""
+    print(text)
+    if markdown:
+        with open(markdown, "w") as f:
+            f.write(text)

@@ -16,7 +16,7 @@ builds' `autorec-bench --hardware` lines (CPU, build, kernel level) are recorded
 import argparse, json, os, re, statistics, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, find_shared, machine, machine_line, run  # noqa: E402
+from common import ROOT, find_shared, machine, machine_line, publish, run  # noqa: E402
 
 SERVING = ("load_s", "reconstruct_column_s", "top10_s", "columns_per_s")
 
@@ -106,9 +106,7 @@ def main():
         lines.append(f"| {name} | {d:.3g} {unit} | {n:.3g} {unit} | {ratio[k]:.3f} | "
                      f"{statistics.median(pr):.3f} ({pr[0]:.2f}-{pr[-1]:.2f}) |")
     text = "\n".join(lines) + "\n"
-    print(text)
-    if a.markdown:
-        open(a.markdown, "w").write(text)
+    publish(text, a.markdown)
     return 0
 
 

@@ -14,7 +14,7 @@ GFLOP/s (a misconfigured BLAS: run scripts/bench-setup) gets no ratio, and the s
 import argparse, json, os, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import PEERS, ROOT, find_shared, machine, machine_line, peer, ratio, ratio_text, refused, run  # noqa: E402
+from common import PEERS, ROOT, find_shared, machine, machine_line, peer, publish, ratio, ratio_text, refused, run  # noqa: E402
 
 
 def ours(bindir, split, threads, recipe="textbook", extra=()):
@@ -100,9 +100,7 @@ def main():
     blas = sorted({p["blas"] for r in rows for p in r["peers"]})
     text = ("\n".join(md) + f"\n\nMachine: {machine_line(m)}.\n"
             + (f"Peer BLAS: {'; '.join(blas)}.\n" if blas else ""))
-    print(text)
-    if a.markdown:
-        open(a.markdown, "w").write(text)
+    publish(text, a.markdown)
     if a.json:
         json.dump({"machine": m, "rows": rows}, open(a.json, "w"), indent=1)
     if refused([p["speedup"] for r in rows for p in r["peers"]]):

@@ -23,8 +23,8 @@ scripts/bench-setup) none is printed and the script exits 1 after writing its ou
 import argparse, json, os, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (MIN_PEER_GFLOPS, ROOT, find_shared, machine, machine_line, ratio, ratio_text,  # noqa: E402
-                    refused, run)
+from common import (MIN_PEER_GFLOPS, ROOT, find_shared, machine, machine_line, publish, ratio,  # noqa: E402
+                    ratio_text, refused, run)
 
 PEER = r"""
 import json, sys, time
@@ -122,9 +122,7 @@ def main():
                      + (f"{met} of {a.runs} |" if a.runs > 1 else f"{'yes' if met else 'no'} |"))
     lines += ["", f"Peer BLAS: {peer['blas']}; GEMM {peer['gemm_gflops']:.1f} GFLOP/s at 1 thread."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if a.markdown:
-        open(a.markdown, "w").write(text)
+    publish(text, a.markdown)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"machine": m, "model": a.model, "rows": rows, "cols": cols, "hidden": hidden, "autorec": mine,

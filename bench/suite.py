@@ -26,8 +26,8 @@ scripts/bench-setup) no ratio is printed and the suite exits 1 after writing its
 import argparse, json, math, os, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (MIN_PEER_GFLOPS, PEERS, ROOT, find_shared, machine, machine_line, peer, ratio,  # noqa: E402
-                    ratio_text, refused, run)
+from common import (MIN_PEER_GFLOPS, PEERS, ROOT, find_shared, machine, machine_line, peer, publish,  # noqa: E402
+                    ratio, ratio_text, refused, run)
 
 DTYPES = ["fp32", "fp16", "bf16", "int8"]
 
@@ -192,9 +192,7 @@ def main():
     if blas:
         lines += ["", f"Peer BLAS: {'; '.join(blas)}."]
     text = "\n".join(lines) + "\n"
-    print(text)
-    if a.markdown:
-        open(a.markdown, "w").write(text)
+    publish(text, a.markdown)
     if a.json:
         json.dump(out, open(a.json, "w"), indent=1)
     if refused([p["speedup"] for p in peers] + ([rec["dense_ratio"], rec["sparse_ratio"]] if rec else [])):

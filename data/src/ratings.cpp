@@ -146,7 +146,12 @@ RawRatings parse_ratings(std::string_view text, std::string_view name, const Rea
   std::optional<Sep> sep;
   std::uint64_t line_no = 0;
   std::size_t pos = 0;
+  std::uint64_t next_report = opt.progress_every;
   while (pos < text.size()) {
+    if (opt.progress && pos >= next_report) {
+      opt.progress(pos, text.size());
+      next_report = pos + std::max<std::uint64_t>(opt.progress_every, 1);
+    }
     std::size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
@@ -193,6 +198,7 @@ RawRatings parse_ratings(std::string_view text, std::string_view name, const Rea
     out.value.push_back(v);
     out.line.push_back(line_no);
   }
+  if (opt.progress) opt.progress(text.size(), text.size());
   if (out.value.empty())
     throw Error(Status::BadInput, std::string(name) + ": no ratings found (" + std::to_string(line_no) +
                                       (line_no == 1 ? " line" : " lines") + (out.had_header ? ", a header only" : "") +

@@ -30,19 +30,15 @@ const char* status_name(Status s) noexcept {
   return "unknown status";
 }
 
-const char* variant_name(Variant v) noexcept { return v == Variant::ItemBased ? "item" : "user"; }
-
-namespace {
-constexpr const char* kActivationNames[] = {"identity", "sigmoid", "tanh", "relu", "elu", "selu"};
-}
+const char* variant_name(Variant v) noexcept { return kVariantNames[v == Variant::ItemBased ? 0 : 1].data(); }
 
 const char* activation_name(Activation a) noexcept {
   const auto i = static_cast<std::size_t>(a);
-  return i < std::size(kActivationNames) ? kActivationNames[i] : "unknown";
+  return i < kActivationNames.size() ? kActivationNames[i].data() : "unknown";
 }
 
 std::optional<Activation> parse_activation(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < std::size(kActivationNames); ++i)
+  for (std::size_t i = 0; i < kActivationNames.size(); ++i)
     if (name == kActivationNames[i]) return static_cast<Activation>(i);
   return std::nullopt;
 }

@@ -17,6 +17,14 @@ struct Recorder : train::Observer {
   std::vector<std::pair<std::string, std::uint32_t>> epochs;  // stage, epoch
   void info(const std::string& line) override { infos.push_back(line); }
   void warning(const std::string& line) override { warnings.push_back(line); }
+  struct Read {
+    std::string source;
+    std::uint64_t done, total;
+  };
+  std::vector<Read> reads;
+  void reading(std::string_view source, std::uint64_t done, std::uint64_t total, double) override {
+    reads.push_back({std::string(source), done, total});
+  }
   void epoch(std::string_view stage, const train::EpochStats& s, std::uint32_t) override {
     epochs.emplace_back(std::string(stage), s.epoch);
   }
@@ -88,6 +96,13 @@ BOOST_AUTO_TEST_CASE(a_model_trained_in_process_serves_and_matches_its_file_and_
   BOOST_TEST(r.training.history.size() == 60u);
   BOOST_TEST(seen.epochs.size() == 60u);
   BOOST_TEST(seen.said("data: " + train_path));
+  // Each file's reading ended with a report of all its bytes.
+  BOOST_TEST_REQUIRE(seen.reads.size() >= 2u);
+  BOOST_TEST(seen.reads.back().source == test_path);
+  BOOST_TEST(seen.reads.back().done == test_text.size());
+  BOOST_TEST(seen.reads.back().total == test_text.size());
+  BOOST_TEST(seen.reads.front().source == train_path);
+  BOOST_TEST(seen.reads.front().total == train_text.size());
 
   // The model in memory answers the test set as the run measured it.
   const Model in_memory = r.load({.device = Device::Cpu});

@@ -154,6 +154,24 @@ BOOST_AUTO_TEST_CASE(errors_name_file_line_and_text) {
   BOOST_TEST(error_of("1 2 3\n1 3 6\n", scale).find("outside the rating scale") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(progress_is_reported_through_the_text_and_once_at_its_end) {
+  std::string text;
+  for (int k = 0; k < 40; ++k) text += std::to_string(k) + " 7 4\n";
+  ReadOptions o;
+  o.progress_every = 25;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> calls;
+  o.progress = [&](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); };
+  const RawRatings r = parse_ratings(text, "p.data", o);
+  BOOST_TEST(r.size() == 40u);
+  BOOST_TEST_REQUIRE(calls.size() >= text.size() / 25 / 2);  // lines are 6-7 bytes: a report every 4 lines or so
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    BOOST_TEST(calls[i].second == text.size());
+    if (i > 0) BOOST_TEST(calls[i].first >= calls[i - 1].first + (i + 1 < calls.size() ? 25u : 1u));
+  }
+  BOOST_TEST(calls.back().first == text.size());
+  BOOST_TEST(calls.front().first >= 25u);
+}
+
 BOOST_AUTO_TEST_CASE(skip_bad_lines_counts_what_it_skips) {
   ReadOptions o;
   o.skip_bad_lines = true;

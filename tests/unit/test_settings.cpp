@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(choices_are_named_as_the_library_names_them) {
 BOOST_AUTO_TEST_CASE(check_settings_names_the_setting_and_its_flag) {
   TrainConfig c;
   c.learning_rate = std::nan("");
-  check_error(Status::BadInput, {"setting lr (--lr)", "nan", "outside"}, [&] { train::check_settings(c); });
+  check_error(Status::BadInput, {"setting lr (--lr): nan is not > 0"}, [&] { train::check_settings(c); });
   c = TrainConfig{};
   c.dropout = 0.99f;
   check_error(Status::BadInput, {"setting dropout (--dropout)", "0.99"}, [&] { train::check_settings(c); });

@@ -7,8 +7,8 @@
 namespace autorec::tools {
 
 void ConsoleObserver::finish() {
-  if (line_open_) std::printf("\n");
-  line_open_ = false;
+  if (open_ != Open::None) std::printf("\n");
+  open_ = Open::None;
   std::fflush(stdout);
 }
 
@@ -21,6 +21,21 @@ void ConsoleObserver::info(const std::string& line) {
 void ConsoleObserver::warning(const std::string& line) {
   finish();
   std::fprintf(stderr, "autorec-train: %s\n", line.c_str());
+}
+
+void ConsoleObserver::reading(std::string_view source, std::uint64_t done, std::uint64_t total, double seconds) {
+  // Files under this size parse in well under a second: no line for them.
+  constexpr std::uint64_t kLargeFile = std::uint64_t{64} << 20;
+  if (quiet_ || !terminal_ || total < kLargeFile) return;
+  const double mb = 1e-6, rate = seconds > 0 ? double(done) / seconds : 0;
+  std::printf("\r\033[Kreading %.*s: ", static_cast<int>(source.size()), source.data());
+  if (done < total)
+    std::printf("%.0f%%  %.0f of %.0f MB  %.0f MB/s  left %.0f s", 100.0 * double(done) / double(total),
+                double(done) * mb, double(total) * mb, rate * mb, rate > 0 ? double(total - done) / rate : 0.0);
+  else
+    std::printf("%.0f MB in %.1f s (%.0f MB/s)", double(total) * mb, seconds, rate * mb);
+  std::fflush(stdout);
+  open_ = Open::Reading;
 }
 
 void ConsoleObserver::epoch(std::string_view stage, const train::EpochStats& s, std::uint32_t epochs) {
@@ -37,7 +52,7 @@ void ConsoleObserver::epoch(std::string_view stage, const train::EpochStats& s, 
     std::fflush(stdout);
     return;
   }
-  if (!line_open_) stage_seconds_ = 0, stage_epochs_ = 0;  // a new stage
+  if (open_ != Open::Epochs) finish(), stage_seconds_ = 0, stage_epochs_ = 0;  // a new stage
   stage_seconds_ += s.seconds;
   ++stage_epochs_;
   // The time left at the stage's mean epoch time (early stopping may end it sooner).
@@ -48,7 +63,7 @@ void ConsoleObserver::epoch(std::string_view stage, const train::EpochStats& s, 
   std::printf("  %.2f s/epoch  %.3g ratings/s  %s %.0f s", s.seconds, s.ratings_per_s,
               s.epoch < epochs ? "left" : "done,", s.epoch < epochs ? left : stage_seconds_);
   std::fflush(stdout);
-  line_open_ = true;
+  open_ = Open::Epochs;
 }
 
 }  // namespace autorec::tools

@@ -108,7 +108,9 @@ int main(int argc, char** argv) {
       if (!metrics) throw autorec::Error(autorec::Status::BadInput, metrics_path + ": cannot open for writing");
     }
     autorec::tools::ConsoleObserver observer(quiet, ::isatty(STDOUT_FILENO) == 1, &metrics);
-    const at::Input input = at::read_input(train_path, test_path, {skip_bad, rating_min, rating_max}, observer);
+    autorec::data::ReadOptions read_options;
+    read_options.skip_bad_lines = skip_bad, read_options.rating_min = rating_min, read_options.rating_max = rating_max;
+    const at::Input input = at::read_input(train_path, test_path, read_options, observer);
     const at::RunResult r = at::run(input, settings, observer);
     r.write(out_path);
     observer.finish();

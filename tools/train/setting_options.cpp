@@ -1,7 +1,6 @@
 #include "setting_options.hpp"
 
 #include <cstdlib>
-#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -25,23 +24,17 @@ std::string recipe_note(const Setting& s) {
   return t == d ? " [" + t + "]" : " [default recipe " + d + ", textbook " + t + "]";
 }
 
-// The accepted range in words ("> 0", ">= 0", "in [0, 0.95]"), checked with NaN refused (CLI11's Range
-// lets NaN through: it fails both comparisons).
+// The range check of a number, with NaN refused (CLI11's Range lets NaN through: it fails both comparisons),
+// in the words train::check_settings uses.
 CLI::Validator range_check(const Setting& s) {
-  const auto text = [](double v) { return CLI::detail::to_string(v); };
-  const bool open_ended = s.max >= std::numeric_limits<double>::max();
-  const std::string words = !open_ended                                      ? "in [" + text(s.min) + ", " + text(s.max) + "]"
-                            : s.min == std::numeric_limits<double>::denorm_min() ? "> 0"
-                                                                                 : ">= " + text(s.min);
-  const double lo = s.min, hi = s.max;
   return CLI::Validator(
-      [lo, hi, words](std::string& v) -> std::string {
+      [&s](std::string& v) -> std::string {
         char* end = nullptr;
         const double x = std::strtod(v.c_str(), &end);
         if (end == v.c_str() || *end != '\0') return v + " is not a number";
-        return x >= lo && x <= hi ? std::string() : v + " is not " + words;
+        return train::in_range(s, x) ? std::string() : v + " is not " + train::range_text(s);
       },
-      words);
+      train::range_text(s));
 }
 
 }  // namespace
@@ -75,17 +68,8 @@ void add_setting_options(CLI::App& app, TrainConfig& config) {
 
 void apply_recipe(const CLI::App& app, const TrainConfig& preset, TrainConfig& config) {
   config.recipe = preset.recipe;
-  for (const Setting& s : train::settings()) {
-    if (!s.flag.empty() && app.count(std::string(s.first_flag())) > 0) continue;
-    std::visit(
-        [&](const auto& m) {
-          if constexpr (is_choice<std::decay_t<decltype(m)>>)
-            m.set(config, m.get(preset));
-          else
-            config.*m = preset.*m;
-        },
-        s.member);
-  }
+  for (const Setting& s : train::settings())
+    if (s.flag.empty() || app.count(std::string(s.first_flag())) == 0) train::copy_setting(s, preset, config);
 }
 
 }  // namespace autorec::tools

@@ -24,14 +24,7 @@ constexpr std::uint64_t kMaxCheckpointContent = std::uint64_t{1} << 40;
 // The tensors of a Weights under a prefix ("w." for the current weights, "best." for the best epoch's).
 void add_weights(std::vector<std::pair<std::string, const std::vector<float>*>>& out, const std::string& prefix,
                  const Weights& w) {
-  out.push_back({prefix + "V", &w.V});
-  out.push_back({prefix + "mu", &w.mu});
-  out.push_back({prefix + "W", &w.W});
-  out.push_back({prefix + "b", &w.b});
-  for (std::size_t l = 0; l < w.inner.size(); ++l) {
-    out.push_back({prefix + "inner." + std::to_string(l) + ".M", &w.inner[l].M});
-    out.push_back({prefix + "inner." + std::to_string(l) + ".c", &w.inner[l].c});
-  }
+  for (const auto& [name, values] : named_tensors(w)) out.push_back({prefix + name, values});
 }
 
 json shape_of(const Weights& w) {
@@ -113,16 +106,15 @@ class Reader {
     } catch (const json::exception&) {
       corrupt(name_, "field shape: " + shape.dump());
     }
-    const std::uint64_t rows = w.rows, hidden = w.hidden;
-    w.V = tensor(prefix + "V", rows * hidden);
-    w.mu = tensor(prefix + "mu", hidden);
-    w.W = tensor(prefix + "W", rows * w.code());
-    w.b = tensor(prefix + "b", rows);
-    for (std::size_t l = 0; l < w.inner.size(); ++l) {
-      DenseWeights& d = w.inner[l];
-      d.M = tensor(prefix + "inner." + std::to_string(l) + ".M", std::uint64_t{d.in} * d.out);
-      d.c = tensor(prefix + "inner." + std::to_string(l) + ".c", d.out);
-    }
+    // Each tensor sized as the shape needs, once the content is known to hold that many floats (counted in
+    // double: an untrusted shape's u32 products could wrap a 64-bit sum).
+    double floats = double(w.rows) * w.hidden + w.hidden + double(w.rows) * w.code() + w.rows;
+    for (const DenseWeights& d : w.inner) floats += double(d.in) * d.out + d.out;
+    const std::uint64_t room = data_size_ / sizeof(float);
+    if (floats > double(room))
+      corrupt(name_, "field shape: " + shape.dump() + " needs more floats than the content's " + std::to_string(room));
+    w = zero_weights(w);
+    for (auto& [name, values] : named_tensors(w)) *values = tensor(prefix + name, values->size());
     return w;
   }
 

@@ -56,22 +56,13 @@ class CpuTrainer final : public TrainBackend {
     input_ = input_storage_.empty() ? fit.value.data() : input_storage_.data();
     threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
     w_ = initial_weights(config, fit.num_rows);
-    mV_.assign(w_.V.size(), 0);
-    vV_.assign(w_.V.size(), 0);
-    mW_.assign(w_.W.size(), 0);
-    vW_.assign(w_.W.size(), 0);
-    mmu_.assign(w_.hidden, 0);
-    vmu_.assign(w_.hidden, 0);
-    mb_.assign(w_.rows, 0);
-    vb_.assign(w_.rows, 0);
     if (!config.inner.empty() && config.optimizer != TrainConfig::Optimizer::Adam)
       throw Error(Status::Unsupported, "--optimizer rprop trains one hidden layer only (no --layers)");
+    if (config.optimizer == TrainConfig::Optimizer::Rprop)
+      rprop_ = rprop_state(w_);
+    else
+      adam_ = adam_state(w_);
     inner_.assign(config.inner.size(), {});
-    for (std::size_t l = 0; l < config.inner.size(); ++l) {
-      const DenseWeights& d = w_.inner[l];
-      inner_[l].mM.assign(d.M.size(), 0), inner_[l].vM.assign(d.M.size(), 0);
-      inner_[l].mc.assign(d.out, 0), inner_[l].vc.assign(d.out, 0);
-    }
     const std::size_t bh = std::size_t{config.batch_size} * w_.hidden;
     hact_.resize(bh);
     hdrop_.resize(bh);
@@ -79,12 +70,6 @@ class CpuTrainer final : public TrainBackend {
     dz_.resize(bh);
     col_sse_.resize(config.batch_size);
     row_start_.resize(std::size_t{fit.num_rows} + 1);
-    if (config.optimizer == TrainConfig::Optimizer::Rprop)
-      for (auto [st, n] : {std::pair{&rp_.W, w_.W.size()}, {&rp_.V, w_.V.size()}, {&rp_.b, w_.b.size()}, {&rp_.mu, w_.mu.size()}}) {
-        st->g.assign(n, 0);
-        st->prev.assign(n, 0);
-        st->step.assign(n, kRpropStep0);
-      }
     step_ = 0;
   }
 
@@ -409,7 +394,8 @@ class CpuTrainer final : public TrainBackend {
     const auto t0 = std::chrono::steady_clock::now();
     const Csc& fit = *fit_;
     const std::uint32_t H = w_.hidden, ncols = fit.num_cols();
-    for (RpropState* st : {&rp_.W, &rp_.V, &rp_.b, &rp_.mu}) std::fill(st->g.begin(), st->g.end(), 0.0f);
+    Weights& g = rprop_.g;
+    for (auto& [name, t] : named_tensors(g)) std::fill(t->begin(), t->end(), 0.0f);
     double sse = 0;
     std::vector<std::uint32_t> cols(std::min(cfg_.batch_size, ncols));
     for (std::uint32_t s = 0; s < ncols; s += cfg_.batch_size) {
@@ -419,46 +405,23 @@ class CpuTrainer final : public TrainBackend {
       sse += forward_backward(cols, false, 2.0f);  // d/dy (r - y)^2 = 2 (y - r)
       for_each_row_gradient([&](std::uint32_t r, const Eigen::VectorXf& gW, const Eigen::VectorXf& gV, float gb) {
         const std::size_t o = std::size_t{r} * H;
-        for (std::uint32_t h = 0; h < H; ++h) rp_.W.g[o + h] += gW[h], rp_.V.g[o + h] += gV[h];
-        rp_.b.g[r] += gb;
+        for (std::uint32_t h = 0; h < H; ++h) g.W[o + h] += gW[h], g.V[o + h] += gV[h];
+        g.b[r] += gb;
       });
       const Eigen::VectorXf gmu = mu_gradient(bc);
-      for (std::uint32_t h = 0; h < H; ++h) rp_.mu.g[h] += gmu[h];
+      for (std::uint32_t h = 0; h < H; ++h) g.mu[h] += gmu[h];
     }
     const float lambda = static_cast<float>(cfg_.l2_lambda);
     double penalty = 0;
     for (std::size_t i = 0; i < w_.W.size(); ++i) {
-      rp_.W.g[i] += lambda * w_.W[i];
-      rp_.V.g[i] += lambda * w_.V[i];
+      g.W[i] += lambda * w_.W[i];
+      g.V[i] += lambda * w_.V[i];
       penalty += double(w_.W[i]) * w_.W[i] + double(w_.V[i]) * w_.V[i];
     }
-    rprop_update(rp_.W, w_.W);
-    rprop_update(rp_.V, w_.V);
-    rprop_update(rp_.b, w_.b);
-    rprop_update(rp_.mu, w_.mu);
+    rprop_update(rprop_, w_, threads_);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return epoch_stats(epoch, seconds, sse + 0.5 * lambda * penalty, sse, fit.nnz());
   }
-
-  static constexpr float kRpropStep0 = 1e-3f, kRpropStepMin = 1e-7f, kRpropStepMax = 0.05f;
-  struct RpropState {
-    std::vector<float> g, prev, step;
-  };
-  void rprop_update(RpropState& st, std::vector<float>& p) {
-    const std::size_t n = p.size();
-#pragma omp parallel for simd num_threads(threads_) schedule(static)
-    for (std::size_t i = 0; i < n; ++i) {
-      const float prod = st.g[i] * st.prev[i];
-      float g = st.g[i];
-      if (prod > 0) st.step[i] = std::min(st.step[i] * 1.2f, kRpropStepMax);
-      if (prod < 0) st.step[i] = std::max(st.step[i] * 0.5f, kRpropStepMin), g = 0;
-      p[i] -= g > 0 ? st.step[i] : (g < 0 ? -st.step[i] : 0.0f);
-      st.prev[i] = g;
-    }
-  }
-  struct {
-    RpropState W, V, b, mu;
-  } rp_;
 
   // One optimiser step on a batch of columns; returns the batch's squared error.
   double optimizer_step(std::span<const std::uint32_t> cols) {
@@ -470,20 +433,22 @@ class CpuTrainer final : public TrainBackend {
     // Phase B: per row, gradients then Adam, fused so each parameter row is swept once.
     const AdamSteps steps = adam_steps(cfg_, step_, epoch_);
     const AdamStep &adam = steps.weights, &adam_bias = steps.biases;  // (clang 14 cannot capture bindings)
+    Weights &m = adam_.m, &v = adam_.v;
     for_each_row_gradient([&](std::uint32_t r, const Eigen::VectorXf& gW, const Eigen::VectorXf& gV, float gb) {
-      adam_span(adam, &w_.W[std::size_t{r} * C], &mW_[std::size_t{r} * C], &vW_[std::size_t{r} * C], gW.data(), C);
-      adam_span(adam, &w_.V[std::size_t{r} * H], &mV_[std::size_t{r} * H], &vV_[std::size_t{r} * H], gV.data(), H);
-      adam_update(adam_bias, w_.b[r], mb_[r], vb_[r], gb);
+      const std::size_t oW = std::size_t{r} * C, oV = std::size_t{r} * H;
+      adam_span(adam, &w_.W[oW], &m.W[oW], &v.W[oW], gW.data(), C);
+      adam_span(adam, &w_.V[oV], &m.V[oV], &v.V[oV], gV.data(), H);
+      adam_update(adam_bias, w_.b[r], m.b[r], v.b[r], gb);
     });
 
     // Phase C: encoder bias and inner layers.
     const Eigen::VectorXf gmu = mu_gradient(bc);
-    adam_span(adam_bias, w_.mu.data(), mmu_.data(), vmu_.data(), gmu.data(), H);
+    adam_span(adam_bias, w_.mu.data(), m.mu.data(), v.mu.data(), gmu.data(), H);
     for (std::size_t l = 0; l < w_.inner.size(); ++l) {
       DenseWeights& d = w_.inner[l];
-      InnerScratch& st = inner_[l];
-      adam_span(adam, d.M.data(), st.mM.data(), st.vM.data(), st.gM.data(), static_cast<std::uint32_t>(d.M.size()));
-      adam_span(adam_bias, d.c.data(), st.mc.data(), st.vc.data(), st.gc.data(), d.out);
+      const InnerScratch& st = inner_[l];
+      adam_span(adam, d.M.data(), m.inner[l].M.data(), v.inner[l].M.data(), st.gM.data(), static_cast<std::uint32_t>(d.M.size()));
+      adam_span(adam_bias, d.c.data(), m.inner[l].c.data(), v.inner[l].c.data(), st.gc.data(), d.out);
     }
     input_mask_ = false;  // validation and the model's codes see every rating
     return sse;
@@ -514,25 +479,14 @@ class CpuTrainer final : public TrainBackend {
   }
 
   OptimizerState optimizer_state() const override {
-    OptimizerState s;
-    s.step = step_;
-    for (const auto& [name, tensor] : state_tensors(*this)) s.tensors.push_back({name, *tensor});
-    return s;
+    return cfg_.optimizer == TrainConfig::Optimizer::Rprop ? save_state(rprop_, step_) : save_state(adam_, step_);
   }
 
   void set_optimizer_state(const OptimizerState& s) override {
-    const auto mine = state_tensors(*this);
-    if (s.tensors.size() != mine.size())
-      throw Error(Status::Corrupt, "optimizer state: " + std::to_string(s.tensors.size()) + " tensors, this run has " +
-                                       std::to_string(mine.size()));
-    for (std::size_t i = 0; i < mine.size(); ++i) {
-      const auto& [name, values] = s.tensors[i];
-      if (name != mine[i].first || values.size() != mine[i].second->size())
-        throw Error(Status::Corrupt, "optimizer state: tensor " + name + " (" + std::to_string(values.size()) +
-                                         " values) where this run has " + mine[i].first + " (" +
-                                         std::to_string(mine[i].second->size()) + ")");
-    }
-    for (std::size_t i = 0; i < mine.size(); ++i) *mine[i].second = s.tensors[i].second;
+    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop)
+      restore_state(rprop_, s, "the cpu trainer");
+    else
+      restore_state(adam_, s, "the cpu trainer");
     step_ = s.step;
   }
 
@@ -545,39 +499,14 @@ class CpuTrainer final : public TrainBackend {
   }
 
  private:
-  // The optimiser's state tensors, by name, in a fixed order: Adam's moments, or Rprop's previous gradients
-  // and step sizes (its gradient sums are rebuilt every epoch). One list for reading (Self = const
-  // CpuTrainer) and for restoring.
-  template <class Self>
-  using StateList = std::vector<
-      std::pair<std::string, std::conditional_t<std::is_const_v<Self>, const std::vector<float>, std::vector<float>>*>>;
-  template <class Self>
-  static StateList<Self> state_tensors(Self& self) {
-    StateList<Self> t;
-    if (self.cfg_.optimizer == TrainConfig::Optimizer::Rprop) {
-      for (auto [name, st] : {std::pair{"W", &self.rp_.W}, {"V", &self.rp_.V}, {"b", &self.rp_.b}, {"mu", &self.rp_.mu}}) {
-        t.push_back({std::string("rprop.") + name + ".prev", &st->prev});
-        t.push_back({std::string("rprop.") + name + ".step", &st->step});
-      }
-      return t;
-    }
-    t = {{"adam.V.m", &self.mV_}, {"adam.V.v", &self.vV_}, {"adam.mu.m", &self.mmu_}, {"adam.mu.v", &self.vmu_},
-         {"adam.W.m", &self.mW_}, {"adam.W.v", &self.vW_}, {"adam.b.m", &self.mb_},   {"adam.b.v", &self.vb_}};
-    for (std::size_t l = 0; l < self.inner_.size(); ++l) {
-      const std::string p = "adam.inner." + std::to_string(l) + ".";
-      auto& st = self.inner_[l];
-      t.insert(t.end(), {{p + "M.m", &st.mM}, {p + "M.v", &st.vM}, {p + "c.m", &st.mc}, {p + "c.v", &st.vc}});
-    }
-    return t;
-  }
-
   TrainConfig cfg_;
   const Csc* fit_ = nullptr;
   std::vector<float> input_storage_;  // encoder_inputs of fit_ (empty for the plain rule)
   const float* input_ = nullptr;      // what the encoder reads for each stored rating: input_storage_ or fit_->value
   int threads_ = 1;
   Weights w_;
-  std::vector<float> mV_, vV_, mW_, vW_, mmu_, vmu_, mb_, vb_;  // Adam moments
+  AdamState adam_;    // --optimizer adam
+  RpropState rprop_;  // --optimizer rprop
   std::uint64_t step_ = 0;
   std::uint32_t epoch_ = 1;  // the epoch being run (the learning-rate schedule)
   // Input dropout of the current step (set by forward_backward).
@@ -594,9 +523,9 @@ class CpuTrainer final : public TrainBackend {
   };
   std::vector<BatchEntry> by_row_;  // grouped by row (row_start_), increasing j within a row
   // Per inner layer: batch activations [bc, out], dropout multipliers, dropped-out output (the next layer's
-  // input), the batch's gradients and the Adam moments.
+  // input) and the batch's gradients.
   struct InnerScratch {
-    std::vector<float> act, keep, drop, gM, gc, mM, vM, mc, vc;
+    std::vector<float> act, keep, drop, gM, gc;
   };
   std::vector<InnerScratch> inner_;
   std::vector<float> top_grad_;  // d loss / d (decoder's input) over the batch, [bc, code]

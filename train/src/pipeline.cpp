@@ -202,13 +202,18 @@ TrainResult refit_stage(RunSettings& s, const Prepared& p, const Csc& all_m, con
 Input read_input(const std::string& train_path, const std::string& test_path, const data::ReadOptions& options,
                  Observer& observer) {
   const Clock::time_point t0 = Clock::now();
+  // Each file's progress, timed from the start of that file.
+  auto read = [&](const std::string& path) {
+    const Clock::time_point start = Clock::now();
+    data::ReadOptions o = options;
+    o.progress = [&](std::uint64_t done, std::uint64_t total) { observer.reading(path, done, total, seconds_since(start)); };
+    data::RawRatings r = read_ratings(path, o);
+    report_skipped(r, observer);
+    return r;
+  };
   Input in;
-  in.train = read_ratings(train_path, options);
-  report_skipped(in.train, observer);
-  if (!test_path.empty()) {
-    in.test = read_ratings(test_path, options);
-    report_skipped(*in.test, observer);
-  }
+  in.train = read(train_path);
+  if (!test_path.empty()) in.test = read(test_path);
   in.read_seconds = seconds_since(t0);
   return in;
 }

@@ -16,8 +16,7 @@ namespace {
 constexpr double kHuge = std::numeric_limits<double>::max();
 constexpr double kTiny = std::numeric_limits<double>::denorm_min();  // "> 0"
 
-constexpr std::array<std::string_view, 2> kVariants = {"item", "user"};
-constexpr std::array<std::string_view, 6> kActivations = {"identity", "sigmoid", "tanh", "relu", "elu", "selu"};
+// The variants' and activations' names are the library's (kVariantNames, kActivationNames in autorec/model.hpp).
 constexpr std::array<std::string_view, 2> kSchedules = {"constant", "cosine"};
 constexpr std::array<std::string_view, 2> kOptimizers = {"adam", "rprop"};
 constexpr std::array<std::string_view, 3> kDevices = {"auto", "cpu", "cuda"};
@@ -36,6 +35,12 @@ void copy(const TrainConfig& c, fb::HyperparametersT& h) {
   h.*Field = static_cast<To>(c.*Member);
 }
 
+// The record of a choice: its name.
+template <auto Member, auto Field, const auto& Names>
+void copy_name(const TrainConfig& c, fb::HyperparametersT& h) {
+  h.*Field = Names[static_cast<std::size_t>(c.*Member)];
+}
+
 // The names of the enums above are their values in order (TrainConfig, autorec/model.hpp, autorec/math.hpp).
 static_assert(static_cast<int>(Activation::Selu) == 5 && static_cast<int>(Device::Cuda) == 2 &&
               static_cast<int>(Variant::UserBased) == 1 && static_cast<int>(TrainConfig::Schedule::Cosine) == 1 &&
@@ -51,13 +56,13 @@ using H = fb::HyperparametersT;
 // |N|^-1/2; an input offset helped ML-100K's validation data but not ML-1M's once the norm was there).
 // Same network and initialisation as the textbook recipe.
 const Setting kSettings[] = {
-    {"variant", "--variant", "", choice<&C::variant>(kVariants), 0, 0, {},
+    {"variant", "--variant", "", choice<&C::variant>(kVariantNames), 0, 0, {},
      "item (I-AutoRec: a column is an item's ratings) or user (U-AutoRec)"},
     // hidden, encoder, decoder and dropout are recorded with the layer shapes (Hyperparameters.hidden,
     // activations, dropout) by the model writer.
     {"hidden", "--hidden", "", &C::hidden, 1, 65536, {}, "hidden units"},
-    {"encoder", "--encoder", "", choice<&C::encoder>(kActivations), 0, 0, {}, "encoder activation g"},
-    {"decoder", "--decoder", "", choice<&C::decoder>(kActivations), 0, 0, {}, "decoder activation f"},
+    {"encoder", "--encoder", "", choice<&C::encoder>(kActivationNames), 0, 0, {}, "encoder activation g"},
+    {"decoder", "--decoder", "", choice<&C::decoder>(kActivationNames), 0, 0, {}, "decoder activation f"},
     {"dropout", "--dropout", "", &C::dropout, 0, 0.95, {}, "dropout after the encoder (training only)"},
     {"input_dropout", "--input-dropout", "input_dropout", &C::input_dropout, 0, 0.95, {},
      "share of each column's ratings hidden from the encoder while training (denoising; CPU)", InCheckpoint::Always,
@@ -81,7 +86,7 @@ const Setting kSettings[] = {
      copy<&C::decoupled_decay, &H::decoupled_decay>},
     {"lr_schedule", "--lr-schedule", "lr_schedule", choice<&C::schedule>(kSchedules), 0, 0,
      double(TrainConfig::Schedule::Cosine), "constant, or cosine down to --lr-min at the last epoch",
-     InCheckpoint::Always, [](const C& c, H& h) { h.lr_schedule = kSchedules[std::size_t(c.schedule)]; }},
+     InCheckpoint::Always, copy_name<&C::schedule, &H::lr_schedule, kSchedules>},
     {"lr_min", "--lr-min", "lr_min", &C::lr_min, 0, kHuge, 1e-5, "final learning rate of the cosine schedule",
      InCheckpoint::Always, copy<&C::lr_min, &H::lr_min>},
     // The cosine's length when it differs from the epochs run (a refit); set by the pipeline.
@@ -138,7 +143,8 @@ std::string setting_text(const Setting& s, const TrainConfig& config) {
   return std::visit(
       [&](const auto& m) -> std::string {
         if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>) {
-          return std::string(m.names[m.get(config)]);
+          const std::size_t i = m.get(config);
+          return i < m.names.size() ? std::string(m.names[i]) : "choice " + std::to_string(i);
         } else if constexpr (std::is_same_v<std::decay_t<decltype(config.*m)>, bool>) {
           return config.*m ? "true" : "false";
         } else {
@@ -148,24 +154,60 @@ std::string setting_text(const Setting& s, const TrainConfig& config) {
       s.member);
 }
 
+double setting_value(const Setting& s, const TrainConfig& config) {
+  return std::visit(
+      [&](const auto& m) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>)
+          return static_cast<double>(m.get(config));
+        else
+          return static_cast<double>(config.*m);
+      },
+      s.member);
+}
+
+void set_setting(const Setting& s, TrainConfig& config, double value) {
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>)
+          m.set(config, static_cast<std::size_t>(value));
+        else
+          config.*m = static_cast<std::decay_t<decltype(config.*m)>>(value);
+      },
+      s.member);
+}
+
+void copy_setting(const Setting& s, const TrainConfig& from, TrainConfig& to) {
+  std::visit(
+      [&](const auto& m) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>)
+          m.set(to, m.get(from));
+        else
+          to.*m = from.*m;  // exact, where a double would round a 64-bit seed
+      },
+      s.member);
+}
+
+std::string range_text(const Setting& s) {
+  if (const auto* choice = std::get_if<ChoiceMember>(&s.member)) {
+    std::string names;
+    for (std::string_view n : choice->names) names += (names.empty() ? "" : ", ") + std::string(n);
+    return "one of " + names;
+  }
+  if (s.max < kHuge) return "in [" + number_text(s.min) + ", " + number_text(s.max) + "]";
+  return s.min == kTiny ? "> 0" : ">= " + number_text(s.min);
+}
+
+bool in_range(const Setting& s, double value) {
+  if (const auto* choice = std::get_if<ChoiceMember>(&s.member)) return value >= 0 && value < double(choice->names.size());
+  return value >= s.min && value <= s.max;  // false for NaN
+}
+
 void check_settings(const TrainConfig& config) {
-  for (const Setting& s : kSettings) {
-    const bool ok = std::visit(
-        [&](const auto& m) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>) {
-            return m.get(config) < m.names.size();
-          } else {
-            const double v = static_cast<double>(config.*m);
-            return v >= s.min && v <= s.max;  // false for NaN
-          }
-        },
-        s.member);
-    if (!ok)
+  for (const Setting& s : kSettings)
+    if (!in_range(s, setting_value(s, config)))
       throw Error(Status::BadInput, "setting " + std::string(s.key) +
                                         (s.flag.empty() ? "" : " (" + std::string(s.first_flag()) + ")") + ": " +
-                                        setting_text(s, config) + " is outside " + number_text(s.min) + ".." +
-                                        number_text(s.max));
-  }
+                                        setting_text(s, config) + " is not " + range_text(s));
 }
 
 void record_settings(const TrainConfig& config, fb::HyperparametersT& h) {
@@ -178,18 +220,8 @@ std::optional<TrainConfig> recipe(std::string_view name) {
   if (name == "textbook") return c;
   if (name != "default") return std::nullopt;
   c.recipe = "default";
-  for (const Setting& s : kSettings) {
-    if (!s.default_recipe) continue;
-    const double v = *s.default_recipe;
-    std::visit(
-        [&](const auto& m) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(m)>, ChoiceMember>)
-            m.set(c, static_cast<std::size_t>(v));
-          else
-            c.*m = static_cast<std::decay_t<decltype(c.*m)>>(v);
-        },
-        s.member);
-  }
+  for (const Setting& s : kSettings)
+    if (s.default_recipe) set_setting(s, c, *s.default_recipe);
   return c;
 }
 

@@ -102,6 +102,19 @@ std::vector<float> encoder_inputs(const InputTransform& t, const Csc& m) {
   return in;
 }
 
+Weights zero_weights(const Weights& shape) {
+  Weights w;
+  w.rows = shape.rows;
+  w.hidden = shape.hidden;
+  for (const DenseWeights& d : shape.inner)
+    w.inner.push_back({d.in, d.out, std::vector<float>(std::size_t{d.out} * d.in), std::vector<float>(d.out)});
+  w.V.resize(std::size_t{w.rows} * w.hidden);
+  w.mu.resize(w.hidden);
+  w.W.resize(std::size_t{w.rows} * w.code());
+  w.b.resize(w.rows);
+  return w;
+}
+
 Weights initial_weights(const TrainConfig& config, std::uint32_t rows) {
   Weights w;
   w.rows = rows;

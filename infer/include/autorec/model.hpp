@@ -9,6 +9,7 @@
 // C and FFI hosts use the same library through autorec/autorec.h.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,6 +26,11 @@ namespace autorec {
 
 enum class Variant : std::uint8_t { ItemBased = 0, UserBased = 1 };
 enum class Device : std::uint8_t { Auto = 0, Cpu = 1, Cuda = 2 };
+
+// The enums' names, indexed by their values (what variant_name and activation_name return, and what
+// autorec-train's options take).
+inline constexpr std::array<std::string_view, 2> kVariantNames = {"item", "user"};
+inline constexpr std::array<std::string_view, 6> kActivationNames = {"identity", "sigmoid", "tanh", "relu", "elu", "selu"};
 
 // Static names: "item" or "user"; "identity", "sigmoid", ... ("unknown" for a value outside the enum).
 const char* variant_name(Variant v) noexcept;

@@ -3,7 +3,6 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -163,33 +162,20 @@ class CudaTrainer final : public TrainBackend {
     b_.p.upload(w.b);
   }
 
-  // Named as the CPU trainer names its Adam moments, in the same layouts: a checkpoint moves between them.
+  // Adam's moments as the CPU trainer keeps them (optimizer.hpp), names and layouts: a checkpoint moves
+  // between the two.
   OptimizerState optimizer_state() const override {
-    OptimizerState s;
-    s.step = step_;
-    for (auto [name, param] : named_params(*this))
-      s.tensors.insert(s.tensors.end(), {{std::string("adam.") + name + ".m", param->m.download()},
-                                         {std::string("adam.") + name + ".v", param->v.download()}});
-    return s;
+    return save_state(AdamState{download(&Param::m), download(&Param::v)}, step_);
   }
 
   void set_optimizer_state(const OptimizerState& s) override {
-    const auto params = named_params(*this);
-    if (s.tensors.size() != 2 * params.size())
-      throw Error(Status::Corrupt, "optimizer state: " + std::to_string(s.tensors.size()) + " tensors, the cuda trainer has " +
-                                       std::to_string(2 * params.size()));
-    for (std::size_t i = 0; i < s.tensors.size(); ++i) {
-      const auto [name, param] = params[i / 2];
-      const std::string want = std::string("adam.") + name + (i % 2 ? ".v" : ".m");
-      if (s.tensors[i].first != want || s.tensors[i].second.size() != param->p.size())
-        throw Error(Status::Corrupt, "optimizer state: tensor " + s.tensors[i].first + " (" +
-                                         std::to_string(s.tensors[i].second.size()) + " values) where the cuda trainer has " +
-                                         want + " (" + std::to_string(param->p.size()) + ")");
-    }
-    for (std::size_t i = 0; i < s.tensors.size(); ++i) {
-      Param* param = params[i / 2].second;
-      (i % 2 ? param->v : param->m).upload(s.tensors[i].second);
-    }
+    Weights shape;
+    shape.rows = rows_;
+    shape.hidden = cfg_.hidden;
+    AdamState adam = adam_state(shape);
+    restore_state(adam, s, "the cuda trainer");
+    upload(&Param::m, adam.m);
+    upload(&Param::v, adam.v);
     step_ = s.step;
   }
 
@@ -210,14 +196,6 @@ class CudaTrainer final : public TrainBackend {
   }
 
  private:
-  // The parameters by name, for reading (Self = const CudaTrainer) and for restoring.
-  template <class Self>
-  using NamedParams = std::array<std::pair<const char*, std::conditional_t<std::is_const_v<Self>, const Param, Param>*>, 4>;
-  template <class Self>
-  static NamedParams<Self> named_params(Self& self) {
-    return {{{"V", &self.V_}, {"mu", &self.mu_}, {"W", &self.W_}, {"b", &self.b_}}};
-  }
-
   // One member (values or gradients) of every parameter, copied to the host in the Weights layout.
   Weights download(DeviceArray<float> Param::*member) const {
     Weights w;
@@ -228,6 +206,14 @@ class CudaTrainer final : public TrainBackend {
     w.W = (W_.*member).download();
     w.b = (b_.*member).download();
     return w;
+  }
+
+  // The reverse: one member of every parameter, from the host's Weights layout.
+  void upload(DeviceArray<float> Param::*member, const Weights& w) {
+    (V_.*member).upload(w.V);
+    (mu_.*member).upload(w.mu);
+    (W_.*member).upload(w.W);
+    (b_.*member).upload(w.b);
   }
 
   Problem problem() const {

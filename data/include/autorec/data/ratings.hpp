@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ struct ReadOptions {
   bool skip_bad_lines = false;      // count and report malformed lines instead of failing on the first
   std::optional<float> rating_min;  // when set, ratings below / above are bad lines
   std::optional<float> rating_max;
+  // Called while parsing, with the bytes parsed so far and the text's size: about every progress_every bytes
+  // and once at the end (done == total), so that a caller can show progress through a large file.
+  std::function<void(std::uint64_t done, std::uint64_t total)> progress;
+  std::uint64_t progress_every = std::uint64_t{4} << 20;
 };
 
 // Ratings as they appear in a file. Ids are interned: user_ids[user[k]] is the text of rating k's user.

@@ -36,6 +36,11 @@ class Observer {
   // Something to say even to a quiet caller: skipped lines, duplicates, a device fallback, a test set the
   // model cannot answer.
   virtual void warning(const std::string& line) { (void)line; }
+  // While read_input parses a file: `done` of its `total` bytes (decompressed) after `seconds`; about every
+  // 4 MiB, and once more at the end with done == total.
+  virtual void reading(std::string_view source, std::uint64_t done, std::uint64_t total, double seconds) {
+    (void)source, (void)done, (void)total, (void)seconds;
+  }
   // After each epoch of a stage ("train", then "refit" when there is one), of `epochs` in that stage.
   virtual void epoch(std::string_view stage, const EpochStats& stats, std::uint32_t epochs) {
     (void)stage, (void)stats, (void)epochs;

@@ -66,8 +66,19 @@ const Setting* find_setting(std::string_view key);
 
 // The value as text ("0.002", "cosine", "true"); numbers at round-trip precision.
 std::string setting_text(const Setting& s, const TrainConfig& config);
+// The value as a number (a choice: its index; a flag: 0 or 1), and setting it from one (recipe()).
+double setting_value(const Setting& s, const TrainConfig& config);
+void set_setting(const Setting& s, TrainConfig& config, double value);
+// to's setting = from's, exactly.
+void copy_setting(const Setting& s, const TrainConfig& from, TrainConfig& to);
 
-// Throws Error(BadInput) naming the first setting outside its range, or not a number. train::run calls it.
+// The accepted values in words, for messages and help: "> 0", ">= 0", "in [0, 0.95]", "one of adam, rprop".
+std::string range_text(const Setting& s);
+// Whether a value (as setting_value gives it) is accepted; NaN never is.
+bool in_range(const Setting& s, double value);
+
+// Throws Error(BadInput) naming the first setting outside its range, or not a number: "setting lr (--lr):
+// nan is not > 0". train::run calls it.
 void check_settings(const TrainConfig& config);
 
 // Fills the fields of `h` that the table records (the layer shapes, the recipe's name and the loss scaling

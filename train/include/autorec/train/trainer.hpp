@@ -1,6 +1,7 @@
 // Training AutoRec: configuration, the sparse training matrix, the backend seam and the training loop.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "autorec/data/dataset.hpp"
@@ -112,6 +114,25 @@ struct Weights {
   std::vector<DenseWeights> inner;
   std::uint32_t code() const { return inner.empty() ? hidden : inner.back().out; }
 };
+
+// Weights of shape's dimensions (rows, hidden, each inner layer's in and out), every value 0; the values of
+// `shape` are not read.
+Weights zero_weights(const Weights& shape);
+
+// The tensors of a network by name, in one fixed order: "V", "mu", "W", "b", then "inner.<l>.M" and
+// "inner.<l>.c" for each inner layer. Checkpoints and the optimisers' state tensors are named after these.
+template <class W>
+  requires std::same_as<std::remove_const_t<W>, Weights>
+auto named_tensors(W& w) {
+  using Tensor = std::conditional_t<std::is_const_v<W>, const std::vector<float>, std::vector<float>>;
+  std::vector<std::pair<std::string, Tensor*>> t{{"V", &w.V}, {"mu", &w.mu}, {"W", &w.W}, {"b", &w.b}};
+  for (std::size_t l = 0; l < w.inner.size(); ++l) {
+    const std::string prefix = "inner." + std::to_string(l) + ".";
+    t.push_back({prefix + "M", &w.inner[l].M});
+    t.push_back({prefix + "c", &w.inner[l].c});
+  }
+  return t;
+}
 
 // What an optimiser carries from one step to the next besides the weights, as named tensors (Adam's two
 // moments, Rprop's step sizes), and the number of steps taken, which also seeds the dropout masks and input
