@@ -89,7 +89,9 @@ void restore(std::string_view optimiser, std::initializer_list<Quantity<Weights>
              const OptimizerState& saved, std::string_view backend) {
   const auto wanted = state_tensors(optimiser, quantities);
   std::vector<const std::vector<float>*> found;
-  for (const auto& [name, values] : wanted) {
+  for (const auto& want : wanted) {  // (not a structured binding: clang 14 cannot capture one)
+    const std::string& name = want.first;
+    const std::vector<float>* values = want.second;
     const auto it = std::find_if(saved.tensors.begin(), saved.tensors.end(), [&](const auto& t) { return t.first == name; });
     if (it == saved.tensors.end())
       refuse("no tensor " + name + ", which " + std::string(backend) + " needs (a checkpoint of another optimizer or shape?)");
@@ -98,9 +100,9 @@ void restore(std::string_view optimiser, std::initializer_list<Quantity<Weights>
              " has " + std::to_string(values->size()));
     found.push_back(&it->second);
   }
-  for (const auto& [name, values] : saved.tensors)
-    if (std::none_of(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == name; }))
-      refuse("tensor " + quoted(name) + " is not one that " + std::string(backend) + " keeps");
+  for (const auto& tensor : saved.tensors)
+    if (std::none_of(wanted.begin(), wanted.end(), [&](const auto& w) { return w.first == tensor.first; }))
+      refuse("tensor " + quoted(tensor.first) + " is not one that " + std::string(backend) + " keeps");
   for (std::size_t i = 0; i < wanted.size(); ++i) *wanted[i].second = *found[i];
 }
 
