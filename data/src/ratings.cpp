@@ -80,6 +80,25 @@ std::string float_problem(std::string_view s, float& v) {
   return {};
 }
 
+// Why a rating is refused by the options' scale ("field rating: '7' is outside the rating scale [1, 5]"), or
+// empty when it is inside.
+std::string scale_problem(float v, std::string_view text, const ReadOptions& opt) {
+  if ((opt.rating_min && v < *opt.rating_min) || (opt.rating_max && v > *opt.rating_max))
+    return "field rating: '" + shown(text) + "' is outside the rating scale [" + scale_end(opt.rating_min, "-inf") +
+           ", " + scale_end(opt.rating_max, "inf") + "]";
+  return {};
+}
+
+// Refuses a scale that is inverted or not finite, before any rating: it would otherwise reject (or accept)
+// every rating with a message about the rating instead of the scale.
+void check_scale(const ReadOptions& opt) {
+  if ((opt.rating_min && !std::isfinite(*opt.rating_min)) || (opt.rating_max && !std::isfinite(*opt.rating_max)) ||
+      (opt.rating_min && opt.rating_max && *opt.rating_min > *opt.rating_max))
+    throw Error(Status::BadInput, "rating scale [" + scale_end(opt.rating_min, "-inf") + ", " +
+                                      scale_end(opt.rating_max, "inf") +
+                                      "]: the minimum must be finite and not above the maximum");
+}
+
 bool is_number(std::string_view s) {
   float v = 0;
   return float_problem(s, v).empty();
@@ -133,13 +152,7 @@ class Interner {
 RawRatings parse_ratings(std::string_view text, std::string_view name, const ReadOptions& opt) {
   RawRatings out;
   out.source = std::string(name);
-  // Checked here, before any line: an inverted or NaN scale would otherwise reject (or accept) every rating
-  // with a message about the line instead of the flag.
-  if ((opt.rating_min && !std::isfinite(*opt.rating_min)) || (opt.rating_max && !std::isfinite(*opt.rating_max)) ||
-      (opt.rating_min && opt.rating_max && *opt.rating_min > *opt.rating_max))
-    throw Error(Status::BadInput, "rating scale [" + scale_end(opt.rating_min, "-inf") + ", " +
-                                      scale_end(opt.rating_max, "inf") +
-                                      "]: the minimum must be finite and not above the maximum");
+  check_scale(opt);
   Interner users(out.user_ids), items(out.item_ids);
   if (text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) text.remove_prefix(3);  // UTF-8 BOM
 
@@ -180,9 +193,8 @@ RawRatings parse_ratings(std::string_view text, std::string_view name, const Rea
         continue;
       }
       problem = "field rating: '" + shown(f[2]) + "' " + why;
-    } else if ((opt.rating_min && v < *opt.rating_min) || (opt.rating_max && v > *opt.rating_max)) {
-      problem = "field rating: '" + shown(f[2]) + "' is outside the rating scale [" +
-                scale_end(opt.rating_min, "-inf") + ", " + scale_end(opt.rating_max, "inf") + "]";
+    } else {
+      problem = scale_problem(v, f[2], opt);
     }
     if (!problem.empty()) {
       if (!opt.skip_bad_lines)
@@ -254,6 +266,47 @@ std::string read_text_file(const std::string& path) {
 
 RawRatings read_ratings(const std::string& path, const ReadOptions& options) {
   return parse_ratings(read_text_file(path), path, options);
+}
+
+struct RatingsBuilder::State {
+  ReadOptions options;
+  RawRatings out;
+  Interner users{out.user_ids}, items{out.item_ids};
+};
+
+RatingsBuilder::RatingsBuilder(std::string source, const ReadOptions& options) : s_(std::make_unique<State>()) {
+  check_scale(options);
+  s_->options = options;
+  s_->out.source = std::move(source);
+}
+
+RatingsBuilder::~RatingsBuilder() = default;
+
+void RatingsBuilder::add(std::string_view user, std::string_view item, float value) {
+  RawRatings& out = s_->out;
+  const std::uint64_t row = out.value.size() + 1;
+  std::string problem;
+  if (user.empty() || item.empty()) {
+    problem = std::string("empty ") + (user.empty() ? "user" : "item") + " id";
+  } else if (!std::isfinite(value)) {
+    problem = "field rating: '" + std::to_string(value) + "' is not finite";
+  } else {
+    char text[32];
+    const auto r = std::to_chars(text, text + sizeof text, value);
+    problem = scale_problem(value, std::string_view(text, std::size_t(r.ptr - text)), s_->options);
+  }
+  if (!problem.empty()) throw Error(Status::BadInput, out.source + ": row " + std::to_string(row) + ": " + problem);
+  out.user.push_back(s_->users(user));
+  out.item.push_back(s_->items(item));
+  out.value.push_back(value);
+  out.line.push_back(row);
+}
+
+RawRatings RatingsBuilder::finish() {
+  if (s_->out.value.empty()) throw Error(Status::BadInput, s_->out.source + ": no ratings");
+  RawRatings r = std::move(s_->out);
+  s_ = std::make_unique<State>();
+  return r;
 }
 
 std::vector<RatingRef> map_to_model(const Model& model, const RawRatings& raw) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -40,6 +41,22 @@ struct RawRatings {
 // Parses text already in memory; `name` is used in messages. Throws autorec::Error(BadInput) naming the
 // file, line and offending text.
 RawRatings parse_ratings(std::string_view text, std::string_view name, const ReadOptions& options = {});
+// Ratings a host holds in memory (arrays, a DataFrame), added one by one: the ids interned as the reader
+// interns a file's, each value checked as a file's rating field is (finite; inside options' scale when set).
+// A refused rating throws Error(BadInput) naming the source, its row (from 1), the field and the value.
+class RatingsBuilder {
+ public:
+  explicit RatingsBuilder(std::string source, const ReadOptions& options = {});
+  ~RatingsBuilder();
+  void add(std::string_view user, std::string_view item, float value);
+  // The ratings added (each one's `line` is its row); throws Error(BadInput) when there are none.
+  RawRatings finish();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 // Reads a file (zstd-compressed files are recognised by their magic number) and parses it.
 RawRatings read_ratings(const std::string& path, const ReadOptions& options = {});
 // The file's bytes, decompressed when it is a zstd file; gzip and other binary files are refused.

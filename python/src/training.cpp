@@ -1,0 +1,242 @@
+// autorec._train (train::run from Python data and keyword settings) and autorec._evaluate.
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <charconv>
+
+#include "autorec/data/ratings.hpp"
+#include "autorec/text.hpp"
+#include "autorec/train/layer_spec.hpp"
+#include "autorec/train/pipeline.hpp"
+#include "autorec/train/settings.hpp"
+#include "errors.hpp"
+#include "py_model.hpp"
+
+namespace py = pybind11;
+
+namespace autorec::python {
+namespace {
+
+// The ids of an array as text, as a file would spell them (integers in decimal).
+std::vector<std::string> id_texts(py::handle ids, const char* what) {
+  const py::array a = py::array::ensure(ids);
+  if (!a) bad_input(std::string(what) + ": not an array or sequence of ids");
+  std::vector<std::string> out(std::size_t(a.size()));
+  const char kind = a.dtype().kind();
+  if (kind == 'i' || kind == 'u') {
+    const auto v = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    if (!v) bad_input(std::string(what) + ": integer ids that do not fit in 64 bits");
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = std::to_string(v.data()[k]);
+    return out;
+  }
+  if (kind != 'U' && kind != 'O' && kind != 'S')
+    bad_input(std::string(what) + ": ids of dtype " + py::str(a.dtype()).cast<std::string>() + "; give integers or strings");
+  const py::list items = a.attr("ravel")().attr("tolist")();
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const py::handle x = items[k];
+    if (py::isinstance<py::str>(x) || py::isinstance<py::bytes>(x)) out[k] = x.cast<std::string>();
+    else if (py::isinstance<py::int_>(x) && !py::isinstance<py::bool_>(x)) out[k] = py::str(x).cast<std::string>();
+    else bad_input(std::string(what) + "[" + std::to_string(k) + "]: " + quoted(py::repr(x).cast<std::string>()) +
+                   " is neither a string nor an integer");
+  }
+  return out;
+}
+
+// Ratings given as a path (read as autorec-train reads a file) or as (users, items, ratings) arrays.
+data::RawRatings ratings_of(py::handle spec, const std::string& name, const data::ReadOptions& options) {
+  if (py::isinstance<py::str>(spec)) return data::read_ratings(spec.cast<std::string>(), options);
+  const py::tuple t = spec.cast<py::tuple>();
+  const std::vector<std::string> users = id_texts(t[0], "users"), items = id_texts(t[1], "items");
+  const auto values = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(t[2]);
+  if (!values) bad_input(name + ": ratings: not an array of numbers");
+  if (users.size() != items.size() || users.size() != std::size_t(values.size()))
+    bad_input(name + ": " + std::to_string(users.size()) + " users, " + std::to_string(items.size()) + " items and " +
+              std::to_string(values.size()) + " ratings: the columns must have one length");
+  data::RatingsBuilder b(name, options);
+  for (std::size_t k = 0; k < users.size(); ++k) b.add(users[k], items[k], values.data()[k]);
+  return b.finish();
+}
+
+// The Python name of a table setting: its autorec-train flag without dashes ("adamw_decay"), else its key.
+std::string python_name(const train::Setting& s) {
+  std::string n(s.flag.empty() ? s.key : s.first_flag().substr(2));
+  for (char& c : n)
+    if (c == '-') c = '_';
+  return n;
+}
+
+// Sets one table setting from a Python value, refusing the wrong type or a value outside the range with the
+// message check_settings gives ("setting hidden (--hidden): 0 is not in [1, 65536]").
+void set_from_python(const train::Setting& s, train::TrainConfig& c, py::handle v) {
+  const std::string who = "setting " + python_name(s) + (s.flag.empty() ? "" : " (" + std::string(s.first_flag()) + ")");
+  const std::string shown = py::repr(v).cast<std::string>();
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, train::ChoiceMember>) {
+          if (py::isinstance<py::str>(v)) {
+            const std::string name = v.cast<std::string>();
+            for (std::size_t i = 0; i < m.names.size(); ++i)
+              if (m.names[i] == name) return m.set(c, i);
+          }
+          bad_input(who + ": " + shown + " is not " + train::range_text(s));
+        } else {
+          using T = std::decay_t<decltype(c.*m)>;
+          if constexpr (std::is_same_v<T, bool>) {
+            if (!py::isinstance<py::bool_>(v)) bad_input(who + ": " + shown + " is not True or False");
+            c.*m = v.cast<bool>();
+          } else {
+            const bool integral = std::is_integral_v<T>;
+            if (py::isinstance<py::bool_>(v) || !(py::isinstance<py::int_>(v) || (!integral && py::isinstance<py::float_>(v))))
+              bad_input(who + ": " + shown + (integral ? " is not an integer" : " is not a number"));
+            const double x = v.cast<double>();
+            if (!train::in_range(s, x)) bad_input(who + ": " + shown + " is not " + train::range_text(s));
+            c.*m = static_cast<T>(integral ? v.cast<long double>() : x);
+          }
+        }
+      },
+      s.member);
+}
+
+struct Options {
+  train::RunSettings run;
+  data::ReadOptions read;
+};
+
+// The settings autorec-train takes besides the table's: the layers, the pipeline's and the file's.
+bool set_extra(Options& o, const std::string& key, py::handle v, std::string& layers) {
+  train::RunSettings& r = o.run;
+  if (key == "layers") layers = v.cast<std::string>();
+  else if (key == "refit") r.refit = v.cast<bool>();
+  else if (key == "test_ratio") r.test_ratio = v.cast<double>();
+  else if (key == "duplicates") {
+    const auto p = data::parse_duplicate_policy(v.cast<std::string>());
+    if (!p) bad_input("setting duplicates: " + quoted(v.cast<std::string>()) + " is not one of last, first, mean, error");
+    r.duplicates = *p;
+  } else if (key == "rating_min") o.read.rating_min = r.scale.min = v.cast<float>();
+  else if (key == "rating_max") o.read.rating_max = r.scale.max = v.cast<float>();
+  else if (key == "skip_bad_lines") o.read.skip_bad_lines = v.cast<bool>();
+  else if (key == "dtype") {
+    const auto d = parse_dtype(v.cast<std::string>());
+    if (!d) bad_input("setting dtype: " + quoted(v.cast<std::string>()) + " is not one of fp32, fp16, bf16, int8");
+    r.dtype = *d;
+  } else if (key == "zstd_level") r.zstd_level = v.cast<int>();
+  else if (key == "checkpoint") r.checkpoint.path = py::module_::import("os").attr("fspath")(v).cast<std::string>();
+  else if (key == "checkpoint_every") r.checkpoint.every = v.cast<std::uint32_t>();
+  else if (key == "resume") r.checkpoint.resume = v.cast<bool>();
+  else return false;
+  return true;
+}
+
+Options options_of(const std::string& recipe, const py::dict& settings) {
+  const std::optional<train::TrainConfig> preset = train::recipe(recipe);
+  if (!preset) bad_input("recipe: " + quoted(recipe) + " is not one of default, textbook");
+  Options o;
+  train::TrainConfig& c = o.run.config;
+  c = *preset;
+  std::string layers;
+  for (const auto& [k, v] : settings) {
+    std::string key = k.cast<std::string>();
+    if (key == "lambda_") key = "lambda";  // `lambda` is a Python keyword
+    if (key == "val_ratio") o.run.auto_validation = false;  // as autorec-train's --val-ratio
+    const train::Setting* s = nullptr;
+    for (const train::Setting& row : train::settings())
+      if (python_name(row) == key) s = &row;
+    if (s) set_from_python(*s, c, v);
+    else if (!set_extra(o, key, v, layers)) {
+      std::string known;
+      for (const train::Setting& row : train::settings()) known += (known.empty() ? "" : ", ") + python_name(row);
+      bad_input("unknown setting " + quoted(key) + " (the settings: " + known + ", layers, refit, test_ratio, duplicates, "
+                "rating_min, rating_max, skip_bad_lines, dtype, zstd_level, checkpoint, checkpoint_every, resume)");
+    }
+  }
+  if (!layers.empty()) train::apply_layer_spec(layers, c);
+  train::check_settings(c);
+  return o;
+}
+
+py::dict eval_dict(const EvalResult& r) {
+  py::dict d;
+  d["rmse"] = r.rmse, d["mae"] = r.mae, d["count"] = r.count, d["model_scored"] = r.count - r.cold_start;
+  d["cold_start"] = r.cold_start, d["cold_user"] = r.cold_user, d["cold_item"] = r.cold_item;
+  return d;
+}
+
+}  // namespace
+
+// What a run reports, to Python: progress(dict) for each epoch, line and reading step when a callback is
+// given; warnings through Python's warnings module; Ctrl-C honoured between epochs.
+class PyObserver final : public train::Observer {
+ public:
+  explicit PyObserver(py::object progress) : progress_(std::move(progress)) {}
+  void info(const std::string& line) override {
+    py::gil_scoped_acquire locked;  // before any Python object is made
+    if (!progress_.is_none()) progress_(py::dict(py::arg("event") = "info", py::arg("line") = line));
+  }
+  void warning(const std::string& line) override {
+    py::gil_scoped_acquire locked;
+    if (PyErr_WarnEx(PyExc_UserWarning, line.c_str(), 1) != 0) throw py::error_already_set();
+  }
+  void reading(std::string_view source, std::uint64_t done, std::uint64_t total, double seconds) override {
+    py::gil_scoped_acquire locked;
+    if (!progress_.is_none())
+      progress_(py::dict(py::arg("event") = "reading", py::arg("source") = std::string(source), py::arg("done") = done,
+                         py::arg("total") = total, py::arg("seconds") = seconds));
+  }
+  void epoch(std::string_view stage, const train::EpochStats& s, std::uint32_t epochs) override {
+    py::gil_scoped_acquire locked;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();  // Ctrl-C stops the run between epochs
+    if (progress_.is_none()) return;
+    progress_(py::dict(py::arg("event") = "epoch", py::arg("stage") = std::string(stage), py::arg("epoch") = s.epoch,
+                       py::arg("epochs") = epochs, py::arg("loss") = s.loss, py::arg("train_rmse") = s.train_rmse,
+                       py::arg("val_rmse") = s.val_rmse < 0 ? py::object(py::none()) : py::object(py::float_(s.val_rmse)),
+                       py::arg("seconds") = s.seconds));
+  }
+
+ private:
+  py::object progress_;
+};
+
+void bind_training(py::module_& m) {
+  m.def("_train", [](py::handle train_data, py::handle test_data, const std::string& recipe, const py::dict& settings,
+                     py::object progress) {
+        Options o = options_of(recipe, settings);
+        train::Input input;
+        input.train = ratings_of(train_data, "train", o.read);
+        if (!test_data.is_none()) input.test = ratings_of(test_data, "test", o.read);
+        PyObserver observer(std::move(progress));
+        train::RunResult r;
+        {
+          py::gil_scoped_release unlocked;
+          r = train::run(input, o.run, observer);
+        }
+        auto model = std::make_unique<PyModel>(std::move(r.file), "<trained model>", LoadOptions{});
+        py::list history;
+        for (const train::EpochStats& s : r.training.history)
+          history.append(py::dict(py::arg("epoch") = s.epoch, py::arg("loss") = s.loss, py::arg("train_rmse") = s.train_rmse,
+                                  py::arg("val_rmse") = s.val_rmse < 0 ? py::object(py::none()) : py::object(py::float_(s.val_rmse)),
+                                  py::arg("seconds") = s.seconds, py::arg("ratings_per_s") = s.ratings_per_s));
+        model->training = py::dict(
+            py::arg("history") = history, py::arg("best_epoch") = r.training.best_epoch,
+            py::arg("backend") = r.training.backend, py::arg("refitted") = r.refitted,
+            py::arg("cold_start") = train::cold_start_name(r.cold_start.rule), py::arg("baseline_weight") = r.baseline_weight,
+            py::arg("users") = r.users, py::arg("items") = r.items, py::arg("ratings") = r.ratings, py::arg("fit") = r.fit,
+            py::arg("val") = r.val, py::arg("test_held") = r.test_held, py::arg("seconds") = r.total_seconds,
+            py::arg("test") = r.test ? py::object(eval_dict(*r.test)) : py::object(py::none()));
+        return model;
+      }, py::arg("train"), py::arg("test"), py::arg("recipe"), py::arg("settings"), py::arg("progress"));
+  m.def("_evaluate", [](const PyModel& self, py::handle test_data, bool clamp, bool skip_bad_lines) {
+        data::ReadOptions ro;
+        ro.skip_bad_lines = skip_bad_lines;
+        const data::RawRatings raw = ratings_of(test_data, "test", ro);
+        py::gil_scoped_release unlocked;
+        std::shared_lock guard(self.lock);
+        const EvalResult r = evaluate(self.model, data::map_to_model(self.model, raw), clamp);
+        py::gil_scoped_acquire locked;
+        py::dict d = eval_dict(r);
+        d["skipped_lines"] = raw.skipped_lines;
+        return d;
+      }, py::arg("model"), py::arg("test"), py::arg("clamp"), py::arg("skip_bad_lines"));
+}
+
+}  // namespace autorec::python

@@ -1,0 +1,223 @@
+"""The autorec Python package against the CLI, the C API and itself."""
+import ctypes
+import json
+import pickle
+import subprocess
+import sys
+import threading
+import warnings
+
+import numpy as np
+import pytest
+
+import autorec
+from conftest import BIN, LIB, SMALL, SMALL_FLAGS, synthetic_ratings, write_ratings
+
+
+def cli(*args):
+    return subprocess.run([str(BIN / args[0]), *map(str, args[1:])], check=True, capture_output=True, text=True).stdout
+
+
+def all_pairs(model):
+    u, i = np.meshgrid(model.user_ids, model.item_ids, indexing="ij")
+    return u.ravel(), i.ravel()
+
+
+def test_training_from_python_equals_autorec_train_and_verify(tmp_path, data):
+    train_path, test_path = write_ratings(tmp_path / "train.data", data[0]), write_ratings(tmp_path / "test.data", data[1])
+    cli("autorec-train", train_path, "--test", test_path, "-o", tmp_path / "cli.fb", "--quiet", *SMALL_FLAGS)
+    from_cli = autorec.Model.load(tmp_path / "cli.fb")
+    for source in (train_path, data[0]):  # a path, and the same ratings as arrays
+        m = autorec.train(source, test=test_path, **SMALL)
+        u, i = all_pairs(m)
+        np.testing.assert_array_equal(m.predict(u, i), from_cli.predict(u, i))
+        verified = json.loads(cli("autorec-verify", tmp_path / "cli.fb", test_path, "--json"))
+        mine = autorec.evaluate(m, test_path)
+        for key in ("rmse", "mae", "count", "model_scored", "cold_start", "cold_user", "cold_item", "skipped_lines"):
+            assert mine[key] == verified[key], key
+        assert m.training["test"]["rmse"] == pytest.approx(verified["rmse"], abs=1e-6)
+        assert len(m.training["history"]) == SMALL["epochs"]
+
+
+def test_predictions_equal_the_c_api(tmp_path, model):
+    lib = ctypes.CDLL(str(LIB / "libautorec_infer.so"))
+    path = tmp_path / "m.fb"
+    model.save(path)
+    handle = ctypes.c_void_p()
+    assert lib.autorec_model_load_file(str(path).encode(), None, ctypes.byref(handle)) == 0
+    rating, source = ctypes.c_float(), ctypes.c_int()
+    users = list(model.user_ids[:20]) + [999999]
+    items = list(model.item_ids[:15]) + [888888]
+    got, got_source = model.predict(*np.meshgrid(users, items, indexing="ij"), return_source=True)
+    for a, u in enumerate(users):
+        for b, i in enumerate(items):
+            assert lib.autorec_model_predict_ids(handle, str(u).encode(), str(i).encode(), 1, ctypes.byref(rating),
+                                                 ctypes.byref(source)) == 0
+            assert got[a, b] == rating.value
+            assert got_source[a, b] == source.value
+    lib.autorec_model_free(handle)
+    assert got_source[-1, -1] == autorec.Source.GLOBAL_MEAN
+
+
+def test_ids_as_ints_strings_and_numpy_arrays_agree(model):
+    u, i = all_pairs(model)
+    base = model.predict(u, i)
+    np.testing.assert_array_equal(model.predict(u.astype(str), i.astype(str)), base)
+    np.testing.assert_array_equal(model.predict(list(map(str, u)), list(i)), base)
+    np.testing.assert_array_equal(model.predict(u.astype(np.int32), i.astype(np.uint16)), base)
+    idx_u = np.array([model.user_index(x) for x in u[:50]])
+    idx_i = np.array([model.item_index(x) for x in i[:50]])
+    np.testing.assert_array_equal(model.predict_indices(idx_u, idx_i), base[:50])
+    assert model.predict(int(u[0]), int(i[0])) == base[0]
+    _, source = model.predict(["no such user", u[0]], [i[0], "no such item"], return_source=True)
+    # This model's fallback: an unseen user gets the item's mean, an unseen item the network's answer to an
+    # empty column (model.info["cold_start"] says so).
+    assert list(source) == [autorec.Source.ITEM_MEAN, autorec.Source.EMPTY_INPUT]
+
+
+def test_recommend_many_equals_recommend_and_ranks_unrated_items(model, data):
+    users = model.user_ids[:25]
+    items, scores = model.recommend_many(users, k=7, threads=2)
+    assert items.shape == (25, 7) and scores.shape == (25, 7)
+    rated = {}
+    for u, i in zip(data[0][0], data[0][1]):
+        rated.setdefault(u, set()).add(i)
+    for row, u in enumerate(users):
+        one_items, one_scores = model.recommend(u, k=7)
+        np.testing.assert_array_equal(items[row], one_items)
+        np.testing.assert_array_equal(scores[row], one_scores)
+        assert not set(one_items) & rated[u]
+        assert np.all(np.diff(one_scores) <= 0)
+        np.testing.assert_array_equal(one_scores, model.predict(np.full(7, u), one_items))
+
+
+def test_reconstruct_and_fold_in(model, data):
+    item = model.item_ids[3]
+    column = model.reconstruct(item)
+    assert column.shape == (model.num_users,)
+    np.testing.assert_allclose(column, model.predict(model.user_ids, np.full(model.num_users, item)), atol=1e-5)
+    items, ratings = model.item_ids[:6], np.array([5, 4, 1, 2, 5, 3], dtype=np.float32)
+    predicted = model.fold_in_user(items, ratings)
+    assert predicted.shape == (model.num_items,)
+    top, top_scores = model.recommend_for_ratings(items, ratings, k=5)
+    expected = np.argsort(-np.where(np.isin(model.item_ids, items), -np.inf, predicted), kind="stable")[:5]
+    np.testing.assert_array_equal(top, model.item_ids[expected])
+    copy = autorec.Model.load(model.to_bytes())
+    index = copy.add_user("100000", items, ratings)  # the model's ids are integers: a new one must be too
+    assert index == model.num_users and copy.user_index(100000) == index
+    np.testing.assert_allclose(copy.predict(100000, copy.item_ids), predicted, atol=1e-5)
+
+
+def test_save_load_and_pickle_round_trip(tmp_path, model):
+    u, i = all_pairs(model)
+    model.save(tmp_path / "m.fb")
+    for other in (autorec.Model.load(tmp_path / "m.fb"), autorec.Model.load((tmp_path / "m.fb").read_bytes()),
+                  pickle.loads(pickle.dumps(model))):
+        np.testing.assert_array_equal(other.predict(u, i), model.predict(u, i))
+    info = model.info
+    assert info["variant"] == "item" and info["num_users"] == model.num_users
+    assert info["hyperparameters"]["seed"] == SMALL["seed"]
+    assert [layer["out_size"] for layer in info["layers"]][0] == SMALL["hidden"]
+    assert len(info["history"]) == SMALL["epochs"]
+
+
+def test_predict_from_threads_equals_one_thread(model):
+    u, i = all_pairs(model)
+    expected = model.predict(u, i)
+    results, errors = [None] * 8, []
+
+    def work(k):
+        try:
+            for _ in range(20):
+                results[k] = model.predict(u, i)
+        except Exception as e:  # surfaced below
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for r in results:
+        np.testing.assert_array_equal(r, expected)
+
+
+@pytest.mark.parametrize("settings, says", [
+    (dict(lr=float("nan")), "setting lr (--lr): nan is not > 0"),
+    (dict(hidden=0), "setting hidden (--hidden): 0 is not in [1, 65536]"),
+    (dict(hidden=2.5), "setting hidden (--hidden): 2.5 is not an integer"),
+    (dict(encoder="swish"), "setting encoder (--encoder): 'swish' is not one of identity, sigmoid"),
+    (dict(decay_biases=1), "setting decay_biases (--decay-biases): 1 is not True or False"),
+    (dict(learning_rate=0.1), "unknown setting 'learning_rate'"),
+    (dict(layers="500-x"), "layers"),
+])
+def test_bad_settings_raise_bad_input_with_the_cli_message(data, settings, says):
+    with pytest.raises(autorec.BadInputError) as e:
+        autorec.train(data[0], **settings)
+    assert says in str(e.value)
+    assert isinstance(e.value, ValueError)
+
+
+def test_bad_data_and_files_raise_the_documented_errors(tmp_path, data, model):
+    u, i, r = data[0]
+    bad = r.copy()
+    bad[4] = np.nan
+    with pytest.raises(autorec.BadInputError, match="train: row 5: field rating: 'nan' is not finite"):
+        autorec.train((u, i, bad), **SMALL)
+    with pytest.raises(autorec.BadInputError, match="dtype float64"):
+        autorec.train((u.astype(float), i, r), **SMALL)
+    with pytest.raises(autorec.BadInputError, match="3 ratings: the columns must have one length"):
+        autorec.train((u, i, r[:3]), **SMALL)
+    damaged = bytearray(model.to_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    with pytest.raises(autorec.CorruptModelError):
+        autorec.Model.load(bytes(damaged))
+    with pytest.raises(autorec.BadInputError, match="no-such.fb"):
+        autorec.Model.load(tmp_path / "no-such.fb")
+    with pytest.raises(OSError):
+        autorec.Model.load("/proc/self/mem")
+    with pytest.raises(autorec.BadInputError, match="is not in the model"):
+        model.recommend("no such user")
+    with pytest.raises(autorec.BadInputError, match="users: ids of dtype float64"):
+        model.predict([1.5], [1])
+    with pytest.raises(autorec.BadInputError, match="neither a string nor an integer"):
+        model.predict(np.array([1, None], dtype=object), [1, 2])
+
+
+def test_progress_callback_hears_every_epoch_and_warnings_are_warnings(data):
+    events = []
+    u, i, r = data[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # A repeated pair: the pipeline warns that duplicates were resolved.
+        autorec.train((np.append(u, u[0]), np.append(i, i[0]), np.append(r, r[0])), progress=events.append, **SMALL)
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["epoch"] for e in epochs] == list(range(1, SMALL["epochs"] + 1))
+    assert all(e["epochs"] == SMALL["epochs"] and e["loss"] > 0 for e in epochs)
+    assert any("duplicate" in str(w.message) for w in caught)
+
+
+def test_dataframe_and_structured_array_inputs(data):
+    u, i, r = data[0]
+    from_arrays = autorec.train((u, i, r), **SMALL)
+    records = np.rec.fromarrays([u, i, r], names="uid,iid,stars")
+    from_records = autorec.train(records, columns=("uid", "iid", "stars"), **SMALL)
+    pairs = all_pairs(from_arrays)
+    np.testing.assert_array_equal(from_records.predict(*pairs), from_arrays.predict(*pairs))
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"user": u, "item": i, "rating": r})
+    np.testing.assert_array_equal(autorec.train(frame, **SMALL).predict(*pairs), from_arrays.predict(*pairs))
+
+
+def test_string_ids_come_back_as_strings():
+    u, i, r = synthetic_ratings(40, 30, 0.3, seed=8)
+    m = autorec.train(([f"u{x}" for x in u], [f"i{x}" for x in i], r), hidden=8, epochs=2, threads=1)
+    assert m.user_ids.dtype == object and m.user_ids[0].startswith("u")
+    items, _ = m.recommend(m.user_ids[0], k=3)
+    assert all(isinstance(x, str) and x.startswith("i") for x in items)
+
+
+def test_the_quickstart_example_runs(tmp_path):
+    example = __import__("pathlib").Path(__file__).resolve().parents[2] / "python" / "examples" / "quickstart.py"
+    out = subprocess.run([sys.executable, str(example), str(tmp_path)], check=True, capture_output=True, text=True).stdout
+    assert "test RMSE" in out and "top 5" in out
