@@ -57,6 +57,9 @@ step serving_train "$bin/autorec-train" "$tmp/ml1m-s1/train.data" --recipe textb
     -o "$tmp/m1m-codes.fb" --threads "$threads" --device cpu
 step serving bench/serving.py "$tmp/m1m-codes.fb" --runs 8 --json "$out/serving.json" --markdown "$out/serving.md"
 rm -rf "$tmp/ml1m-s1"
+# BENCHMARKS' issue-18 table: the Python package against the library's loops.
+step python_serving "$py" bench/python_serving.py --ml1m "$ml1m" --bin "$bin" --threads "$threads" \
+    --json "$out/python_serving.json" --markdown "$out/python_serving.md"
 # BENCHMARKS' issue-16 table: the default (dispatched) build against an AUTOREC_NATIVE=ON build of this source.
 AUTOREC_BUILD_DIR=build-native AUTOREC_BUILD_TARGET= scripts/build -DAUTOREC_NATIVE=ON -DAUTOREC_CUDA=OFF \
   -DAUTOREC_INSTALL=OFF -DAUTOREC_BUILD_TESTS=OFF > "$out/dispatch_build.log" 2>&1

@@ -50,6 +50,7 @@ std::vector<std::int64_t> IdSide::indices(py::handle ids, const char* what) cons
   if (!a) bad_input(std::string(what) + ": not an array or sequence of ids");
   const char kind = a.dtype().kind();
   std::vector<std::int64_t> out(std::size_t(a.size()));
+  if (out.empty()) return out;  // np.asarray([]) is float64: no ids, whatever the dtype
   if (kind == 'i' || kind == 'u') {
     const auto v = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
     if (!v) bad_input(std::string(what) + ": integer ids that do not fit in 64 bits");

@@ -23,6 +23,7 @@ std::vector<std::string> id_texts(py::handle ids, const char* what) {
   if (!a) bad_input(std::string(what) + ": not an array or sequence of ids");
   std::vector<std::string> out(std::size_t(a.size()));
   const char kind = a.dtype().kind();
+  if (out.empty()) return out;  // no ratings: the builder says so
   if (kind == 'i' || kind == 'u') {
     const auto v = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
     if (!v) bad_input(std::string(what) + ": integer ids that do not fit in 64 bits");
@@ -42,9 +43,11 @@ std::vector<std::string> id_texts(py::handle ids, const char* what) {
   return out;
 }
 
-// Ratings given as a path (read as autorec-train reads a file) or as (users, items, ratings) arrays.
-data::RawRatings ratings_of(py::handle spec, const std::string& name, const data::ReadOptions& options) {
-  if (py::isinstance<py::str>(spec)) return data::read_ratings(spec.cast<std::string>(), options);
+// Ratings given as a path (read as autorec-train reads a file: skipped lines and progress go to `observer`)
+// or as (users, items, ratings) arrays.
+data::RawRatings ratings_of(py::handle spec, const std::string& name, const data::ReadOptions& options,
+                            train::Observer& observer) {
+  if (py::isinstance<py::str>(spec)) return train::read_input(spec.cast<std::string>(), "", options, observer).train;
   const py::tuple t = spec.cast<py::tuple>();
   const std::vector<std::string> users = id_texts(t[0], "users"), items = id_texts(t[1], "items");
   const auto values = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(t[2]);
@@ -142,11 +145,21 @@ Options options_of(const std::string& recipe, const py::dict& settings) {
     const train::Setting* s = nullptr;
     for (const train::Setting& row : train::settings())
       if (python_name(row) == key) s = &row;
-    if (s) set_from_python(*s, c, v);
-    else if (!set_extra(o, key, v, layers)) {
-      std::string known;
-      for (const train::Setting& row : train::settings()) known += (known.empty() ? "" : ", ") + python_name(row);
-      bad_input("unknown setting " + quoted(key) + " (the settings: " + known + ", layers, refit, test_ratio, duplicates, "
+    bool known = s != nullptr;
+    if (s) {
+      set_from_python(*s, c, v);
+    } else {
+      try {
+        known = set_extra(o, key, v, layers);
+      } catch (const py::cast_error&) {
+        bad_input("setting " + key + ": " + py::repr(v).cast<std::string>() + " is not a value of its type (" +
+                  py::str(py::type::of(v).attr("__name__")).cast<std::string>() + ")");
+      }
+    }
+    if (!known) {
+      std::string names;
+      for (const train::Setting& row : train::settings()) names += (names.empty() ? "" : ", ") + python_name(row);
+      bad_input("unknown setting " + quoted(key) + " (the settings: " + names + ", layers, refit, test_ratio, duplicates, "
                 "rating_min, rating_max, skip_bad_lines, dtype, zstd_level, checkpoint, checkpoint_every, resume)");
     }
   }
@@ -201,10 +214,10 @@ void bind_training(py::module_& m) {
   m.def("_train", [](py::handle train_data, py::handle test_data, const std::string& recipe, const py::dict& settings,
                      py::object progress) {
         Options o = options_of(recipe, settings);
-        train::Input input;
-        input.train = ratings_of(train_data, "train", o.read);
-        if (!test_data.is_none()) input.test = ratings_of(test_data, "test", o.read);
         PyObserver observer(std::move(progress));
+        train::Input input;
+        input.train = ratings_of(train_data, "train", o.read, observer);
+        if (!test_data.is_none()) input.test = ratings_of(test_data, "test", o.read, observer);
         train::RunResult r;
         {
           py::gil_scoped_release unlocked;
@@ -228,7 +241,8 @@ void bind_training(py::module_& m) {
   m.def("_evaluate", [](const PyModel& self, py::handle test_data, bool clamp, bool skip_bad_lines) {
         data::ReadOptions ro;
         ro.skip_bad_lines = skip_bad_lines;
-        const data::RawRatings raw = ratings_of(test_data, "test", ro);
+        PyObserver observer{py::none()};  // skipped lines as warnings
+        const data::RawRatings raw = ratings_of(test_data, "test", ro, observer);
         py::gil_scoped_release unlocked;
         std::shared_lock guard(self.lock);
         const EvalResult r = evaluate(self.model, data::map_to_model(self.model, raw), clamp);

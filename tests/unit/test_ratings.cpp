@@ -2,11 +2,13 @@
 #include <zstd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "autorec/data/dataset.hpp"
 #include "autorec/data/random.hpp"
@@ -170,6 +172,42 @@ BOOST_AUTO_TEST_CASE(progress_is_reported_through_the_text_and_once_at_its_end) 
   }
   BOOST_TEST(calls.back().first == text.size());
   BOOST_TEST(calls.front().first >= 25u);
+}
+
+BOOST_AUTO_TEST_CASE(ratings_built_in_memory_equal_the_same_ratings_parsed_and_are_checked_alike) {
+  const std::string text = "7 10 4\n3 10 5\n7 2 1.5\nu9 10 2\n";
+  const RawRatings parsed = parse_ratings(text, "r.data");
+  RatingsBuilder b("arrays");
+  for (const auto& [u, i, v] : {std::tuple{"7", "10", 4.0f}, {"3", "10", 5.0f}, {"7", "2", 1.5f}, {"u9", "10", 2.0f}})
+    b.add(u, i, v);
+  const RawRatings built = b.finish();
+  BOOST_TEST(built.source == "arrays");
+  BOOST_TEST(built.user_ids == parsed.user_ids);
+  BOOST_TEST(built.item_ids == parsed.item_ids);
+  BOOST_TEST(built.user == parsed.user);
+  BOOST_TEST(built.item == parsed.item);
+  BOOST_TEST(built.value == parsed.value);
+  BOOST_TEST(built.line == parsed.line);  // rows from 1, as lines are
+
+  const auto message = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.status() == Status::BadInput ? e.what() : "";
+    }
+    return "";
+  };
+  ReadOptions scale;
+  scale.rating_min = 1, scale.rating_max = 5;
+  RatingsBuilder checked("df", scale);
+  checked.add("1", "1", 3);
+  BOOST_TEST(message([&] { checked.add("1", "2", std::nanf("")); }) == "df: row 2: field rating: 'nan' is not finite");
+  BOOST_TEST(message([&] { checked.add("1", "2", 6); }) == "df: row 2: field rating: '6' is outside the rating scale [1, 5]");
+  BOOST_TEST(message([&] { checked.add("", "2", 3); }) == "df: row 2: empty user id");
+  BOOST_TEST(checked.finish().size() == 1u);  // the refused ones were not added
+  BOOST_TEST(message([] { RatingsBuilder("none").finish(); }) == "none: no ratings");
+  scale.rating_min = 6;
+  BOOST_TEST(message([&] { RatingsBuilder("bad", scale); }).find("rating scale [6, 5]") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(skip_bad_lines_counts_what_it_skips) {

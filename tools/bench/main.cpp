@@ -18,12 +18,12 @@
 #include "autorec/model.hpp"
 #include "kernels/kernels.hpp"
 #include "tool_main.hpp"
+#include "pairs.hpp"
+#include "timing.hpp"
 #include "train_epoch.hpp"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // The CPU's model name and its widest vector instruction sets, from /proc/cpuinfo ("unknown" elsewhere).
 nlohmann::json cpu_description() {
@@ -49,17 +49,7 @@ nlohmann::json cpu_description() {
           {"kernel_level", autorec::cpu_level()}, {"kernel_level_notice", autorec::cpu_level_notice()}};
 }
 
-// Best of `repeat` timings of f(), in seconds: the least disturbed run.
-template <class F>
-double best_of(int repeat, F&& f) {
-  double best = 1e300;
-  for (int r = 0; r < repeat; ++r) {
-    const auto t = Clock::now();
-    f();
-    best = std::min(best, since(t));
-  }
-  return best;
-}
+using autorec::tools::best_of;
 
 // fp32 matrix-multiply rate (GFLOP/s) of the kernels autorec computes with (those of the level in use):
 // C[m, n] = A[m, k] B[k, n] with the columns of B and C split over `threads` threads, as reconstruct_batch
@@ -98,6 +88,59 @@ double triad_gbps(unsigned threads, int repeat) {
   return 3.0 * 4.0 * double(n) / s * 1e-9;
 }
 
+// The serving figures of a loaded model: every training column reconstructed in batches (and the FLOP rate
+// that implies), one column, predict and top-10 latency; each the best of `repeat`.
+nlohmann::json time_serving(const autorec::Model& m, std::uint32_t batch, int repeat) {
+  const std::uint32_t cols = m.num_columns(), len = m.column_length();
+
+  // Every training column, from its stored ratings, through the batch (matrix-matrix) path.
+  std::vector<std::vector<autorec::Entry>> inputs(cols);
+  for (std::uint32_t c = 0; c < cols; ++c) inputs[c] = m.observations(c);
+  std::vector<float> out(std::size_t{batch} * len);
+  const double all_s = best_of(repeat, [&] {
+    for (std::uint32_t c0 = 0; c0 < cols; c0 += batch) {
+      const std::uint32_t n = std::min(batch, cols - c0);
+      std::vector<std::span<const autorec::Entry>> spans(inputs.begin() + c0, inputs.begin() + c0 + n);
+      m.reconstruct_batch(spans, std::span<float>(out.data(), std::size_t{n} * len), false);
+    }
+  });
+  double flops = 0;  // multiply-adds of the dense layers (x2), plus the sparse first layer
+  for (std::size_t l = 1; l < m.info().layers.size(); ++l)
+    flops += 2.0 * m.info().layers[l].in_size * m.info().layers[l].out_size * cols;
+  flops += 2.0 * double(m.info().num_observations) * m.info().layers[0].out_size;
+
+  std::vector<float> one(len);
+  const int singles = std::min<std::uint32_t>(cols, 200);
+  const double column_s = best_of(repeat, [&] {
+                            for (int k = 0; k < singles; ++k) m.reconstruct_column(std::uint32_t(k * 7919u % cols), one);
+                          }) / singles;
+  const int predicts = 100000;
+  volatile float sink = 0;
+  const double predict_s = best_of(repeat, [&] {
+                             for (int k = 0; k < predicts; ++k)
+                               sink = sink + m.predict(std::uint32_t(k * 7919u % m.info().num_users),
+                                                       std::uint32_t(k * 104729u % m.info().num_items)).value;
+                           }) / predicts;
+  const std::uint32_t users = m.info().num_users;
+  const int tops = std::min<std::uint32_t>(users, 200);
+  std::size_t picked = 0;  // items in the last list: 10 unless the user rated nearly everything
+  const double top10_s = best_of(repeat, [&] {
+                           for (int k = 0; k < tops; ++k) picked = m.recommend(std::uint32_t(k * 7919u % users), 10).size();
+                         }) / tops;
+  return {{"weight_dtype", autorec::dtype_name(m.info().weight_dtype)},
+          {"backend", m.info().backend},
+          {"columns", cols},
+          {"column_length", len},
+          {"reconstruct_all_s", all_s},
+          {"columns_per_s", cols / all_s},
+          {"reconstruct_gflops", flops / all_s * 1e-9},
+          {"reconstruct_column_s", column_s},
+          {"predict_s", predict_s},
+          {"top10_s", top10_s},
+          {"top10_items", picked},
+          {"batch", batch}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,6 +157,10 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "columns per batch reconstruction call")->check(CLI::Range(1u, 1u << 20));
   app.add_option("--repeat", repeat, "timed repetitions (the best is reported)")->check(CLI::Range(1, 1000));
   app.add_flag("--json", json, "print one JSON object");
+  std::string pairs_path;
+  app.add_option("--pairs", pairs_path, "time predict_batch over the dense (user, item) index pairs in this file "
+                                        "(little-endian uint32 user, item, ...) on one thread, and top-10 for every "
+                                        "user on --threads threads, instead (bench/python_serving.py)");
   bool train_epoch = false;
   autorec::tools::TrainEpochOptions te;
   app.add_flag("--train-epoch", train_epoch,
@@ -154,68 +201,26 @@ int main(int argc, char** argv) {
     std::optional<autorec::Model> model;
     const double load_s = best_of(repeat, [&] { model.emplace(autorec::Model::load_buffer(bytes, path, opts)); });
     const autorec::Model& m = *model;
-    const std::uint32_t cols = m.num_columns(), len = m.column_length();
-
-    // Every training column, from its stored ratings, through the batch (matrix-matrix) path.
-    std::vector<std::vector<autorec::Entry>> inputs(cols);
-    for (std::uint32_t c = 0; c < cols; ++c) inputs[c] = m.observations(c);
-    std::vector<float> out(std::size_t{batch} * len);
-    const double all_s = best_of(repeat, [&] {
-      for (std::uint32_t c0 = 0; c0 < cols; c0 += batch) {
-        const std::uint32_t n = std::min(batch, cols - c0);
-        std::vector<std::span<const autorec::Entry>> spans(inputs.begin() + c0, inputs.begin() + c0 + n);
-        m.reconstruct_batch(spans, std::span<float>(out.data(), std::size_t{n} * len), false);
-      }
-    });
-    double flops = 0;  // multiply-adds of the dense layers (x2), plus the sparse first layer
-    for (std::size_t l = 1; l < m.info().layers.size(); ++l)
-      flops += 2.0 * m.info().layers[l].in_size * m.info().layers[l].out_size * cols;
-    flops += 2.0 * double(m.info().num_observations) * m.info().layers[0].out_size;
-
-    std::vector<float> one(len);
-    const int singles = std::min<std::uint32_t>(cols, 200);
-    const double column_s = best_of(repeat, [&] {
-                              for (int k = 0; k < singles; ++k) m.reconstruct_column(std::uint32_t(k * 7919u % cols), one);
-                            }) / singles;
-    const int predicts = 100000;
-    volatile float sink = 0;
-    const double predict_s = best_of(repeat, [&] {
-                               for (int k = 0; k < predicts; ++k)
-                                 sink = sink + m.predict(std::uint32_t(k * 7919u % m.info().num_users),
-                                                         std::uint32_t(k * 104729u % m.info().num_items)).value;
-                             }) / predicts;
-    const std::uint32_t users = m.info().num_users;
-    const int tops = std::min<std::uint32_t>(users, 200);
-    std::size_t picked = 0;  // items in the last list: 10 unless the user rated nearly everything
-    const double top10_s = best_of(repeat, [&] {
-                             for (int k = 0; k < tops; ++k) picked = m.recommend(std::uint32_t(k * 7919u % users), 10).size();
-                           }) / tops;
-    nlohmann::json j = {{"model", path},
-                        {"threads", nt},
-                        {"weight_dtype", autorec::dtype_name(m.info().weight_dtype)},
-                        {"backend", m.info().backend},
-                        {"file_bytes", bytes.size()},
-                        {"load_s", load_s},
-                        {"columns", cols},
-                        {"column_length", len},
-                        {"reconstruct_all_s", all_s},
-                        {"columns_per_s", cols / all_s},
-                        {"reconstruct_gflops", flops / all_s * 1e-9},
-                        {"reconstruct_column_s", column_s},
-                        {"predict_s", predict_s},
-                        {"top10_s", top10_s},
-                        {"batch", batch}};
+    if (!pairs_path.empty()) {
+      const nlohmann::json p = autorec::tools::bench_pairs(m, pairs_path, repeat, nt);
+      std::printf("%s\n", json ? p.dump().c_str() : p.dump(2).c_str());
+      return 0;
+    }
+    nlohmann::json j = time_serving(m, batch, repeat);
+    j["model"] = path, j["threads"] = nt, j["file_bytes"] = bytes.size(), j["load_s"] = load_s;
     if (json) {
       std::printf("%s\n", j.dump().c_str());
       return 0;
     }
+    const auto f = [&](const char* key) { return j[key].get<double>(); };
     std::printf("model %s (%zu bytes), backend %s\n", path.c_str(), bytes.size(), m.info().backend.c_str());
     std::printf("load                    %.2f ms\n", load_s * 1e3);
-    std::printf("reconstruct all %u cols %.2f ms  (%.3g columns/s, %.1f GFLOP/s, batch %u)\n", cols, all_s * 1e3,
-                cols / all_s, flops / all_s * 1e-9, batch);
-    std::printf("reconstruct one column  %.1f us\n", column_s * 1e6);
-    std::printf("predict                 %.3f us\n", predict_s * 1e6);
-    std::printf("top-10 for a user       %.1f us (%zu items in the last list)\n", top10_s * 1e6, picked);
+    std::printf("reconstruct all %u cols %.2f ms  (%.3g columns/s, %.1f GFLOP/s, batch %u)\n", m.num_columns(),
+                f("reconstruct_all_s") * 1e3, f("columns_per_s"), f("reconstruct_gflops"), batch);
+    std::printf("reconstruct one column  %.1f us\n", f("reconstruct_column_s") * 1e6);
+    std::printf("predict                 %.3f us\n", f("predict_s") * 1e6);
+    std::printf("top-10 for a user       %.1f us (%zu items in the last list)\n", f("top10_s") * 1e6,
+                j["top10_items"].get<std::size_t>());
     return 0;
   });
 }
