@@ -57,20 +57,23 @@ def _columns(data, columns, what):
                         f"got {type(data).__name__}")
 
 
-def train(ratings, *, recipe="default", test=None, columns=("user", "item", "rating"), progress=None, **settings):
+def train(ratings, *, recipe="default", test=None, validation=None, columns=("user", "item", "rating"), progress=None,
+          **settings):
     """Trains AutoRec as autorec-train does and returns the Model (in memory; save(path) writes model.fb).
 
     ratings: a path (any format autorec-train reads), a pandas DataFrame, a numpy structured array, or
     (users, items, ratings) arrays; ids are integers or strings. test: held-out ratings of the same kinds,
-    scored at the end (model.training["test"]). columns: the names of the user, item and rating columns.
+    scored at the end (model.training["test"]). validation: ratings of the same kinds that choose the epoch,
+    the bias model's share and the cold-start rule, in place of val_ratio's split (autorec-train
+    --validation); those of users or items absent from `ratings` are left out. columns: the names of the user, item and rating columns.
     progress: called with a dict per event ("epoch", "info", "reading"); None trains quietly (warnings still
     go through the warnings module). settings: autorec-train's flags without dashes and with underscores
     (lr, hidden, epochs, seed, adamw_decay, val_ratio, layers, refit, checkpoint, resume, ...; lambda_ for
     --lambda), starting from `recipe` ("default" or "textbook"). model.training holds the epochs' history,
     the best epoch and the test figures.
     """
-    return _autorec._train(_columns(ratings, columns, "ratings"), _columns(test, columns, "test"), recipe,
-                           settings, progress)
+    return _autorec._train(_columns(ratings, columns, "ratings"), _columns(test, columns, "test"),
+                           _columns(validation, columns, "validation"), recipe, settings, progress)
 
 
 def evaluate(model, test, *, columns=("user", "item", "rating"), clamp=True, skip_bad_lines=False):

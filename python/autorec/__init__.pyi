@@ -18,6 +18,7 @@ class Source(enum.IntEnum):
     EMPTY_INPUT: int
 
 def train(ratings: RatingsData, *, recipe: str = "default", test: Optional[RatingsData] = None,
+          validation: Optional[RatingsData] = None,
           columns: Sequence[str] = ("user", "item", "rating"), progress: Optional[Callable[[dict], Any]] = None,
           **settings: Any) -> Model: ...
 def evaluate(model: Model, test: RatingsData, *, columns: Sequence[str] = ("user", "item", "rating"),

@@ -45,28 +45,38 @@ std::int64_t IdSide::lookup_int(std::int64_t id) const {
   return i ? std::int64_t(*i) : -1;
 }
 
-std::vector<std::int64_t> IdSide::indices(py::handle ids, const char* what) const {
+IdColumn id_column(py::handle ids, const char* what) {
   const py::array a = py::array::ensure(ids);
   if (!a) bad_input(std::string(what) + ": not an array or sequence of ids");
+  IdColumn c;
+  c.size = std::size_t(a.size());
+  if (c.size == 0) return c;
   const char kind = a.dtype().kind();
-  std::vector<std::int64_t> out(std::size_t(a.size()));
-  if (out.empty()) return out;  // np.asarray([]) is float64: no ids, whatever the dtype
   if (kind == 'i' || kind == 'u') {
     const auto v = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
     if (!v) bad_input(std::string(what) + ": integer ids that do not fit in 64 bits");
-    // With the GIL held: add_user replaces the lookup tables under it (a million lookups take milliseconds).
-    const std::int64_t* p = v.data();
-    for (std::size_t k = 0; k < out.size(); ++k) out[k] = lookup_int(p[k]);
-    return out;
+    c.ints = v.data();
+    c.owner = v;
+    return c;
   }
   if (kind != 'U' && kind != 'O' && kind != 'S')
     bad_input(std::string(what) + ": ids of dtype " + py::str(a.dtype()).cast<std::string>() +
               "; give integers or strings (a float column often means missing values)");
-  const py::list items = a.attr("ravel")().attr("tolist")();
-  for (std::size_t k = 0; k < out.size(); ++k) {
-    const auto i = index(items[k], what);
-    out[k] = i ? std::int64_t(*i) : -1;
-  }
+  c.objects = a.attr("ravel")().attr("tolist")();
+  return c;
+}
+
+std::vector<std::int64_t> IdSide::indices(py::handle ids, const char* what) const {
+  const IdColumn c = id_column(ids, what);
+  std::vector<std::int64_t> out(c.size);
+  // With the GIL held: add_user replaces the lookup tables under it (a million lookups take milliseconds).
+  if (c.ints)
+    for (std::size_t k = 0; k < out.size(); ++k) out[k] = lookup_int(c.ints[k]);
+  else
+    for (std::size_t k = 0; k < out.size(); ++k) {
+      const auto i = index(c.objects[k], what);
+      out[k] = i ? std::int64_t(*i) : -1;
+    }
   return out;
 }
 

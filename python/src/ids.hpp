@@ -15,6 +15,17 @@
 
 namespace autorec::python {
 
+// A column of ids from Python, by kind: a numpy integer array is read in place (ints), anything else (str,
+// bytes or object arrays, lists) element by element (objects). Empty input is no ids, whatever its dtype
+// (np.asarray([]) is float64); floats, booleans and the like are refused, naming `what`.
+struct IdColumn {
+  std::size_t size = 0;
+  const std::int64_t* ints = nullptr;  // the ids of an integer array; nullptr for objects
+  pybind11::list objects;              // otherwise the elements, flattened in C order
+  pybind11::object owner;              // keeps `ints` alive
+};
+IdColumn id_column(pybind11::handle ids, const char* what);
+
 class IdSide {
  public:
   IdSide(const Model& model, bool users);

@@ -165,12 +165,13 @@ std::vector<Entry> entries(const IdSide& side, py::handle ids, py::handle rating
   if (!v) bad_input("ratings: not an array of numbers");
   if (std::size_t(v.size()) != index.size())
     bad_input(std::string(what) + ": " + std::to_string(index.size()) + " ids but " + std::to_string(v.size()) + " ratings");
-  const py::list given = py::array::ensure(ids).attr("ravel")().attr("tolist")();
   std::vector<Entry> out(index.size());
   for (std::size_t k = 0; k < index.size(); ++k) {
-    if (index[k] < 0)
+    if (index[k] < 0) {  // the given ids, as Python objects, only to name the missing one
+      const py::list given = py::array::ensure(ids).attr("ravel")().attr("tolist")();
       bad_input(std::string(what) + "[" + std::to_string(k) + "]: " + quoted(py::str(given[k]).cast<std::string>()) +
                 " is not in the model");
+    }
     out[k] = {std::uint32_t(index[k]), v.data()[k]};
   }
   return out;

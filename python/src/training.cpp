@@ -2,14 +2,15 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
-#include <charconv>
 
 #include "autorec/data/ratings.hpp"
 #include "autorec/text.hpp"
 #include "autorec/train/layer_spec.hpp"
 #include "autorec/train/pipeline.hpp"
+#include "autorec/train/run_options.hpp"
 #include "autorec/train/settings.hpp"
 #include "errors.hpp"
+#include "ids.hpp"
 #include "py_model.hpp"
 
 namespace py = pybind11;
@@ -19,22 +20,14 @@ namespace {
 
 // The ids of an array as text, as a file would spell them (integers in decimal).
 std::vector<std::string> id_texts(py::handle ids, const char* what) {
-  const py::array a = py::array::ensure(ids);
-  if (!a) bad_input(std::string(what) + ": not an array or sequence of ids");
-  std::vector<std::string> out(std::size_t(a.size()));
-  const char kind = a.dtype().kind();
-  if (out.empty()) return out;  // no ratings: the builder says so
-  if (kind == 'i' || kind == 'u') {
-    const auto v = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-    if (!v) bad_input(std::string(what) + ": integer ids that do not fit in 64 bits");
-    for (std::size_t k = 0; k < out.size(); ++k) out[k] = std::to_string(v.data()[k]);
-    return out;
-  }
-  if (kind != 'U' && kind != 'O' && kind != 'S')
-    bad_input(std::string(what) + ": ids of dtype " + py::str(a.dtype()).cast<std::string>() + "; give integers or strings");
-  const py::list items = a.attr("ravel")().attr("tolist")();
+  const IdColumn c = id_column(ids, what);
+  std::vector<std::string> out(c.size);
   for (std::size_t k = 0; k < out.size(); ++k) {
-    const py::handle x = items[k];
+    if (c.ints) {
+      out[k] = std::to_string(c.ints[k]);
+      continue;
+    }
+    const py::handle x = c.objects[k];
     if (py::isinstance<py::str>(x) || py::isinstance<py::bytes>(x)) out[k] = x.cast<std::string>();
     else if (py::isinstance<py::int_>(x) && !py::isinstance<py::bool_>(x)) out[k] = py::str(x).cast<std::string>();
     else bad_input(std::string(what) + "[" + std::to_string(k) + "]: " + quoted(py::repr(x).cast<std::string>()) +
@@ -106,29 +99,37 @@ struct Options {
   data::ReadOptions read;
 };
 
-// The settings autorec-train takes besides the table's: the layers, the pipeline's and the file's.
-bool set_extra(Options& o, const std::string& key, py::handle v, std::string& layers) {
-  train::RunSettings& r = o.run;
-  if (key == "layers") layers = v.cast<std::string>();
-  else if (key == "refit") r.refit = v.cast<bool>();
-  else if (key == "test_ratio") r.test_ratio = v.cast<double>();
-  else if (key == "duplicates") {
-    const auto p = data::parse_duplicate_policy(v.cast<std::string>());
-    if (!p) bad_input("setting duplicates: " + quoted(v.cast<std::string>()) + " is not one of last, first, mean, error");
-    r.duplicates = *p;
-  } else if (key == "rating_min") o.read.rating_min = r.scale.min = v.cast<float>();
-  else if (key == "rating_max") o.read.rating_max = r.scale.max = v.cast<float>();
-  else if (key == "skip_bad_lines") o.read.skip_bad_lines = v.cast<bool>();
-  else if (key == "dtype") {
-    const auto d = parse_dtype(v.cast<std::string>());
-    if (!d) bad_input("setting dtype: " + quoted(v.cast<std::string>()) + " is not one of fp32, fp16, bf16, int8");
-    r.dtype = *d;
-  } else if (key == "zstd_level") r.zstd_level = v.cast<int>();
-  else if (key == "checkpoint") r.checkpoint.path = py::module_::import("os").attr("fspath")(v).cast<std::string>();
-  else if (key == "checkpoint_every") r.checkpoint.every = v.cast<std::uint32_t>();
-  else if (key == "resume") r.checkpoint.resume = v.cast<bool>();
-  else return false;
-  return true;
+// Sets one run option (autorec/train/run_options.hpp) from a Python value of its kind: a number, an integer,
+// a bool, a choice's name, a path (str or os.PathLike).
+void set_run_option(const train::RunOption& o, train::RunSettings& r, py::handle v) {
+  using Kind = train::RunOption::Kind;
+  const bool is_bool = py::isinstance<py::bool_>(v), is_int = py::isinstance<py::int_>(v) && !is_bool;
+  const auto refuse = [&] {
+    bad_input(train::option_label(o) + ": " + py::repr(v).cast<std::string>() + " is not " + train::range_text(o));
+  };
+  switch (o.kind) {
+    case Kind::Flag:
+      if (!is_bool) refuse();
+      return train::set_run_option(o, r, v.cast<bool>() ? 1.0 : 0.0);
+    case Kind::Integer:
+    case Kind::Number:
+      if (!is_int && (o.kind == Kind::Integer || !py::isinstance<py::float_>(v))) refuse();
+      return train::set_run_option(o, r, v.cast<double>());
+    case Kind::Choice:
+      if (!py::isinstance<py::str>(v)) refuse();
+      return train::set_run_option(o, r, v.cast<std::string>());
+    case Kind::Path:
+      if (!py::isinstance<py::str>(v) && !py::hasattr(v, "__fspath__")) refuse();
+      return train::set_run_option(o, r, py::module_::import("os").attr("fspath")(v).cast<std::string>());
+  }
+}
+
+// Every keyword train() takes, for the message about one it does not.
+std::string setting_names() {
+  std::string names;
+  for (const train::Setting& row : train::settings()) names += (names.empty() ? "" : ", ") + python_name(row);
+  for (const train::RunOption& o : train::run_options()) names += ", " + std::string(o.name);
+  return names + ", layers, skip_bad_lines";
 }
 
 Options options_of(const std::string& recipe, const py::dict& settings) {
@@ -145,24 +146,16 @@ Options options_of(const std::string& recipe, const py::dict& settings) {
     const train::Setting* s = nullptr;
     for (const train::Setting& row : train::settings())
       if (python_name(row) == key) s = &row;
-    bool known = s != nullptr;
-    if (s) {
-      set_from_python(*s, c, v);
-    } else {
-      try {
-        known = set_extra(o, key, v, layers);
-      } catch (const py::cast_error&) {
-        bad_input("setting " + key + ": " + py::repr(v).cast<std::string>() + " is not a value of its type (" +
-                  py::str(py::type::of(v).attr("__name__")).cast<std::string>() + ")");
-      }
-    }
-    if (!known) {
-      std::string names;
-      for (const train::Setting& row : train::settings()) names += (names.empty() ? "" : ", ") + python_name(row);
-      bad_input("unknown setting " + quoted(key) + " (the settings: " + names + ", layers, refit, test_ratio, duplicates, "
-                "rating_min, rating_max, skip_bad_lines, dtype, zstd_level, checkpoint, checkpoint_every, resume)");
-    }
+    if (s) set_from_python(*s, c, v);
+    else if (const train::RunOption* run = train::find_run_option(key)) set_run_option(*run, o.run, v);
+    else if (key == "layers" && py::isinstance<py::str>(v)) layers = v.cast<std::string>();
+    else if (key == "skip_bad_lines" && py::isinstance<py::bool_>(v)) o.read.skip_bad_lines = v.cast<bool>();
+    else if (key == "layers" || key == "skip_bad_lines")
+      bad_input("setting " + key + ": " + py::repr(v).cast<std::string>() + " is not " +
+                (key == "layers" ? "a text such as '500-250-500'" : "True or False"));
+    else bad_input("unknown setting " + quoted(key) + " (the settings: " + setting_names() + ")");
   }
+  o.read.rating_min = o.run.scale.min, o.read.rating_max = o.run.scale.max;
   if (!layers.empty()) train::apply_layer_spec(layers, c);
   train::check_settings(c);
   return o;
@@ -211,13 +204,14 @@ class PyObserver final : public train::Observer {
 };
 
 void bind_training(py::module_& m) {
-  m.def("_train", [](py::handle train_data, py::handle test_data, const std::string& recipe, const py::dict& settings,
-                     py::object progress) {
+  m.def("_train", [](py::handle train_data, py::handle test_data, py::handle validation_data, const std::string& recipe,
+                     const py::dict& settings, py::object progress) {
         Options o = options_of(recipe, settings);
         PyObserver observer(std::move(progress));
         train::Input input;
         input.train = ratings_of(train_data, "train", o.read, observer);
         if (!test_data.is_none()) input.test = ratings_of(test_data, "test", o.read, observer);
+        if (!validation_data.is_none()) input.validation = ratings_of(validation_data, "validation", o.read, observer);
         train::RunResult r;
         {
           py::gil_scoped_release unlocked;
@@ -237,7 +231,7 @@ void bind_training(py::module_& m) {
             py::arg("val") = r.val, py::arg("test_held") = r.test_held, py::arg("seconds") = r.total_seconds,
             py::arg("test") = r.test ? py::object(eval_dict(*r.test)) : py::object(py::none()));
         return model;
-      }, py::arg("train"), py::arg("test"), py::arg("recipe"), py::arg("settings"), py::arg("progress"));
+      }, py::arg("train"), py::arg("test"), py::arg("validation"), py::arg("recipe"), py::arg("settings"), py::arg("progress"));
   m.def("_evaluate", [](const PyModel& self, py::handle test_data, bool clamp, bool skip_bad_lines) {
         data::ReadOptions ro;
         ro.skip_bad_lines = skip_bad_lines;

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import autorec
-from conftest import BIN, LIB, SMALL, SMALL_FLAGS, synthetic_ratings, write_ratings
+from conftest import BIN, LIB, SMALL, SMALL_FLAGS, split, synthetic_ratings, write_ratings
 
 
 def cli(*args):
@@ -150,6 +150,13 @@ def test_predict_from_threads_equals_one_thread(model):
     (dict(decay_biases=1), "setting decay_biases (--decay-biases): 1 is not True or False"),
     (dict(learning_rate=0.1), "unknown setting 'learning_rate'"),
     (dict(layers="500-x"), "layers"),
+    (dict(test_ratio=0.95), "setting test_ratio (--test-ratio): 0.95 is not a number in [0, 0.9]"),
+    (dict(zstd_level=2.5), "setting zstd_level (--zstd-level): 2.5 is not an integer in [1, 19]"),
+    (dict(zstd_level=20), "setting zstd_level (--zstd-level): 20 is not an integer in [1, 19]"),
+    (dict(checkpoint_every=0), "setting checkpoint_every (--checkpoint-every): 0 is not an integer in [1, 100000]"),
+    (dict(dtype="fp8"), "setting dtype (--dtype): 'fp8' is not one of fp32, fp16, bf16, int8"),
+    (dict(refit="yes"), "setting refit (--refit): 'yes' is not true or false"),
+    (dict(checkpoint=3), "setting checkpoint (--checkpoint): 3 is not a path"),
 ])
 def test_bad_settings_raise_bad_input_with_the_cli_message(data, settings, says):
     with pytest.raises(autorec.BadInputError) as e:
@@ -182,6 +189,49 @@ def test_bad_data_and_files_raise_the_documented_errors(tmp_path, data, model):
         model.predict([1.5], [1])
     with pytest.raises(autorec.BadInputError, match="neither a string nor an integer"):
         model.predict(np.array([1, None], dtype=object), [1, 2])
+
+
+def test_validation_ratings_of_their_own_equal_autorec_train_validation(tmp_path, data):
+    fit, held = split(data[0], share=0.15, seed=9)
+    # One rating of a user the training ratings lack: left out, and said so.
+    val = (np.append(held[0], 999999), np.append(held[1], held[1][0]), np.append(held[2], 3.0).astype(np.float32))
+    fit_path, val_path = write_ratings(tmp_path / "fit.data", fit), write_ratings(tmp_path / "val.data", val)
+    cli("autorec-train", fit_path, "--validation", val_path, "--refit", "-o", tmp_path / "cli.fb", "--quiet", *SMALL_FLAGS)
+    from_cli = autorec.Model.load(tmp_path / "cli.fb")
+    events = []
+    m = autorec.train(fit, validation=val, refit=True, progress=events.append, **SMALL)
+    u, i = all_pairs(m)
+    np.testing.assert_array_equal(m.predict(u, i), from_cli.predict(u, i))
+    assert m.training["refitted"]
+    first_stage = [e for e in events if e["event"] == "epoch" and e["stage"] == "train"]
+    assert len(first_stage) == SMALL["epochs"] and all(e["val_rmse"] is not None for e in first_stage)
+    assert any("1 of %d ratings are of users or items the training ratings lack" % val[0].size in e.get("line", "")
+               for e in events)
+    with pytest.raises(autorec.BadInputError, match="give one of them"):
+        autorec.train(fit, validation=val, val_ratio=0.1, **SMALL)
+    with pytest.raises(autorec.BadInputError, match="none of the 1 validation ratings"):
+        autorec.train(fit, validation=([999999], [1], [4.0]), **SMALL)
+
+
+def test_checkpoint_and_resume_continue_an_interrupted_run(tmp_path, data):
+    whole = autorec.train(data[0], **SMALL)
+    path = tmp_path / "run.ckpt"
+
+    def stop_at_epoch_3(event):  # as Ctrl-C would: heard before epoch 3's checkpoint is written
+        if event["event"] == "epoch" and event["epoch"] == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        autorec.train(data[0], checkpoint=path, checkpoint_every=1, progress=stop_at_epoch_3, **SMALL)
+    assert path.exists()
+    events = []
+    resumed = autorec.train(data[0], checkpoint=path, resume=True, progress=events.append, **SMALL)
+    assert any("resumed from" in e.get("line", "") and "after epoch 2" in e["line"] for e in events)
+    assert [e["epoch"] for e in events if e["event"] == "epoch"] == list(range(3, SMALL["epochs"] + 1))
+    u, i = all_pairs(whole)
+    np.testing.assert_array_equal(resumed.predict(u, i), whole.predict(u, i))
+    with pytest.raises(autorec.BadInputError, match="run.ckpt"):  # other settings: refused, not mixed
+        autorec.train(data[0], checkpoint=path, resume=True, **{**SMALL, "hidden": 8})
 
 
 def test_progress_callback_hears_every_epoch_and_warnings_are_warnings(data):

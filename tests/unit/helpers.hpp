@@ -6,9 +6,11 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "autorec/data/dataset.hpp"
 #include "autorec/data/synth.hpp"
@@ -34,6 +36,18 @@ inline void check_bound(const std::string& name, double value, double bound) {
 inline void check_bound_above(const std::string& name, double value, double bound) {
   BOOST_TEST_MESSAGE("bound " << name << ": " << value << " >= " << bound);
   BOOST_TEST(value >= bound, name << ": " << value << " is below its bound " << bound);
+}
+
+// `f` throws Error(status) whose message contains every one of `parts`.
+template <typename F>
+void check_error(Status status, std::initializer_list<std::string_view> parts, F&& f) {
+  try {
+    f();
+    BOOST_ERROR("no error thrown");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == status));
+    for (std::string_view part : parts) BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
+  }
 }
 
 // A path in the temporary folder that no other test process uses (the pid is part of it).

@@ -1,6 +1,7 @@
 // Training as a library call (autorec/train/pipeline.hpp): a model trained by train::run is served in the
 // same process, and the in-memory model, the file it writes and autorec-verify on that file agree; the
 // refit of sparse data, the observer's account and the refusals.
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -187,6 +188,56 @@ BOOST_AUTO_TEST_CASE(a_refit_without_validation_is_refused_as_bad_input) {
     BOOST_TEST((e.status() == Status::BadInput));
     BOOST_TEST(std::string(e.what()).find("--val-ratio") != std::string::npos, e.what());
   }
+  BOOST_TEST(seen.epochs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(validation_ratings_of_their_own_choose_the_epoch_and_unknown_ids_are_left_out) {
+  const auto [train_text, val_text] = synth_files_text(120, 80, 0.15);
+  train::Input input;
+  input.train = data::parse_ratings(train_text, "train");
+  // Two ratings of ids the training ratings lack: left out, and counted.
+  input.validation = data::parse_ratings(val_text + "99999 1 4\n1 99999 2\n", "val");
+  train::RunSettings s = small_settings();
+  s.auto_validation = false;
+  s.refit = true;
+  Recorder seen;
+  const train::RunResult r = train::run(input, s, seen);
+  BOOST_TEST(seen.said("validation: val: 2 of " + std::to_string(input.validation->size()) + " ratings"));
+  BOOST_TEST(seen.said("cold start: "));
+  BOOST_TEST(r.refitted);
+  BOOST_TEST(r.fit == r.ratings);  // the refit trains on every training rating; validation is apart
+  BOOST_TEST_REQUIRE(!seen.epochs.empty());
+  BOOST_TEST(seen.epochs.front().first == "train");
+
+  // The same run without refit: every epoch is validated, on the known ratings only.
+  s.refit = false;
+  const train::RunResult v = train::run(input, s, seen);
+  BOOST_TEST(v.val == input.validation->size() - 2);
+  for (const train::EpochStats& e : v.training.history) BOOST_TEST(e.val_rmse > 0);
+
+  // With --val-ratio too: refused, as is a validation set that shares no id with the training ratings.
+  s.config.val_ratio = 0.1;
+  check_error(Status::BadInput, {"validation ratings of their own (val)", "--val-ratio 0.1"}, [&] { train::run(input, s, seen); });
+  s.config.val_ratio = 0;
+  input.validation = data::parse_ratings("99999 1 4\n", "strangers");
+  check_error(Status::BadInput, {"strangers: none of the 1 validation ratings"}, [&] { train::run(input, s, seen); });
+}
+
+BOOST_AUTO_TEST_CASE(run_options_out_of_range_are_refused_from_any_caller) {
+  train::Input input;
+  input.train = data::parse_ratings(synth_text(40, 30, 0.2, 3), "dense");
+  Recorder seen;
+  train::RunSettings s = small_settings();
+  s.zstd_level = 25;
+  check_error(Status::BadInput, {"setting zstd_level (--zstd-level): 25 is not an integer in [1, 19]"},
+              [&] { train::run(input, s, seen); });
+  s = small_settings();
+  s.test_ratio = std::nan("");
+  check_error(Status::BadInput, {"setting test_ratio (--test-ratio): nan is not a number in [0, 0.9]"},
+              [&] { train::run(input, s, seen); });
+  s = small_settings();
+  s.checkpoint.every = 0;
+  check_error(Status::BadInput, {"setting checkpoint_every"}, [&] { train::run(input, s, seen); });
   BOOST_TEST(seen.epochs.empty());
 }
 

@@ -5,11 +5,13 @@
 
 #include <flatbuffers/minireflect.h>
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "autorec/train/checkpoint.hpp"
+#include "autorec/train/run_options.hpp"
 #include "autorec/train/settings.hpp"
 #include "format/settings_json.hpp"
 #include "helpers.hpp"
@@ -54,18 +56,6 @@ nlohmann::json recorded(const TrainConfig& c, bool force_defaults = false) {
   fbb.ForceDefaults(force_defaults);
   fbb.Finish(fb::CreateHyperparameters(fbb, &h));
   return nlohmann::json::parse(hyperparameters_json(*flatbuffers::GetRoot<fb::Hyperparameters>(fbb.GetBufferPointer())));
-}
-
-// `f` throws Error(status) whose message contains every one of `parts`.
-template <typename F>
-void check_error(Status status, std::initializer_list<std::string_view> parts, F&& f) {
-  try {
-    f();
-    BOOST_ERROR("no error thrown");
-  } catch (const Error& e) {
-    BOOST_TEST((e.status() == status));
-    for (std::string_view part : parts) BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, e.what());
-  }
 }
 
 // The textbook recipe on Rprop, so that the Rprop-only lambda is recorded too.
@@ -210,6 +200,80 @@ BOOST_AUTO_TEST_CASE(check_settings_names_the_setting_and_its_flag) {
   c = TrainConfig{};
   c.beta2 = 1.5;
   check_error(Status::BadInput, {"setting beta2:", "1.5"}, [&] { train::check_settings(c); });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The run options' table (autorec/train/run_options.hpp): one name per option, the flag spelled from it,
+// each setter reaching its own member, and the refusals in the words both front ends print.
+BOOST_AUTO_TEST_SUITE(run_options)
+
+using train::RunOption;
+using train::RunSettings;
+
+BOOST_AUTO_TEST_CASE(names_are_the_flags_and_clash_with_no_hyperparameter) {
+  std::set<std::string> names;
+  for (const Setting& s : train::settings()) names.insert(std::string(s.key));
+  for (const RunOption& o : train::run_options()) {
+    std::string flag = "--" + std::string(o.name);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    BOOST_TEST(o.flag == flag);
+    BOOST_TEST(names.insert(std::string(o.name)).second, o.name << " is named twice");
+    BOOST_TEST(train::find_run_option(o.name) == &o);
+    BOOST_TEST(!o.help.empty());
+    BOOST_TEST(((o.set_number != nullptr) != (o.set_text != nullptr)), o.name);
+    const bool numeric = o.kind == RunOption::Kind::Number || o.kind == RunOption::Kind::Integer;
+    BOOST_TEST((o.get != nullptr) == numeric, o.name);
+  }
+  BOOST_TEST(train::find_run_option("no_such_option") == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(each_option_reaches_its_own_member) {
+  const auto set = [](std::string_view name, std::string_view text) {
+    RunSettings s;
+    train::set_run_option(*train::find_run_option(name), s, text);
+    return s;
+  };
+  BOOST_TEST(set("test_ratio", "0.25").test_ratio == 0.25);
+  BOOST_TEST(*set("rating_min", "-2").scale.min == -2.0f);
+  BOOST_TEST(!set("rating_min", "-2").scale.max.has_value());
+  BOOST_TEST(*set("rating_max", "10").scale.max == 10.0f);
+  BOOST_TEST((set("duplicates", "mean").duplicates == data::DuplicatePolicy::Mean));
+  BOOST_TEST(set("checkpoint", "run.ckpt").checkpoint.path == "run.ckpt");
+  BOOST_TEST(set("checkpoint_every", "7").checkpoint.every == 7u);
+  BOOST_TEST(set("zstd_level", "19").zstd_level == 19);
+  BOOST_TEST((set("dtype", "int8").dtype == DType::I8));
+  RunSettings s;
+  train::set_run_option(*train::find_run_option("refit"), s, 1.0);
+  train::set_run_option(*train::find_run_option("resume"), s, 1.0);
+  BOOST_TEST(s.refit);
+  BOOST_TEST(s.checkpoint.resume);
+  BOOST_TEST(s.checkpoint.path.empty());  // resume alone sets no path
+}
+
+BOOST_AUTO_TEST_CASE(values_outside_the_range_or_the_kind_are_refused_with_nothing_changed) {
+  const RunOption& level = *train::find_run_option("zstd_level");
+  const RunOption& ratio = *train::find_run_option("test_ratio");
+  RunSettings s;
+  check_error(Status::BadInput, {"setting zstd_level (--zstd-level): 2.5 is not an integer in [1, 19]"},
+              [&] { train::set_run_option(level, s, "2.5"); });
+  check_error(Status::BadInput, {"20 is not an integer in [1, 19]"}, [&] { train::set_run_option(level, s, 20.0); });
+  check_error(Status::BadInput, {"'3x' is not an integer"}, [&] { train::set_run_option(level, s, "3x"); });
+  check_error(Status::BadInput, {"setting test_ratio (--test-ratio): 0.95 is not a number in [0, 0.9]"},
+              [&] { train::set_run_option(ratio, s, "0.95"); });
+  check_error(Status::BadInput, {"nan is not"}, [&] { train::set_run_option(ratio, s, std::nan("")); });
+  check_error(Status::BadInput, {"inf is not a number"},
+              [&] { train::set_run_option(*train::find_run_option("rating_max"), s, "inf"); });
+  check_error(Status::BadInput, {"setting dtype (--dtype): 'fp8' is not one of fp32, fp16, bf16, int8"},
+              [&] { train::set_run_option(*train::find_run_option("dtype"), s, "fp8"); });
+  check_error(Status::BadInput, {"setting checkpoint (--checkpoint): an empty path"},
+              [&] { train::set_run_option(*train::find_run_option("checkpoint"), s, ""); });
+  const RunSettings untouched;
+  BOOST_TEST(s.zstd_level == untouched.zstd_level);
+  BOOST_TEST(s.test_ratio == untouched.test_ratio);
+  BOOST_TEST(!s.scale.max.has_value());
+  BOOST_TEST(s.checkpoint.path.empty());
+  BOOST_CHECK_NO_THROW(train::check_run_options(untouched));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -15,7 +15,6 @@
 #include "setting_options.hpp"
 #include "tool_main.hpp"
 
-namespace ad = autorec::data;
 namespace at = autorec::train;
 
 namespace {
@@ -51,10 +50,8 @@ void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std
 int main(int argc, char** argv) {
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
-  std::string train_path, out_path = "model.fb", test_path, metrics_path, layers, duplicates = "last", dtype = "fp32",
-                          recipe_name = "default";
+  std::string train_path, out_path = "model.fb", test_path, validation_path, metrics_path, layers, recipe_name = "default";
   at::RunSettings settings;
-  std::optional<float> rating_min, rating_max;
   bool skip_bad = false, quiet = false;
   app.add_option("train", train_path, "training ratings (u.data, ratings.dat, ratings.csv; .zst ok)")->required();
   app.add_option("-o,--output", out_path, "model file to write (atomically)");
@@ -65,29 +62,17 @@ int main(int argc, char** argv) {
   app.add_option("--layers", layers, "hidden layers as SIZE[:ACTIVATION[:DROPOUT]] separated by , or -: e.g. 500-250-500 (the "
                                      "first is the encoder's; deeper networks train on the CPU)")
       ->excludes("--hidden");
-  // (--val-ratio is checked after the data is read: on sparse data the default recipe provides the validation part.)
-  app.add_flag("--refit", settings.refit, "after choosing the epoch count on the validation part, train again on all "
-                                          "training ratings for that many epochs (needs --val-ratio, or sparse data)");
-  auto* test_opt = app.add_option("--test", test_path, "held-out test ratings; RMSE reported at the end, never used to train");
-  app.add_option("--test-ratio", settings.test_ratio, "hold out this share of TRAIN as the test set (seeded by --seed)")
-      ->check(CLI::Range(0.0, 0.9))->excludes(test_opt);
-  app.add_option("--rating-min", rating_min, "lowest rating of the scale (default: from the data)");
-  app.add_option("--rating-max", rating_max, "highest rating of the scale (default: from the data)");
-  app.add_option("--duplicates", duplicates, "repeated (user, item) pairs: last, first, mean or error")
-      ->check(CLI::IsMember({"last", "first", "mean", "error"}));
+  app.add_option("--validation", validation_path, "validation ratings of their own, in place of --val-ratio's split: they "
+                                                 "choose the epoch, the bias model's share and the cold-start rule")
+      ->excludes("--val-ratio");
+  app.add_option("--test", test_path, "held-out test ratings; RMSE reported at the end, never used to train");
   app.add_flag("--skip-bad-lines", skip_bad, "skip (count and report) malformed lines instead of failing");
-  at::CheckpointOptions& checkpoint = settings.checkpoint;
-  auto* checkpoint_opt = app.add_option("--checkpoint", checkpoint.path, "save the training state (weights, optimiser, "
-                                         "epoch) to this file, atomically, every --checkpoint-every epochs");
-  app.add_option("--checkpoint-every", checkpoint.every, "epochs between checkpoints (the last is always saved)")
-      ->check(CLI::Range(1u, 100000u))->needs(checkpoint_opt);
-  app.add_flag("--resume", checkpoint.resume, "continue from the --checkpoint file when it exists (it must come from "
-                                             "the same data and settings); without it a new run starts")
-      ->needs(checkpoint_opt);
+  // (--val-ratio is checked after the data is read: on sparse data the default recipe provides the validation part.)
+  autorec::tools::add_run_options(app, settings);  // splits, scale, checkpoints, the file (autorec/train/run_options.hpp)
+  app.get_option("--test-ratio")->excludes("--test");
+  app.get_option("--checkpoint-every")->needs("--checkpoint");
+  app.get_option("--resume")->needs("--checkpoint");
   app.add_option("--metrics", metrics_path, "write one JSON line per epoch and a summary line to this file");
-  app.add_option("--zstd-level", settings.zstd_level, "zstd level of the model file")->check(CLI::Range(1, 19));
-  app.add_option("--dtype", dtype, "storage type of the weight matrices: fp32, fp16, bf16 or int8 (per-row scales)")
-      ->check(CLI::IsMember({"fp32", "fp16", "bf16", "int8"}));
   app.add_flag("-q,--quiet", quiet, "print only the summary");
 
   return autorec::tools::tool_main(app, argc, argv, [&]() -> int {
@@ -97,9 +82,6 @@ int main(int argc, char** argv) {
     const auto t_start = std::chrono::steady_clock::now();
     settings.config = cfg;
     settings.auto_validation = app.count("--val-ratio") == 0;
-    settings.duplicates = *ad::parse_duplicate_policy(duplicates);
-    settings.scale = {rating_min, rating_max};
-    settings.dtype = *autorec::parse_dtype(dtype);
     settings.model_name = out_path;
 
     std::ofstream metrics;
@@ -109,8 +91,9 @@ int main(int argc, char** argv) {
     }
     autorec::tools::ConsoleObserver observer(quiet, ::isatty(STDOUT_FILENO) == 1, &metrics);
     autorec::data::ReadOptions read_options;
-    read_options.skip_bad_lines = skip_bad, read_options.rating_min = rating_min, read_options.rating_max = rating_max;
-    const at::Input input = at::read_input(train_path, test_path, read_options, observer);
+    read_options.skip_bad_lines = skip_bad, read_options.rating_min = settings.scale.min;
+    read_options.rating_max = settings.scale.max;
+    const at::Input input = at::read_input(train_path, test_path, read_options, observer, validation_path);
     const at::RunResult r = at::run(input, settings, observer);
     r.write(out_path);
     observer.finish();

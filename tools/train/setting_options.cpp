@@ -4,6 +4,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "autorec/train/run_options.hpp"
 #include "autorec/train/settings.hpp"
 
 namespace autorec::tools {
@@ -37,7 +38,33 @@ CLI::Validator range_check(const Setting& s) {
       train::range_text(s));
 }
 
+// A run option's check, in the words train::set_run_option uses.
+CLI::Validator run_option_check(const train::RunOption& o) {
+  return CLI::Validator([&o](std::string& v) { return train::value_problem(o, v); }, train::range_text(o));
+}
+
 }  // namespace
+
+void add_run_options(CLI::App& app, train::RunSettings& settings) {
+  static const train::RunSettings defaults;
+  for (const train::RunOption& o : train::run_options()) {
+    const std::string flag(o.flag);
+    std::string help(o.help);
+    if (o.get && o.get(defaults) != 0) help += " [" + train::number_text(o.get(defaults)) + "]";
+    if (o.kind == train::RunOption::Kind::Flag) {
+      app.add_flag_function(flag, [&settings, &o](std::int64_t n) { o.set_number(settings, n > 0 ? 1 : 0); }, help);
+    } else {
+      // Checked by the validator before the callback runs: set_run_option does not throw here.
+      app.add_option_function<std::string>(flag, [&settings, &o](const std::string& v) { train::set_run_option(o, settings, v); },
+                                           help)
+          ->check(run_option_check(o))
+          ->type_name(o.kind == train::RunOption::Kind::Number    ? "FLOAT"
+                      : o.kind == train::RunOption::Kind::Integer ? "INT"
+                      : o.kind == train::RunOption::Kind::Path    ? "FILE"
+                                                                   : "TEXT");
+    }
+  }
+}
 
 void add_setting_options(CLI::App& app, TrainConfig& config) {
   for (const Setting& s : train::settings()) {

@@ -11,6 +11,7 @@
 #include "autorec/data/baseline.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
+#include "autorec/train/run_options.hpp"
 #include "autorec/train/settings.hpp"
 
 namespace autorec::train {
@@ -51,6 +52,24 @@ void report_skipped(const data::RawRatings& r, Observer& observer) {
   observer.warning(text);
 }
 
+// Validation ratings of their own, in the dataset's indices; those of a user or an item that the training
+// ratings lack are left out (the network has no column or row for them), and counted.
+std::vector<data::Rating> mapped_validation(const data::RawRatings& raw, const data::Dataset& data, Observer& observer) {
+  const data::HeldOut held = data::map_to_dataset(raw, data);
+  std::vector<data::Rating> val;
+  val.reserve(held.ratings.size());
+  for (const RatingRef& r : held.ratings)
+    if (r.user && r.item) val.push_back({*r.user, *r.item, r.value});
+  if (val.empty())
+    throw Error(Status::BadInput, raw.source + ": none of the " + std::to_string(raw.size()) +
+                                      " validation ratings is of a user and an item of the training ratings");
+  if (val.size() < held.ratings.size())
+    observer.info(format("validation: %s: %zu of %zu ratings are of users or items the training ratings lack, left "
+                         "out",
+                         raw.source.c_str(), held.ratings.size() - val.size(), held.ratings.size()));
+  return val;
+}
+
 // The data of a run after the splits: test (by ratio, or a file), then validation out of what remains.
 // Neither trains the model.
 struct Prepared {
@@ -72,7 +91,13 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
   if (s.test_ratio > 0 && !input.test) split(p.data, cfg.seed, s.test_ratio, p.train_part, p.test_part);
   p.nu = static_cast<std::uint32_t>(p.data.users.size()), p.ni = static_cast<std::uint32_t>(p.data.items.size());
   const bool item_based = cfg.variant == Variant::ItemBased;
-  if (s.auto_validation && needs_validation(cfg, p.train_part.size(), item_based ? p.ni : p.nu)) {
+  if (input.validation) {
+    if (cfg.val_ratio > 0 && !s.auto_validation)
+      throw Error(Status::BadInput, "validation ratings of their own (" + input.validation->source +
+                                        ") and --val-ratio " + format("%g", cfg.val_ratio) + ": give one of them");
+    cfg.val_ratio = 0;
+    p.val = mapped_validation(*input.validation, p.data, observer);
+  } else if (s.auto_validation && needs_validation(cfg, p.train_part.size(), item_based ? p.ni : p.nu)) {
     cfg.val_ratio = kSparseValidationRatio;
     s.refit = true;
     observer.info(format("sparse data (%.1f ratings per %s): the default recipe holds out %g of them to choose the "
@@ -81,9 +106,11 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
                          double(p.train_part.size()) / (item_based ? p.ni : p.nu), item_based ? "item" : "user",
                          cfg.val_ratio, cfg.val_ratio));
   }
-  if (s.refit && cfg.val_ratio <= 0)
-    throw Error(Status::BadInput, "--refit needs a validation part: --val-ratio above 0");
-  if (cfg.val_ratio > 0) {
+  if (s.refit && cfg.val_ratio <= 0 && p.val.empty())
+    throw Error(Status::BadInput, "--refit needs a validation part: --val-ratio above 0, or validation ratings");
+  if (input.validation) {
+    p.fit = p.train_part;
+  } else if (cfg.val_ratio > 0) {
     data::Dataset rest = p.data;
     rest.ratings = p.train_part;
     split(rest, cfg.seed + 7919, cfg.val_ratio, p.fit, p.val);
@@ -200,7 +227,7 @@ TrainResult refit_stage(RunSettings& s, const Prepared& p, const Csc& all_m, con
 }  // namespace
 
 Input read_input(const std::string& train_path, const std::string& test_path, const data::ReadOptions& options,
-                 Observer& observer) {
+                 Observer& observer, const std::string& validation_path) {
   const Clock::time_point t0 = Clock::now();
   // Each file's progress, timed from the start of that file.
   auto read = [&](const std::string& path) {
@@ -214,6 +241,7 @@ Input read_input(const std::string& train_path, const std::string& test_path, co
   Input in;
   in.train = read(train_path);
   if (!test_path.empty()) in.test = read(test_path);
+  if (!validation_path.empty()) in.validation = read(validation_path);
   in.read_seconds = seconds_since(t0);
   return in;
 }
@@ -224,6 +252,7 @@ void RunResult::write(const std::string& path) const { write_file_atomic(path, f
 
 RunResult run(const Input& input, RunSettings s, Observer& observer) {
   check_settings(s.config);
+  check_run_options(s);
   const Clock::time_point t0 = Clock::now();
   const Prepared p = prepare(input, s, observer);
   RunResult out;

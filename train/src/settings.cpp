@@ -121,14 +121,6 @@ const Setting kSettings[] = {
     {"device", "--device", "", choice<&C::device>(kDevices), 0, 0, {}, "auto, cpu or cuda", InCheckpoint::Never},
 };
 
-// A number's shortest text that reads back to the same value.
-template <typename T>
-std::string number_text(T v) {
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 }  // namespace
 
 std::span<const Setting> settings() { return kSettings; }

@@ -63,17 +63,20 @@ struct RunSettings {
   std::string model_name = "model.fb";  // labels the model in messages
 };
 
-// The ratings of a run: the training ratings and, optionally, a test set of their own.
+// The ratings of a run: the training ratings and, optionally, a test set and a validation set of their own.
+// Validation ratings of users or items that the training ratings lack are left out (the network cannot
+// answer them; run() says how many); they take the place of --val-ratio's split (not with it).
 struct Input {
   data::RawRatings train;
   std::optional<data::RawRatings> test;
+  std::optional<data::RawRatings> validation;
   double read_seconds = 0;  // what reading took (read_input), counted in RunResult::read_seconds
 };
-// Reads the training file and the test file (when test_path is not empty) before any training, so that a bad
-// test file is refused before hours of work; lines skipped under options.skip_bad_lines are reported as
-// warnings.
+// Reads the training file, and the test and validation files when their paths are not empty, before any
+// training, so that a bad test file is refused before hours of work; lines skipped under
+// options.skip_bad_lines are reported as warnings.
 Input read_input(const std::string& train_path, const std::string& test_path, const data::ReadOptions& options,
-                 Observer& observer);
+                 Observer& observer, const std::string& validation_path = "");
 
 struct RunResult {
   std::vector<std::byte> file;  // the model file image

@@ -8,12 +8,15 @@
 // the code that uses it.
 #pragma once
 
+#include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 
 #include "autorec/train/trainer.hpp"
@@ -58,6 +61,21 @@ struct Setting {
   // The option's first name ("--decay-biases" of "--decay-biases,!--no-decay-biases"), for CLI11's count().
   std::string_view first_flag() const { return flag.substr(0, flag.find(',')); }
 };
+
+// A number's shortest text that reads back to the same value ("0.002", "25"); whole numbers in digits
+// ("100000", not "1e+05").
+template <typename T>
+std::string number_text(T v) {
+  char buf[64];
+  std::to_chars_result r;
+  if constexpr (std::is_floating_point_v<T>)
+    r = v > -1e15 && v < 1e15 && v == std::trunc(v)  // NaN and huge values fail first
+            ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+            : std::to_chars(buf, buf + sizeof buf, v);
+  else
+    r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
 
 // Every hyperparameter, in the order autorec-train's help lists them.
 std::span<const Setting> settings();
