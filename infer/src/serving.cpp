@@ -149,6 +149,18 @@ std::vector<Recommendation> Model::Impl::top_k(std::span<const float> score, std
   return out;
 }
 
+void Model::score_items(std::uint32_t user, std::span<float> scores, std::span<Source> sources) const {
+  const Impl& m = *impl_;
+  if (user >= m.info.num_users)
+    throw Error(Status::BadInput, "score_items: user index " + std::to_string(user) + " is not below " +
+                                      std::to_string(m.info.num_users));
+  if (scores.size() != m.info.num_items || sources.size() != m.info.num_items)
+    throw Error(Status::BadInput, "score_items: scores has " + std::to_string(scores.size()) + " and sources " +
+                                      std::to_string(sources.size()) + " entries for " + std::to_string(m.info.num_items) +
+                                      " items");
+  m.score_user(user, scores, sources);
+}
+
 std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, bool exclude_rated) const {
   const Impl& m = *impl_;
   if (user >= m.info.num_users)

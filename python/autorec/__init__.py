@@ -76,10 +76,19 @@ def train(ratings, *, recipe="default", test=None, validation=None, columns=("us
                            _columns(validation, columns, "validation"), recipe, settings, progress)
 
 
-def evaluate(model, test, *, columns=("user", "item", "rating"), clamp=True, skip_bad_lines=False):
+def evaluate(model, test, *, columns=("user", "item", "rating"), clamp=True, skip_bad_lines=False, top_k=None,
+             relevant_at=None, seed=1, threads=0):
     """RMSE, MAE and counts of a model on held-out ratings, as autorec-verify --json computes them: rmse,
-    mae, count, model_scored, cold_start, cold_user, cold_item, skipped_lines."""
-    return _autorec._evaluate(model, _columns(test, columns, "test"), clamp, skip_bad_lines)
+    mae, count, model_scored, cold_start, cold_user, cold_item, skipped_lines.
+
+    top_k: an int or a list of them: also rank every item each test user did not rate in training and add
+    "ranking" (Precision, Recall, NDCG, MAP, hit rate, MRR and coverage at each k, for autorec's ranking,
+    popularity and random; as autorec-verify --top-k). relevant_at: the test rating from which an item is
+    relevant (default: 75% up the model's scale). seed: the random ranking's. threads: 0 = every core.
+    """
+    ks = [] if top_k is None else [top_k] if isinstance(top_k, int) else list(top_k)
+    return _autorec._evaluate(model, _columns(test, columns, "test"), clamp, skip_bad_lines, ks, relevant_at, seed,
+                              threads)
 
 
 def history_frame(model):

@@ -1,6 +1,6 @@
 # Type stubs of the compiled part of autorec (python/src/*.cpp).
 import os
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -52,4 +52,5 @@ class Model:
 def cpu_level() -> str: ...
 def _train(train: Ratings, test: Optional[Ratings], validation: Optional[Ratings], recipe: str, settings: dict,
            progress: Optional[Callable[[dict], Any]]) -> Model: ...
-def _evaluate(model: Model, test: Ratings, clamp: bool, skip_bad_lines: bool) -> dict: ...
+def _evaluate(model: Model, test: Ratings, clamp: bool, skip_bad_lines: bool, top_k: List[int],
+              relevant_at: Optional[float], seed: int, threads: int) -> dict: ...

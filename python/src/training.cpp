@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 
+#include "autorec/data/ranking.hpp"
 #include "autorec/data/ratings.hpp"
 #include "autorec/text.hpp"
 #include "autorec/train/layer_spec.hpp"
@@ -232,19 +233,30 @@ void bind_training(py::module_& m) {
             py::arg("test") = r.test ? py::object(eval_dict(*r.test)) : py::object(py::none()));
         return model;
       }, py::arg("train"), py::arg("test"), py::arg("validation"), py::arg("recipe"), py::arg("settings"), py::arg("progress"));
-  m.def("_evaluate", [](const PyModel& self, py::handle test_data, bool clamp, bool skip_bad_lines) {
+  m.def("_evaluate", [](const PyModel& self, py::handle test_data, bool clamp, bool skip_bad_lines,
+                        std::vector<std::uint32_t> top_k, std::optional<float> relevant_at, std::uint64_t seed, int threads) {
         data::ReadOptions ro;
         ro.skip_bad_lines = skip_bad_lines;
         PyObserver observer{py::none()};  // skipped lines as warnings
         const data::RawRatings raw = ratings_of(test_data, "test", ro, observer);
-        py::gil_scoped_release unlocked;
-        std::shared_lock guard(self.lock);
-        const EvalResult r = evaluate(self.model, data::map_to_model(self.model, raw), clamp);
-        py::gil_scoped_acquire locked;
+        data::RankingOptions ranking{std::move(top_k), relevant_at, seed, threads};
+        for (const std::uint32_t k : ranking.ks)
+          if (k == 0) bad_input("top_k: 0: a list has at least one item");
+        std::string ranking_text;
+        EvalResult r;
+        {
+          py::gil_scoped_release unlocked;
+          std::shared_lock guard(self.lock);
+          const std::vector<RatingRef> refs = data::map_to_model(self.model, raw);
+          r = evaluate(self.model, refs, clamp);
+          if (!ranking.ks.empty()) ranking_text = data::ranking_json(data::evaluate_ranking(self.model, refs, ranking));
+        }
         py::dict d = eval_dict(r);
         d["skipped_lines"] = raw.skipped_lines;
+        if (!ranking_text.empty()) d["ranking"] = py::module_::import("json").attr("loads")(ranking_text);
         return d;
-      }, py::arg("model"), py::arg("test"), py::arg("clamp"), py::arg("skip_bad_lines"));
+      }, py::arg("model"), py::arg("test"), py::arg("clamp"), py::arg("skip_bad_lines"), py::arg("top_k"),
+      py::arg("relevant_at"), py::arg("seed"), py::arg("threads"));
 }
 
 }  // namespace autorec::python

@@ -271,3 +271,56 @@ def test_the_quickstart_example_runs(tmp_path):
     example = __import__("pathlib").Path(__file__).resolve().parents[2] / "python" / "examples" / "quickstart.py"
     out = subprocess.run([sys.executable, str(example), str(tmp_path)], check=True, capture_output=True, text=True).stdout
     assert "test RMSE" in out and "top 5" in out
+
+
+def numpy_ranking(model, train, test, k, relevant_at):
+    """The ranking protocol and metrics of autorec.evaluate(top_k=...), written again from their definitions
+    in numpy: every unrated item scored by model.predict, the first k by score (ties to the lower index)."""
+    nu, ni = len(model.user_ids), len(model.item_ids)
+    users = np.repeat(np.arange(nu), ni)
+    scores = model.predict_indices(users, np.tile(np.arange(ni), nu), clamp=False).reshape(nu, ni).astype(np.float64)
+    popularity = np.zeros(ni)
+    rated = np.zeros((nu, ni), bool)
+    user_of = {u: n for n, u in enumerate(model.user_ids)}
+    item_of = {i: n for n, i in enumerate(model.item_ids)}
+    u_index, i_index = np.array([user_of[u] for u in train[0]]), np.array([item_of[i] for i in train[1]])
+    rated[u_index, i_index] = True
+    np.add.at(popularity, i_index, 1)
+    relevant = {}
+    for u, i, r in zip((user_of.get(u, -1) for u in test[0]), (item_of.get(i, -1) for i in test[1]), test[2]):
+        if u >= 0 and i >= 0 and r >= relevant_at and not rated[u, i]:
+            relevant.setdefault(u, set()).add(i)
+    out = {}
+    for name, s in (("autorec", scores), ("popularity", np.broadcast_to(popularity, (nu, ni)))):
+        sums = np.zeros(6)
+        for u, rel in relevant.items():
+            candidates = np.flatnonzero(~rated[u])
+            order = candidates[np.lexsort((candidates, -s[u, candidates]))][:k]
+            hits = np.array([i in rel for i in order], float)
+            ranks = np.arange(1, len(order) + 1)
+            ideal = np.sum(1 / np.log2(np.arange(2, min(len(rel), k) + 2)))
+            sums += [hits.sum() / k, hits.sum() / len(rel), np.sum(hits / np.log2(ranks + 1)) / ideal,
+                     np.sum(np.cumsum(hits) / ranks * hits) / min(len(rel), k), float(hits.any()),
+                     1 / ranks[hits > 0][0] if hits.any() else 0.0]
+        out[name] = dict(zip(("precision", "recall", "ndcg", "map", "hit_rate", "mrr"), sums / len(relevant)))
+    return out, len(relevant)
+
+
+def test_ranking_metrics_equal_a_numpy_reference_and_autorec_verify(tmp_path, data, model):
+    got = autorec.evaluate(model, data[1], top_k=[5, 10], threads=2)["ranking"]
+    assert got["relevant_at"] == 4.0
+    model_path, test_path = tmp_path / "m.fb", write_ratings(tmp_path / "test.data", data[1])
+    model.save(model_path)
+    verified = json.loads(cli("autorec-verify", model_path, test_path, "--json", "--top-k", "5,10", "--threads", "1"))
+    for k in (5, 10):
+        expected, users = numpy_ranking(model, data[0], data[1], k, 4.0)
+        assert got["users"] == users > 20
+        for ranker, metrics in expected.items():
+            for name, value in metrics.items():
+                assert got["at"][str(k)][ranker][name] == pytest.approx(value, abs=1e-12), (k, ranker, name)
+                assert verified["ranking"]["at"][str(k)][ranker][name] == pytest.approx(value, abs=1e-12)
+        # Popularity's lists cover few items, random's many.
+        at = got["at"][str(k)]
+        assert at["popularity"]["coverage"] < at["random"]["coverage"]
+    with pytest.raises(autorec.BadInputError, match="top_k"):
+        autorec.evaluate(model, data[1], top_k=0)

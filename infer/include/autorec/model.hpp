@@ -216,6 +216,11 @@ class Model {
   // the unclamped prediction so that items above the top of the scale stay ordered. Fewer than k come back
   // when fewer items are left; k = 0 gives none. Throws Error(BadInput) for user not below num_users.
   std::vector<Recommendation> recommend(std::uint32_t user, std::size_t k, bool exclude_rated = true) const;
+  // What recommend() ranks, for callers that rank many users without allocating per user (ranking
+  // evaluation): every item's unclamped predicted rating for the user into scores, and its source into
+  // sources (both info().num_items long). Throws Error(BadInput) for user not below num_users or a span of
+  // another size.
+  void score_items(std::uint32_t user, std::span<float> scores, std::span<Source> sources) const;
 
   // predict() of many pairs on the caller's thread: out[i] answers pairs[i]; out.size() must equal pairs.size().
   void predict_batch(std::span<const UserItem> pairs, std::span<Prediction> out, bool clamp = true) const;
