@@ -60,6 +60,9 @@ rm -rf "$tmp/ml1m-s1"
 # BENCHMARKS' issue-18 table: the Python package against the library's loops.
 step python_serving "$py" bench/python_serving.py --ml1m "$ml1m" --bin "$bin" --threads "$threads" \
     --json "$out/python_serving.json" --markdown "$out/python_serving.md"
+# RESULTS' ranking tables and BENCHMARKS' ranking timing (issue 19).
+step ranking "$py" bench/ranking.py --ml100k "$ml100k/u.data" --ml1m "$ml1m" --bin "$bin" --threads "$threads" \
+    --json "$out/ranking.json" --markdown "$out/ranking.md"
 # BENCHMARKS' issue-16 table: the default (dispatched) build against an AUTOREC_NATIVE=ON build of this source.
 AUTOREC_BUILD_DIR=build-native AUTOREC_BUILD_TARGET= scripts/build -DAUTOREC_NATIVE=ON -DAUTOREC_CUDA=OFF \
   -DAUTOREC_INSTALL=OFF -DAUTOREC_BUILD_TESTS=OFF > "$out/dispatch_build.log" 2>&1

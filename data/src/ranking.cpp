@@ -48,13 +48,24 @@ struct Scratch {
   std::vector<std::uint8_t> excluded, relevant;
   std::vector<std::uint32_t> candidates, list;
   std::vector<std::uint64_t> keys;
-  std::array<std::vector<Sums>, kRankers> sums;                             // [ranker][k]
+  std::array<std::vector<Sums>, kRankers> sums;                          // [ranker][k]
   std::array<std::vector<std::vector<std::uint8_t>>, kRankers> covered;  // [ranker][k][item]
+  std::vector<double> sweep;                                             // NDCG sums by popularity weight
 
-  Scratch(std::size_t items, std::size_t ks)
-      : score(items), source(items), excluded(items), relevant(items), keys(items) {
+  Scratch(std::size_t items, std::size_t ks, std::size_t weights)
+      : score(items), source(items), excluded(items), relevant(items), keys(items), sweep(weights, 0.0) {
     candidates.reserve(items);
     for (std::size_t r = 0; r < kRankers; ++r) sums[r].resize(ks), covered[r].assign(ks, std::vector<std::uint8_t>(items));
+  }
+  void add(const Scratch& t) {
+    for (std::size_t r = 0; r < kRankers; ++r)
+      for (std::size_t j = 0; j < sums[r].size(); ++j) {
+        Sums& s = sums[r][j];
+        const Sums& x = t.sums[r][j];
+        s.precision += x.precision, s.recall += x.recall, s.ndcg += x.ndcg, s.map += x.map, s.hit += x.hit, s.mrr += x.mrr;
+        for (std::size_t i = 0; i < covered[r][j].size(); ++i) covered[r][j][i] |= t.covered[r][j][i];
+      }
+    for (std::size_t w = 0; w < sweep.size(); ++w) sweep[w] += t.sweep[w];
   }
 };
 
@@ -103,11 +114,23 @@ struct Shared {
   const ByUser& rated;      // stored training ratings
   const ByUser& relevant;   // relevant test items, rated-in-training ones left out
   const std::vector<std::uint32_t>& by_popularity;  // every item, most rated first
-  const std::vector<std::uint32_t>& counted;        // the users to rank for
+  const std::vector<float>& log_count;              // ln(1 + stored ratings) of every item
   std::span<const std::uint32_t> ks;
   std::size_t kmax;
   std::uint64_t seed;
+  std::span<const float> sweep;  // popularity weights to score the model with (popularity_sweep), else empty
 };
+
+// The first kmax candidates by predicted rating + weight * ln(1 + n) (weight 0: the rating alone).
+void top_by_rule(const Shared& in, Scratch& t, std::span<const float> bonus, float weight) {
+  const auto key = [&](std::uint32_t i) {
+    return t.score[i] + (weight != 0 ? weight * in.log_count[i] : i < bonus.size() ? bonus[i] : 0.0f);
+  };
+  top(t.candidates, in.kmax, [&](std::uint32_t a, std::uint32_t b) {
+    const float ka = key(a), kb = key(b);
+    return ka > kb || (ka == kb && a < b);
+  }, t.list);
+}
 
 void rank_user(const Shared& in, std::uint32_t u, Scratch& t) {
   const std::span<const std::uint32_t> rated = in.rated.of(u), relevant = in.relevant.of(u);
@@ -122,23 +145,31 @@ void rank_user(const Shared& in, std::uint32_t u, Scratch& t) {
     const std::size_t ri = static_cast<std::size_t>(r);
     score_list(t.list, t.relevant, relevant.size(), in.ks, t.sums[ri], t.covered[ri]);
   };
-  // The model: the predicted rating, as recommend() ranks.
   in.model.score_items(u, t.score, t.source);
   candidates();
-  top(t.candidates, in.kmax, [&](std::uint32_t a, std::uint32_t b) {
-    return t.score[a] > t.score[b] || (t.score[a] == t.score[b] && a < b);
-  }, t.list);
-  score(Ranker::Model);
+  if (!in.sweep.empty()) {  // the model under each weight, at the first k
+    for (std::size_t w = 0; w < in.sweep.size(); ++w) {
+      top_by_rule(in, t, {}, in.sweep[w]);
+      t.sweep[w] += list_metrics_at(t.list, [&](std::uint32_t i) { return t.relevant[i] != 0; }, relevant.size(), in.ks[0]).ndcg;
+    }
+  } else {
+    // The model's rule (as recommend() ranks), and the predicted rating alone.
+    top_by_rule(in, t, in.model.ranking_bonus(), 0.0f);
+    score(Ranker::Model);
+    top_by_rule(in, t, {}, 0.0f);
+    score(Ranker::Rating);
+  }
   // Popularity: the global order, the user's rated items skipped.
   t.list.clear();
   for (std::size_t p = 0; p < in.by_popularity.size() && t.list.size() < in.kmax; ++p)
     if (!t.excluded[in.by_popularity[p]]) t.list.push_back(in.by_popularity[p]);
   score(Ranker::Popularity);
   // Random: the candidates by a hash of (seed, user, item).
-  candidates();
-  for (const std::uint32_t i : t.candidates) t.keys[i] = splitmix64(in.seed ^ splitmix64((std::uint64_t(u) << 32) | i));
-  top(t.candidates, in.kmax, [&](std::uint32_t a, std::uint32_t b) { return t.keys[a] < t.keys[b]; }, t.list);
-  score(Ranker::Random);
+  if (in.sweep.empty()) {
+    for (const std::uint32_t i : t.candidates) t.keys[i] = splitmix64(in.seed ^ splitmix64((std::uint64_t(u) << 32) | i));
+    top(t.candidates, in.kmax, [&](std::uint32_t a, std::uint32_t b) { return t.keys[a] < t.keys[b]; }, t.list);
+    score(Ranker::Random);
+  }
   for (const std::uint32_t i : rated) t.excluded[i] = 0;
   for (const std::uint32_t i : relevant) t.relevant[i] = 0;
 }
@@ -154,6 +185,7 @@ RankingMetrics list_metrics(std::span<const std::uint32_t> list, std::span<const
 const char* ranker_name(Ranker r) {
   switch (r) {
     case Ranker::Model: return "autorec";
+    case Ranker::Rating: return "autorec_rating";
     case Ranker::Popularity: return "popularity";
     case Ranker::Random: return "random";
   }
@@ -162,90 +194,115 @@ const char* ranker_name(Ranker r) {
 
 float default_relevant_at(const ModelInfo& info) { return info.rating_min + 0.75f * (info.rating_max - info.rating_min); }
 
-RankingReport evaluate_ranking(const Model& model, std::span<const RatingRef> test, const RankingOptions& options) {
+namespace {
+
+// What both passes need: the stored ratings by user, popularity, and each counted user's relevant items.
+struct Prepared {
+  ByUser rated, relevant;
+  std::vector<std::uint32_t> by_popularity, counted;
+  std::vector<float> log_count;
+};
+
+Prepared prepare(const Model& model, std::span<const RatingRef> test, const RankingOptions& options, RankingReport& report) {
   const ModelInfo& info = model.info();
   if (options.ks.empty()) throw Error(Status::BadInput, "ranking: no list length (--top-k) given");
   for (const std::uint32_t k : options.ks)
     if (k == 0) throw Error(Status::BadInput, "ranking: --top-k 0: a list has at least one item");
-  const auto t0 = std::chrono::steady_clock::now();
-  RankingReport report;
   report.relevant_at = options.relevant_at.value_or(default_relevant_at(info));
   if (!std::isfinite(report.relevant_at))
     throw Error(Status::BadInput, "ranking: --relevant-at " + std::to_string(report.relevant_at) + " is not finite");
-
+  Prepared p;
   std::vector<std::pair<std::uint32_t, std::uint32_t>> stored_pairs;
   std::vector<std::size_t> count(info.num_items, 0);
   for (const Rating& r : stored_ratings(model)) stored_pairs.emplace_back(r.user, r.item), ++count[r.item];
-  const ByUser rated = index_by_user(info.num_users, std::move(stored_pairs));
-  std::vector<std::uint32_t> by_popularity(info.num_items);
-  std::iota(by_popularity.begin(), by_popularity.end(), 0u);
-  std::stable_sort(by_popularity.begin(), by_popularity.end(), [&](auto a, auto b) { return count[a] > count[b]; });
-
+  p.rated = index_by_user(info.num_users, std::move(stored_pairs));
+  p.by_popularity.resize(info.num_items);
+  std::iota(p.by_popularity.begin(), p.by_popularity.end(), 0u);
+  std::stable_sort(p.by_popularity.begin(), p.by_popularity.end(), [&](auto a, auto b) { return count[a] > count[b]; });
+  for (const std::size_t n : count) p.log_count.push_back(std::log1p(float(n)));
   // The relevant test items of each user the model knows; the rest counted.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> relevant_pairs;
   std::vector<std::uint8_t> in_test(info.num_users, 0);
   for (const RatingRef& r : test) {
-    const bool known = r.user && *r.user < info.num_users && !rated.of(*r.user).empty();
-    if (!known) {
+    if (!r.user || *r.user >= info.num_users || p.rated.of(*r.user).empty()) {
       ++report.unseen_user_ratings;
       continue;
     }
     in_test[*r.user] = 1;
     if (r.value < report.relevant_at) continue;
-    const std::span<const std::uint32_t> own = rated.of(*r.user);
+    const std::span<const std::uint32_t> own = p.rated.of(*r.user);
     if (!r.item || *r.item >= info.num_items || std::binary_search(own.begin(), own.end(), *r.item)) ++report.relevant_left_out;
     else relevant_pairs.emplace_back(*r.user, *r.item);
   }
-  const ByUser relevant = index_by_user(info.num_users, std::move(relevant_pairs));
-  std::vector<std::uint32_t> counted;
+  p.relevant = index_by_user(info.num_users, std::move(relevant_pairs));
   for (std::uint32_t u = 0; u < info.num_users; ++u) {
-    if (!relevant.of(u).empty()) counted.push_back(u), report.relevant += relevant.of(u).size();
+    if (!p.relevant.of(u).empty()) p.counted.push_back(u), report.relevant += p.relevant.of(u).size();
     else if (in_test[u]) ++report.users_without_relevant;
   }
-  report.users = counted.size();
+  report.users = p.counted.size();
+  return p;
+}
 
-  const std::size_t nk = options.ks.size();
-  const Shared in{model, rated, relevant, by_popularity, counted, options.ks,
-                  *std::max_element(options.ks.begin(), options.ks.end()), options.seed};
-
-  std::array<std::vector<Sums>, kRankers> sums;
-  std::array<std::vector<std::vector<std::uint8_t>>, kRankers> covered;
-  for (std::size_t r = 0; r < kRankers; ++r) sums[r].resize(nk), covered[r].assign(nk, std::vector<std::uint8_t>(info.num_items));
-  const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+// Every counted user's lists on the threads; the threads' sums (in `total`) added together.
+void rank_all(const Shared& in, const Prepared& p, int threads, Scratch& total) {
   std::exception_ptr failure;
-#pragma omp parallel num_threads(threads)
+  const std::size_t items = in.log_count.size(), nk = in.ks.size();
+#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
   {
-    Scratch t(info.num_items, nk);
+    Scratch t(items, nk, in.sweep.size());
 #pragma omp for schedule(dynamic, 64)
-    for (std::size_t n = 0; n < counted.size(); ++n) {
+    for (std::size_t n = 0; n < p.counted.size(); ++n) {
       try {
-        rank_user(in, counted[n], t);
+        rank_user(in, p.counted[n], t);
       } catch (...) {
 #pragma omp critical(ranking_failure)
         if (!failure) failure = std::current_exception();
       }
     }
 #pragma omp critical(ranking_reduce)
-    for (std::size_t r = 0; r < kRankers; ++r)
-      for (std::size_t j = 0; j < nk; ++j) {
-        Sums& s = sums[r][j];
-        const Sums& x = t.sums[r][j];
-        s.precision += x.precision, s.recall += x.recall, s.ndcg += x.ndcg, s.map += x.map, s.hit += x.hit, s.mrr += x.mrr;
-        for (std::size_t i = 0; i < info.num_items; ++i) covered[r][j][i] |= t.covered[r][j][i];
-      }
+    total.add(t);
   }
   if (failure) std::rethrow_exception(failure);
+}
 
-  const double users = std::max<double>(1, double(counted.size()));
+}  // namespace
+
+RankingReport evaluate_ranking(const Model& model, std::span<const RatingRef> test, const RankingOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RankingReport report;
+  const Prepared p = prepare(model, test, options, report);
+  const Shared in{model, p.rated, p.relevant, p.by_popularity, p.log_count, options.ks,
+                  *std::max_element(options.ks.begin(), options.ks.end()), options.seed, {}};
+  const std::size_t items = model.info().num_items, nk = options.ks.size();
+  Scratch total(items, nk, 0);
+  rank_all(in, p, options.threads, total);
+  const double users = std::max<double>(1, double(p.counted.size()));
   for (std::size_t r = 0; r < kRankers; ++r)
     for (std::size_t j = 0; j < nk; ++j) {
-      const Sums& s = sums[r][j];
-      const auto items = std::count(covered[r][j].begin(), covered[r][j].end(), std::uint8_t{1});
+      const Sums& s = total.sums[r][j];
+      const auto covered = std::count(total.covered[r][j].begin(), total.covered[r][j].end(), std::uint8_t{1});
       report.metrics[r].push_back({options.ks[j], s.precision / users, s.recall / users, s.ndcg / users, s.map / users,
-                                   s.hit / users, s.mrr / users, double(items) / std::max(1.0, double(info.num_items))});
+                                   s.hit / users, s.mrr / users, double(covered) / std::max(1.0, double(items))});
     }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
+}
+
+PopularitySweep popularity_sweep(const Model& model, std::span<const RatingRef> val, std::span<const float> weights,
+                                 const RankingOptions& options) {
+  PopularitySweep out;
+  RankingReport report;
+  const Prepared p = prepare(model, val, options, report);
+  out.users = report.users;
+  if (weights.empty() || p.counted.empty()) return out;
+  const std::span<const std::uint32_t> first_k(options.ks.data(), 1);
+  const Shared in{model, p.rated, p.relevant, p.by_popularity, p.log_count, first_k, first_k[0], options.seed, weights};
+  Scratch total(model.info().num_items, 1, weights.size());
+  rank_all(in, p, options.threads, total);
+  const double users = double(p.counted.size());
+  for (const double sum : total.sweep) out.ndcg.push_back(sum / users);
+  out.popularity_ndcg = total.sums[std::size_t(Ranker::Popularity)][0].ndcg / users;
+  return out;
 }
 
 std::string ranking_json(const RankingReport& r) {

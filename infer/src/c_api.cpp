@@ -371,6 +371,10 @@ autorec_status autorec_model_backend(const autorec_model* model, const char** na
 autorec_status autorec_model_test_rmse(const autorec_model* model, double* test_rmse) {
   return get(__func__, model, test_rmse, "test_rmse", [](const Model& m) { return m.info().test_rmse; });
 }
+autorec_status autorec_model_ranking_weight(const autorec_model* model, float* weight) {
+  return get(__func__, model, weight, "weight", [](const Model& m) { return m.info().ranking.popularity_weight; });
+}
+
 autorec_status autorec_model_schema_version(const autorec_model* model, uint32_t* schema_version) {
   return get(__func__, model, schema_version, "schema_version", [](const Model& m) { return m.info().schema_version; });
 }

@@ -179,7 +179,8 @@ std::vector<float> Model::fold_in_item(std::span<const Entry> ratings, const Fol
 }
 
 std::vector<Recommendation> Model::recommend_for_ratings(std::span<const Entry> ratings, std::size_t k,
-                                                         bool exclude_rated, const FoldInOptions& options) const {
+                                                         bool exclude_rated, const FoldInOptions& options,
+                                                         RankBy by) const {
   const Impl& m = *impl_;
   const Folded f = m.fold(is_column(m, true), ratings, options.lambda, "recommend_for_ratings");
   std::vector<float> score(m.info.num_items);
@@ -188,7 +189,7 @@ std::vector<Recommendation> Model::recommend_for_ratings(std::span<const Entry> 
   std::vector<std::uint8_t> excluded(m.info.num_items, 0);
   if (exclude_rated)
     for (const Entry& e : f.ratings) excluded[e.index] = 1;
-  return m.top_k(score, source, excluded, k);
+  return m.top_k(score, source, excluded, k, by);
 }
 
 std::uint32_t Model::add_user(std::string_view id, std::span<const Entry> ratings, const FoldInOptions& options) {

@@ -221,6 +221,13 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
     for (std::uint32_t c = 0; c < cols; ++c)
       for (const Entry& e : obs.column(c)) impl->row_cols[fill[e.index]++] = c;
   }
+  // The ranking rule's term of every item: weight * ln(1 + its stored ratings).
+  if (const float w = impl->info.ranking.popularity_weight; w > 0) {
+    const bool item_based = impl->info.variant == Variant::ItemBased;
+    impl->rank_bonus.resize(impl->info.num_items);
+    for (std::uint32_t i = 0; i < impl->info.num_items; ++i)
+      impl->rank_bonus[i] = w * std::log1p(float(item_based ? obs.start[i + 1] - obs.start[i] : row_n[i]));
+  }
   // Mean decoder row over the rows with training ratings, the prior of fold-in's fitted rows.
   const DenseLayer& last = impl->net.layers.back();
   Eigen::VectorXd row_sum_w = Eigen::VectorXd::Zero(last.in_size);

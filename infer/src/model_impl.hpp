@@ -101,6 +101,9 @@ struct Model::Impl {
   // The transpose of the training observations, row -> its columns (increasing), for exclude_rated in
   // recommend(); item-based only.
   std::vector<std::uint32_t> row_start, row_cols;
+  // What the ranking rule adds to each trained item's predicted rating when ranking (empty: no rule; items
+  // added later get nothing).
+  std::vector<float> rank_bonus;
   std::unique_ptr<Backend> backend;
   unsigned threads = 1;  // for CPU batch work
 
@@ -166,9 +169,10 @@ struct Model::Impl {
   void score_folded(const Folded& f, std::span<float> score, std::span<Source> source) const;
   // The items a known user rated (the stored ratings and those an addition came with), as flags by item.
   std::vector<std::uint8_t> rated_items(std::uint32_t user) const;
-  // The k best of `score` whose `excluded` flag is 0, best first, ties to the lower index, clamped ratings.
+  // The k best of `score` (plus the rule's term, by Rule) whose `excluded` flag is 0, best first, ties to the
+  // lower index, with their clamped ratings.
   std::vector<Recommendation> top_k(std::span<const float> score, std::span<const Source> source,
-                                    std::span<const std::uint8_t> excluded, std::size_t k) const;
+                                    std::span<const std::uint8_t> excluded, std::size_t k, RankBy by) const;
 
   // Fold-in (fold_in.cpp): a new column from its ratings (Entry::index = a network row), or a new row fitted
   // by ridge regression with strength lambda on the codes of the columns it rated. `what` names the argument.

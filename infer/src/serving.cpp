@@ -134,15 +134,20 @@ std::vector<std::uint8_t> Model::Impl::rated_items(std::uint32_t user) const {
 }
 
 std::vector<Recommendation> Model::Impl::top_k(std::span<const float> score, std::span<const Source> source,
-                                               std::span<const std::uint8_t> excluded, std::size_t k) const {
+                                               std::span<const std::uint8_t> excluded, std::size_t k, RankBy by) const {
   std::vector<std::uint32_t> order;
   order.reserve(score.size());
   for (std::uint32_t i = 0; i < score.size(); ++i)
     if (!excluded[i]) order.push_back(i);
   const std::size_t top = std::min(k, order.size());
-  // Ranked by the unclamped score so that items above the top of the scale stay ordered.
+  // Ranked by the unclamped score (so that items above the top of the scale stay ordered), plus the rule's term.
+  const std::span<const float> bonus = by == RankBy::Rule ? std::span<const float>(rank_bonus) : std::span<const float>();
+  const auto key = [&](std::uint32_t i) { return i < bonus.size() ? score[i] + bonus[i] : score[i]; };
   std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
-                    [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
+                    [&](std::uint32_t a, std::uint32_t b) {
+                      const float ka = key(a), kb = key(b);
+                      return ka > kb || (ka == kb && a < b);
+                    });
   std::vector<Recommendation> out;
   out.reserve(top);
   for (std::size_t r = 0; r < top; ++r) out.push_back({order[r], finish(score[order[r]], true), source[order[r]]});
@@ -161,7 +166,9 @@ void Model::score_items(std::uint32_t user, std::span<float> scores, std::span<S
   m.score_user(user, scores, sources);
 }
 
-std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, bool exclude_rated) const {
+std::span<const float> Model::ranking_bonus() const { return impl_->rank_bonus; }
+
+std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, bool exclude_rated, RankBy by) const {
   const Impl& m = *impl_;
   if (user >= m.info.num_users)
     throw Error(Status::BadInput, "recommend: user index " + std::to_string(user) + " is not below " +
@@ -171,7 +178,7 @@ std::vector<Recommendation> Model::recommend(std::uint32_t user, std::size_t k, 
   m.score_user(user, score, source);
   const std::vector<std::uint8_t> excluded =
       exclude_rated ? m.rated_items(user) : std::vector<std::uint8_t>(m.info.num_items, 0);
-  return m.top_k(score, source, excluded, k);
+  return m.top_k(score, source, excluded, k, by);
 }
 
 }  // namespace autorec

@@ -44,6 +44,7 @@ py::dict info_dict(const ModelInfo& i) {
   d["rating_min"] = i.rating_min, d["rating_max"] = i.rating_max, d["rating_step"] = i.rating_step;
   d["integral_ratings"] = i.integral_ratings, d["global_mean"] = i.global_mean, d["input"] = input_dict(i.input);
   d["has_baseline"] = i.has_baseline, d["baseline_weight"] = i.baseline_weight, d["cold_start"] = i.cold_start;
+  d["ranking_weight"] = i.ranking.popularity_weight;
   d["num_parameters"] = i.num_parameters, d["weight_dtype"] = dtype_name(i.weight_dtype);
   d["codes_in_file"] = i.codes_in_file, d["epochs_run"] = i.epochs_run, d["best_epoch"] = i.best_epoch;
   d["history"] = history, d["data_fingerprint"] = i.data_fingerprint, d["created_unix"] = i.created_unix;

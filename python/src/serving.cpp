@@ -127,7 +127,16 @@ std::uint32_t known_user(const PyModel& self, py::handle user) {
   return *u;
 }
 
-py::tuple recommend_many(const PyModel& self, py::handle users, std::size_t k, bool exclude_rated, int threads) {
+// rank_by as the C++ API takes it: "rule" (the model's ranking rule) or "rating".
+RankBy rank_by_of(const std::string& name) {
+  if (name == "rule") return RankBy::Rule;
+  if (name == "rating") return RankBy::Rating;
+  bad_input("rank_by: " + quoted(name) + " is not one of rule, rating");
+}
+
+py::tuple recommend_many(const PyModel& self, py::handle users, std::size_t k, bool exclude_rated, int threads,
+                         const std::string& rank_by) {
+  const RankBy by = rank_by_of(rank_by);
   const std::vector<std::int64_t> u = self.users.indices(users, "users");
   for (std::size_t j = 0; j < u.size(); ++j)
     if (u[j] < 0) bad_input("users[" + std::to_string(j) + "] is not in the model");
@@ -145,7 +154,7 @@ py::tuple recommend_many(const PyModel& self, py::handle users, std::size_t k, b
 #pragma omp parallel for num_threads(t) schedule(dynamic, 16)
     for (std::size_t j = 0; j < n; ++j) {
       try {
-        const std::vector<Recommendation> r = self.model.recommend(std::uint32_t(u[j]), k, exclude_rated);
+        const std::vector<Recommendation> r = self.model.recommend(std::uint32_t(u[j]), k, exclude_rated, by);
         for (std::size_t q = 0; q < r.size(); ++q) items[j * k + q] = r[q].item, s[j * k + q] = r[q].rating;
       } catch (...) {
         const std::lock_guard g(failure_lock);
@@ -215,19 +224,23 @@ void bind_model(py::module_& m) {
                                std::vector<py::ssize_t>(bu.shape(), bu.shape() + bu.ndim()), clamp, return_source);
       }, py::arg("users"), py::arg("items"), py::kw_only(), py::arg("clamp") = true, py::arg("return_source") = false,
       "predict() by dense indices (0..num_users-1, 0..num_items-1); a negative or larger index is an unknown id.");
-  c.def("recommend", [](const PyModel& self, py::handle user, std::size_t k, bool exclude_rated, bool return_indices) {
+  c.def("recommend", [](const PyModel& self, py::handle user, std::size_t k, bool exclude_rated, bool return_indices,
+                        const std::string& rank_by) {
         const std::uint32_t u = known_user(self, user);
+        const RankBy by = rank_by_of(rank_by);
         std::vector<Recommendation> r;
         {
           py::gil_scoped_release unlocked;
           std::shared_lock guard(self.lock);
-          r = self.model.recommend(u, k, exclude_rated);
+          r = self.model.recommend(u, k, exclude_rated, by);
         }
         return recommendation_arrays(self, r, return_indices);
       }, py::arg("user"), py::arg("k") = 10, py::kw_only(), py::arg("exclude_rated") = true, py::arg("return_indices") = false,
-      "The k best items for a known user: (item ids, predicted ratings), best first.");
+      py::arg("rank_by") = "rule",
+      "The k best items for a known user: (item ids, predicted ratings), best first, ranked by the model's ranking "
+      "rule (rank_by='rating': by the predicted rating alone).");
   c.def("recommend_many", &recommend_many, py::arg("users"), py::arg("k") = 10, py::kw_only(),
-        py::arg("exclude_rated") = true, py::arg("threads") = 0,
+        py::arg("exclude_rated") = true, py::arg("threads") = 0, py::arg("rank_by") = "rule",
         "recommend() for many users on `threads` threads (0 = all cores): (items [n, k], ratings [n, k]); a row "
         "with fewer than k items left is padded with -1 (None for string ids) and NaN.");
   bind_serving_calls(c);
@@ -260,17 +273,18 @@ void bind_serving_calls(py::class_<PyModel>& c) {
       }, py::arg("items"), py::arg("ratings"), py::kw_only(), py::arg("lambda_") = 0.5f, py::arg("clamp") = true,
       "Predictions for every item (by item index) of a new user known only by these ratings, without retraining.");
   c.def("recommend_for_ratings", [](const PyModel& self, py::handle items, py::handle ratings, std::size_t k,
-                                    bool exclude_rated, float lambda, bool return_indices) {
+                                    bool exclude_rated, float lambda, bool return_indices, const std::string& rank_by) {
         const std::vector<Entry> e = entries(self.items, items, ratings, "items");
+        const RankBy by = rank_by_of(rank_by);
         std::vector<Recommendation> r;
         {
           py::gil_scoped_release unlocked;
           std::shared_lock guard(self.lock);
-          r = self.model.recommend_for_ratings(e, k, exclude_rated, fold_options(lambda, true));
+          r = self.model.recommend_for_ratings(e, k, exclude_rated, fold_options(lambda, true), by);
         }
         return recommendation_arrays(self, r, return_indices);
       }, py::arg("items"), py::arg("ratings"), py::arg("k") = 10, py::kw_only(), py::arg("exclude_rated") = true,
-      py::arg("lambda_") = 0.5f, py::arg("return_indices") = false,
+      py::arg("lambda_") = 0.5f, py::arg("return_indices") = false, py::arg("rank_by") = "rule",
       "The k best items for a new user known only by these ratings: (item ids, predicted ratings).");
   c.def("add_user", [](PyModel& self, const std::string& id, py::handle items, py::handle ratings, float lambda) {
         const std::vector<Entry> e = entries(self.items, items, ratings, "items");

@@ -64,6 +64,25 @@ good = fold["rated"] == len(rated) and by_item.get("1") == "Caf\u00e9 (1995)" an
 print(("ok   " if good else "FAIL ") + "fold-in counted its ratings; latin-1 titles in UTF-8, null without one", by_item.get("1"))
 sys.exit(0 if ok and good else 1)
 PY
+# Without a validation part the model has no ranking rule: --rank-by rating gives the same list; ranking
+# metrics come for every k asked, for the four rankings (this test file's users are mostly unseen: counted).
+check recommend-rank-by-rating 0 "$bin/autorec-recommend" "$work/m.fb" --user 1 -k 5 --rank-by rating --json
+cp "$work/out" "$work/rec-rating.json"
+check recommend-rank-by-bad 2 "$bin/autorec-recommend" "$work/m.fb" --user 1 --rank-by popularity
+check verify-top-k 0 "$bin/autorec-verify" "$work/m.fb" "$work/test.data" --top-k 5,10 --json
+python3 - "$work/rec.json" "$work/rec-rating.json" "$work/out" <<'PY' && { echo "ok   rank-by and verify --top-k"; passes=$((passes + 1)); } || { echo "FAIL rank-by or verify --top-k"; fails=$((fails + 1)); }
+import json, sys
+rule, rating, verify = (json.load(open(p)) for p in sys.argv[1:4])
+items = lambda j: [x["item"] for x in j["recommendations"]]
+at = verify["ranking"]["at"]
+ok = (rule["rank_by"] == "rule" and rule["ranking_weight"] == 0 and rating["rank_by"] == "rating"
+      and items(rule) == items(rating) and sorted(at) == ["10", "5"] and verify["ranking"]["users"] > 0
+      and all(set(at[k]) == {"autorec", "autorec_rating", "popularity", "random"} for k in at)
+      and at["10"]["autorec"] == at["10"]["autorec_rating"] and verify["ranking"]["unseen_user_ratings"] > 0)
+if not ok:
+    print(rule["rank_by"], rule["ranking_weight"], rating["rank_by"], items(rule), items(rating), sorted(at), verify["ranking"])
+sys.exit(0 if ok else 1)
+PY
 printf '1::One (1995)::Drama\n' > "$work/movies.dat"
 check recommend-movies-dat 0 "$bin/autorec-recommend" "$work/m.fb" --user 1 -k 1000 --include-rated --items "$work/movies.dat"
 grep -q "One (1995)" "$work/out" || { echo "FAIL movies.dat title not shown"; fails=$((fails + 1)); }

@@ -324,3 +324,24 @@ def test_ranking_metrics_equal_a_numpy_reference_and_autorec_verify(tmp_path, da
         assert at["popularity"]["coverage"] < at["random"]["coverage"]
     with pytest.raises(autorec.BadInputError, match="top_k"):
         autorec.evaluate(model, data[1], top_k=0)
+
+
+def test_the_ranking_rule_chosen_on_validation_orders_recommend_and_rank_by_rating_the_plain_order(data):
+    # With a refit the model stores every training rating, so the popularity term can be computed here.
+    m = autorec.train(data[0], val_ratio=0.2, refit=True, **SMALL)
+    w = np.float32(m.info["ranking_weight"])
+    assert w >= 0
+    nu, ni = len(m.user_ids), len(m.item_ids)
+    item_of = {i: n for n, i in enumerate(m.item_ids)}
+    count = np.bincount([item_of[i] for i in data[0][1]], minlength=ni).astype(np.float32)
+    scores = m.predict_indices(np.repeat(np.arange(nu), ni), np.tile(np.arange(ni), nu), clamp=False).reshape(nu, ni)
+    key = scores + w * np.log1p(count)
+    for u, user in enumerate(m.user_ids[:30]):
+        plain, _ = m.recommend(user, k=5, return_indices=True, rank_by="rating", exclude_rated=False)
+        np.testing.assert_array_equal(plain, np.lexsort((np.arange(ni), -scores[u]))[:5])
+        ruled, ratings = m.recommend(user, k=5, return_indices=True, exclude_rated=False)
+        assert np.all(np.diff(key[u, ruled]) <= 1e-5)  # best first by the rule
+        assert key[u, ruled[-1]] >= np.sort(key[u])[-5] - 1e-5  # and the rule's best five
+        np.testing.assert_allclose(ratings, np.clip(scores[u, ruled], 1, 5), rtol=1e-6)  # still the predictions
+    with pytest.raises(autorec.BadInputError, match="rank_by"):
+        m.recommend(m.user_ids[0], rank_by="popularity")

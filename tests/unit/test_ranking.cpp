@@ -8,6 +8,9 @@
 
 #include "autorec/data/baseline.hpp"
 #include "autorec/data/ranking.hpp"
+#include "autorec/data/ratings.hpp"
+#include "autorec/train/pipeline.hpp"
+#include "edited_file.hpp"
 #include "helpers.hpp"
 
 namespace autorec::test {
@@ -161,6 +164,81 @@ BOOST_AUTO_TEST_CASE(training_items_unseen_users_and_users_without_relevant_rati
   for (const RatingRef& x : test_refs()) users.insert(*x.user);
   BOOST_TEST(none.users_without_relevant == users.size());
   BOOST_TEST(none.metrics[0][0].ndcg == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_rule_orders_recommend_and_rank_by_rating_keeps_the_plain_order) {
+  const Trained& t = small_trained();
+  train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
+  contents.ranking = RankingRule{0.4f, 10, 0.2f, 0.1f, 0.15f};
+  const std::vector<std::byte> file = train::build_model_file(contents);
+  const Model ruled = Model::load_buffer(file, "ruled", {.device = Device::Cpu});
+  const Model& plain = small_model();
+  BOOST_TEST(ruled.info().ranking.popularity_weight == 0.4f);
+  BOOST_TEST(ruled.info().ranking.validation_k == 10u);
+  BOOST_TEST(ruled.info().ranking.popularity_ndcg == 0.15f);
+  BOOST_TEST(ruled.info().schema_version == plain.info().schema_version);  // old readers rank by rating
+  BOOST_TEST(plain.ranking_bonus().empty());
+  std::vector<std::size_t> count(ruled.info().num_items, 0);
+  for (const data::Rating& r : data::stored_ratings(ruled)) ++count[r.item];
+  BOOST_TEST_REQUIRE(ruled.ranking_bonus().size() == count.size());
+  for (std::size_t i = 0; i < count.size(); ++i)
+    BOOST_TEST(ruled.ranking_bonus()[i] == 0.4f * std::log1p(float(count[i])), boost::test_tools::tolerance(1e-6f));
+  std::vector<float> score(ruled.info().num_items);
+  std::vector<Source> source(ruled.info().num_items);
+  std::size_t differ = 0;
+  for (std::uint32_t u = 0; u < ruled.info().num_users; ++u) {
+    ruled.score_items(u, score, source);
+    const auto by_rule = ruled.recommend(u, 5), by_rating = ruled.recommend(u, 5, true, RankBy::Rating);
+    const auto as_plain = plain.recommend(u, 5);
+    BOOST_TEST_REQUIRE(by_rule.size() == 5u);
+    for (std::size_t r = 0; r < 5; ++r) {
+      BOOST_TEST(by_rating[r].item == as_plain[r].item);  // the rule changes nothing else
+      BOOST_TEST(by_rule[r].rating == ruled.predict(u, by_rule[r].item).value);  // ratings stay predictions
+      if (r > 0) {
+        const auto key = [&](std::uint32_t i) { return score[i] + ruled.ranking_bonus()[i]; };
+        BOOST_TEST(key(by_rule[r - 1].item) >= key(by_rule[r].item));
+      }
+    }
+    differ += by_rule[0].item != by_rating[0].item;
+  }
+  BOOST_TEST(differ > 0u);  // a weight of 0.4 stars per ln(count) moves some lists
+  // A weight that is negative or not finite is a damaged file.
+  using test::edited_model_file, test::expect_refused;
+  const std::uint32_t v = ruled.info().schema_version;
+  expect_refused(edited_model_file(file, [](fb::ModelT& m) { m.ranking->popularity_weight = -1; }, v), "ranking.popularity_weight");
+  expect_refused(edited_model_file(file, [](fb::ModelT& m) { m.ranking->popularity_weight = std::nanf(""); }, v),
+                 "ranking.popularity_weight");
+}
+
+BOOST_AUTO_TEST_CASE(the_trainer_chooses_the_rule_on_validation_as_the_report_measures_it) {
+  // Validation ratings of their own, so that the report below can score the same ones.
+  std::istringstream in(synth_text(150, 90, 0.2, 11));
+  std::string line, fit_text, val_text;
+  for (std::size_t k = 0; std::getline(in, line); ++k) (k % 8 == 7 ? val_text : fit_text) += line + '\n';
+  train::Input input;
+  input.train = data::parse_ratings(fit_text, "fit");
+  input.validation = data::parse_ratings(val_text, "val");
+  train::RunSettings s;
+  s.config.hidden = 16, s.config.epochs = 6, s.config.batch_size = 16, s.config.threads = 1, s.config.device = Device::Cpu;
+  s.config.seed += seed_offset();
+  s.auto_validation = false;
+  struct Quiet : train::Observer {
+    std::vector<std::string> infos;
+    void info(const std::string& l) override { infos.push_back(l); }
+  } seen;
+  const train::RunResult r = train::run(input, s, seen);
+  BOOST_TEST_REQUIRE(r.ranking.has_value());
+  BOOST_TEST(std::any_of(seen.infos.begin(), seen.infos.end(), [](const std::string& l) { return l.rfind("ranking rule: ", 0) == 0; }));
+  const Model m = r.load({.device = Device::Cpu});
+  BOOST_TEST(m.info().ranking.popularity_weight == r.ranking->popularity_weight);
+  data::RankingOptions o;
+  o.ks = {10};
+  const data::RankingReport report = data::evaluate_ranking(m, data::map_to_model(m, *input.validation), o);
+  const auto ndcg = [&](Ranker x) { return report.metrics[std::size_t(x)][0].ndcg; };
+  BOOST_TEST(ndcg(Ranker::Model) == double(r.ranking->validation_ndcg), boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(ndcg(Ranker::Rating) == double(r.ranking->rating_ndcg), boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(ndcg(Ranker::Popularity) == double(r.ranking->popularity_ndcg), boost::test_tools::tolerance(1e-5));
+  BOOST_TEST(r.ranking->validation_ndcg >= r.ranking->rating_ndcg);  // weight 0 is on the grid
 }
 
 BOOST_AUTO_TEST_CASE(bad_options_are_refused) {

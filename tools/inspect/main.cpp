@@ -8,6 +8,34 @@
 #include "autorec/text.hpp"
 #include "tool_main.hpp"
 
+namespace {
+
+nlohmann::json ranking_json(const autorec::RankingRule& r) {
+  if (!r.validation_k) return nullptr;
+  return {{"popularity_weight", r.popularity_weight}, {"validation_k", r.validation_k},
+          {"validation_ndcg", r.validation_ndcg}, {"rating_ndcg", r.rating_ndcg}, {"popularity_ndcg", r.popularity_ndcg}};
+}
+
+// The lines of the rules a model carries besides its network: units, input rule, ranking rule, baseline.
+void print_rules(const autorec::ModelInfo& m) {
+  if (!m.input.units.identity())
+    std::printf("units         the network computes in (rating - %g) / %g; its outputs map back to ratings\n",
+                m.input.units.origin, m.input.units.unit);
+  if (m.input.offset != 0 || m.input.norm_power != 0)
+    std::printf("input         (%s + %g) x (%g / ratings in the column)^%g at each observed entry, 0 elsewhere\n",
+                m.input.units.identity() ? "rating" : "value", m.input.offset, m.input.norm_count, m.input.norm_power);
+  if (m.ranking.validation_k)
+    std::printf("ranking       predicted rating + %g ln(1 + the item's ratings) (validation NDCG@%u: %.4f; rating alone "
+                "%.4f, popularity %.4f)\n",
+                double(m.ranking.popularity_weight), m.ranking.validation_k, double(m.ranking.validation_ndcg),
+                double(m.ranking.rating_ndcg), double(m.ranking.popularity_ndcg));
+  if (m.has_baseline)
+    std::printf("baseline      answers are %.2f x the network + %.2f x a user + item bias model\n",
+                1.0 - m.baseline_weight, m.baseline_weight);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Show the metadata, sizes and training history of a model file", "autorec-inspect"};
   std::string path;
@@ -64,6 +92,7 @@ int main(int argc, char** argv) {
         {"input", {{"offset", m.input.offset}, {"norm_power", m.input.norm_power}, {"norm_count", m.input.norm_count}}},
         {"units", {{"origin", m.input.units.origin}, {"unit", m.input.units.unit}}},
         {"baseline", m.has_baseline ? nlohmann::json{{"weight", m.baseline_weight}} : nlohmann::json()},
+        {"ranking", ranking_json(m.ranking)},
         {"dtype", autorec::dtype_name(m.weight_dtype)},
         {"parameters", m.num_parameters},
         {"rating_scale", {{"min", m.rating_min}, {"max", m.rating_max}, {"step", m.rating_step}, {"integral", m.integral_ratings}}},
@@ -88,15 +117,7 @@ int main(int argc, char** argv) {
                 bytes.size(), h.container_version, m.schema_version, static_cast<unsigned long long>(h.content_size));
     std::printf("model         %s-based AutoRec, %u users x %u items, %llu stored ratings\n", autorec::variant_name(m.variant),
                 m.num_users, m.num_items, static_cast<unsigned long long>(m.num_observations));
-    if (!m.input.units.identity())
-      std::printf("units         the network computes in (rating - %g) / %g; its outputs map back to ratings\n",
-                  m.input.units.origin, m.input.units.unit);
-    if (m.input.offset != 0 || m.input.norm_power != 0)
-      std::printf("input         (%s + %g) x (%g / ratings in the column)^%g at each observed entry, 0 elsewhere\n",
-                  m.input.units.identity() ? "rating" : "value", m.input.offset, m.input.norm_count, m.input.norm_power);
-    if (m.has_baseline)
-      std::printf("baseline      answers are %.2f x the network + %.2f x a user + item bias model\n",
-                  1.0 - m.baseline_weight, m.baseline_weight);
+    print_rules(m);
     for (std::size_t l = 0; l < m.layers.size(); ++l)
       std::printf("layer %zu       %u -> %u  %s  dropout %g\n", l, m.layers[l].in_size, m.layers[l].out_size,
                   autorec::activation_name(m.layers[l].activation), m.layers[l].dropout);

@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   app.add_flag("--include-rated", include_rated, "keep items the user has rated");
   app.add_option("--lambda", lambda, "fold-in prior strength (rating noise variance) for --ratings")->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "print one JSON object");
+  std::string rank_by = "rule";
+  app.add_option("--rank-by", rank_by, "rule: the model's ranking rule (the predicted rating plus the popularity term "
+                                       "chosen on validation, when the model has one); rating: the predicted rating alone")
+      ->check(CLI::IsMember({"rule", "rating"}));
   return autorec::tools::tool_main(app, argc, argv, [&] {
     if (user_opt->count() + ratings_opt->count() != 1)
       throw autorec::Error(autorec::Status::BadInput, "give either --user ID or --ratings FILE");
@@ -36,10 +40,11 @@ int main(int argc, char** argv) {
                                            : autorec::tools::read_item_titles(items_path);
     std::vector<autorec::Recommendation> top;
     std::size_t rated = 0;
+    const autorec::RankBy by = rank_by == "rating" ? autorec::RankBy::Rating : autorec::RankBy::Rule;
     if (!ratings_path.empty()) {
       const std::vector<autorec::Entry> ratings = autorec::tools::read_user_ratings(ratings_path, model);
       rated = ratings.size();
-      top = model.recommend_for_ratings(ratings, k, !include_rated, {.lambda = lambda});
+      top = model.recommend_for_ratings(ratings, k, !include_rated, {.lambda = lambda}, by);
     } else {
       const std::optional<std::uint32_t> index = model.user_index(user);
       if (!index) {
@@ -52,7 +57,7 @@ int main(int argc, char** argv) {
       if (!model.knows_user(index))
         std::fprintf(stderr, "autorec-recommend: user '%s' has no training ratings: items are ranked by the cold-start rule\n",
                      user.c_str());
-      top = model.recommend(*index, k, !include_rated);
+      top = model.recommend(*index, k, !include_rated, by);
     }
     const auto title_of = [&](const std::string& item) -> const std::string* {
       const auto it = titles.find(item);
@@ -67,7 +72,9 @@ int main(int argc, char** argv) {
         if (!items_path.empty()) row["title"] = title_of(item) ? nlohmann::json(printable(*title_of(item))) : nlohmann::json();
         list.push_back(row);
       }
-      nlohmann::json j = {{"model", printable(model_path)}, {"k", k}, {"exclude_rated", !include_rated}, {"recommendations", list}};
+      nlohmann::json j = {{"model", printable(model_path)}, {"k", k}, {"exclude_rated", !include_rated},
+                          {"rank_by", rank_by}, {"ranking_weight", by == autorec::RankBy::Rule ? model.info().ranking.popularity_weight : 0.0f},
+                          {"recommendations", list}};
       if (ratings_path.empty()) j["user"] = printable(user);
       else j["ratings"] = printable(ratings_path), j["rated"] = rated, j["lambda"] = lambda;
       std::printf("%s\n", j.dump().c_str());

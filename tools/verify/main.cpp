@@ -22,10 +22,10 @@ void print_ranking(const ad::RankingReport& r) {
               r.unseen_user_ratings, r.seconds);
   for (std::size_t j = 0; j < r.metrics[0].size(); ++j) {
     const unsigned k = r.metrics[0][j].k;
-    std::printf("  @%-4u      precision  recall     ndcg       map        hit rate   mrr        coverage\n", k);
+    std::printf("  @%-4u          precision  recall     ndcg       map        hit rate   mrr        coverage\n", k);
     for (std::size_t x = 0; x < ad::kRankers; ++x) {
       const ad::RankingMetrics& m = r.metrics[x][j];
-      std::printf("  %-10s %-10.4f %-10.4f %-10.4f %-10.4f %-10.4f %-10.4f %.4f\n", ad::ranker_name(static_cast<ad::Ranker>(x)),
+      std::printf("  %-14s %-10.4f %-10.4f %-10.4f %-10.4f %-10.4f %-10.4f %.4f\n", ad::ranker_name(static_cast<ad::Ranker>(x)),
                   m.precision, m.recall, m.ndcg, m.map, m.hit_rate, m.mrr, m.coverage);
     }
   }

@@ -269,7 +269,12 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const auto tensors_off = fbb.CreateVector(t.tensors_);
   const auto buffers_off = fbb.CreateVector(t.buffers_);
   const auto baseline_off = in.baseline ? baseline(fbb, *in.baseline, in.baseline_weight, cfg.variant) : 0;
-  const std::uint32_t version = !input.units.identity() || in.baseline             ? kSchemaVersion
+  const auto ranking_off = in.ranking ? fb::CreateRankingRule(fbb, in.ranking->popularity_weight, in.ranking->validation_k,
+                                                              in.ranking->validation_ndcg, in.ranking->rating_ndcg,
+                                                              in.ranking->popularity_ndcg)
+                                      : 0;
+  // A ranking rule does not raise the version: a reader of 4 ignores it and ranks by rating (schema history).
+  const std::uint32_t version = !input.units.identity() || in.baseline             ? kSchemaVersionUnits
                                 : input.offset == 0 && input.norm_power == 0 ? kSchemaVersionPlainInput
                                                                              : kSchemaVersionInputRule;
   const auto model = fb::CreateModel(fbb, version,
@@ -278,7 +283,7 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
                                      static_cast<fb::ColdStart>(in.cold_start), users, items, observations_off, training,
                                      codes_index, input.offset, input.norm_power,
                                      input.norm_power != 0 ? input.norm_count : 0.0f, input.units.origin,
-                                     input.units.unit, baseline_off);
+                                     input.units.unit, baseline_off, ranking_off);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
   const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
   return pack_container(parts, in.zstd_level, kContainerVersion, FileKind::Model, version);

@@ -245,14 +245,18 @@ AUTOREC_API autorec_status autorec_model_predict(const autorec_model* model, uin
 AUTOREC_API autorec_status autorec_model_predict_ids(const autorec_model* model, const char* user_id,
                                                      const char* item_id, int clamp, float* rating,
                                                      autorec_source* source);
-/* The k (>= 1) items with the highest predicted rating for dense user index `user`, best first (ties: lower
- * item index first), into items[0..k) and ratings[0..k) (clamped ratings); sources (optional, may be NULL)
+/* The k (>= 1) best items for dense user index `user`, best first (ties: lower item index first), ranked by
+ * the model's ranking rule (the predicted rating, plus autorec_model_ranking_weight * ln(1 + the item's
+ * stored ratings) when the trainer chose one on validation data), into items[0..k) and ratings[0..k) (the
+ * predicted ratings, clamped); sources (optional, may be NULL)
  * gets each one's source. exclude_rated != 0 leaves out the items the user rated in training (or was added
  * with). *count receives how many were written: k, or fewer when fewer items are left. AUTOREC_BAD_INPUT for
  * k = 0 or user not below num_users. */
 AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user, size_t k,
                                                    int exclude_rated, uint32_t* items, float* ratings,
                                                    autorec_source* sources, size_t* count);
+/* The weight of the ranking rule's popularity term (0: recommend ranks by the predicted rating alone). */
+AUTOREC_API autorec_status autorec_model_ranking_weight(const autorec_model* model, float* weight);
 
 /* ---- Fold-in: users and items that were not in training, served from their ratings without retraining ----
  * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}: at least one

@@ -50,9 +50,10 @@ inline constexpr double kFlatBufferBudget = 1.9e9;
 inline constexpr std::size_t kHeaderSize = 32;
 // The highest schema version this build reads and writes (schema/autorec.fbs history). A writer puts the
 // lowest version that reads its file correctly: kSchemaVersion only when the file uses what it added.
-inline constexpr std::uint32_t kSchemaVersion = 4;
+inline constexpr std::uint32_t kSchemaVersion = 5;
 inline constexpr std::uint32_t kSchemaVersionPlainInput = 2;  // what a model reading plain ratings needs
 inline constexpr std::uint32_t kSchemaVersionInputRule = 3;   // an input offset or norm, in 1-5 star units
+inline constexpr std::uint32_t kSchemaVersionUnits = 4;       // other units than 1-5 stars, or a baseline
 
 struct ContainerHeader {
   std::uint32_t container_version = 0;

@@ -74,6 +74,18 @@ struct Recommendation {
   Source source;
 };
 
+// How recommend() orders the items it may recommend (the file's Model.ranking): by predicted rating +
+// popularity_weight * ln(1 + n), n the item's stored training ratings; the weight was chosen on validation
+// ratings (NDCG at validation_k, the three figures recorded). Weight 0: the predicted rating alone. The
+// predicted rating (predict(), the scores recommend() returns) is the same under every rule.
+struct RankingRule {
+  float popularity_weight = 0;
+  std::uint32_t validation_k = 0;  // 0: no rule was chosen
+  float validation_ndcg = 0, rating_ndcg = 0, popularity_ndcg = 0;
+};
+// What recommend() and recommend_for_ratings() rank by: the model's rule, or the predicted rating alone.
+enum class RankBy : std::uint8_t { Rule = 0, Rating = 1 };
+
 // One dense layer: y = activation(W x + b), x of in_size, y of out_size; dropout as trained (unused here).
 struct LayerInfo {
   std::uint32_t in_size, out_size;
@@ -125,6 +137,7 @@ struct ModelInfo {
   // are its shrunk means.
   bool has_baseline = false;
   float baseline_weight = 0;
+  RankingRule ranking;  // what recommend() ranks by
   std::string cold_start;  // description of the fallback rule
   std::uint64_t num_parameters;
   DType weight_dtype = DType::F32;  // how the weight matrices are stored in the file (computation is fp32)
@@ -210,16 +223,22 @@ class Model {
                      bool clamp = true) const;
   Prediction predict(std::string_view user_id, std::string_view item_id, bool clamp = true) const;
 
-  // The k items with the highest predicted rating for a user (dense index), best first; ties go to the lower
-  // item index. With exclude_rated, items the user rated in training are left out. Every item is scored by
-  // the same rule as predict() (a known user costs one matrix-vector product over all items); ranking uses
-  // the unclamped prediction so that items above the top of the scale stay ordered. Fewer than k come back
-  // when fewer items are left; k = 0 gives none. Throws Error(BadInput) for user not below num_users.
-  std::vector<Recommendation> recommend(std::uint32_t user, std::size_t k, bool exclude_rated = true) const;
-  // What recommend() ranks, for callers that rank many users without allocating per user (ranking
-  // evaluation): every item's unclamped predicted rating for the user into scores, and its source into
-  // sources (both info().num_items long). Throws Error(BadInput) for user not below num_users or a span of
-  // another size.
+  // The k best items for a user (dense index), best first; ties go to the lower item index. With
+  // exclude_rated, items the user rated in training are left out. Every item is scored by the same rule as
+  // predict() (a known user costs one matrix-vector product over all items) and ranked by the unclamped
+  // prediction (so that items above the top of the scale stay ordered) plus, by RankBy::Rule, the model's
+  // ranking rule's term (info().ranking; ranking_bonus()); the ratings returned are the predictions. Fewer
+  // than k come back when fewer items are left; k = 0 gives none. Throws Error(BadInput) for user not below
+  // num_users.
+  std::vector<Recommendation> recommend(std::uint32_t user, std::size_t k, bool exclude_rated = true,
+                                        RankBy by = RankBy::Rule) const;
+  // What the ranking rule adds to each trained item's predicted rating when ranking (by item index; empty
+  // when the model ranks by rating alone).
+  std::span<const float> ranking_bonus() const;
+  // The predictions recommend() ranks, for callers that rank many users without allocating per user
+  // (ranking evaluation; ranking_bonus() holds the rule's term): every item's unclamped predicted rating for
+  // the user into scores, and its source into sources (both info().num_items long). Throws Error(BadInput)
+  // for user not below num_users or a span of another size.
   void score_items(std::uint32_t user, std::span<float> scores, std::span<Source> sources) const;
 
   // predict() of many pairs on the caller's thread: out[i] answers pairs[i]; out.size() must equal pairs.size().
@@ -252,7 +271,8 @@ class Model {
   // The k best items for a new user known only by these ratings (fold_in_user's predictions, ranked as
   // recommend() ranks); with exclude_rated the items in `ratings` are left out.
   std::vector<Recommendation> recommend_for_ratings(std::span<const Entry> ratings, std::size_t k,
-                                                    bool exclude_rated = true, const FoldInOptions& options = {}) const;
+                                                    bool exclude_rated = true, const FoldInOptions& options = {},
+                                                    RankBy by = RankBy::Rule) const;
   // Fold-in kept in the model under a new external id: afterwards user_index/item_index, predict, recommend
   // and the fold-in calls see it. Returns the new dense index (the next one). The id must be new and, when
   // the model's ids are integers, an integer. The network's input side is fixed, so column_length() and

@@ -424,6 +424,15 @@ void read_columns(const fb::Model& m, const Content& content, const Checker& ck,
 
 }
 
+// The rule recommend() ranks by (absent: the predicted rating).
+void read_ranking(const fb::Model& m, const Checker& ck, ModelInfo& info) {
+  const fb::RankingRule* r = m.ranking();
+  if (!r) return;
+  ck.require(std::isfinite(r->popularity_weight()) && r->popularity_weight() >= 0 && r->popularity_weight() <= 1e6,
+             "ranking.popularity_weight", r->popularity_weight(), "finite, in [0, 1e6]");
+  info.ranking = {r->popularity_weight(), r->validation_k(), r->validation_ndcg(), r->rating_ndcg(), r->popularity_ndcg()};
+}
+
 // What the trainer recorded: history, provenance, settings.
 void read_training_info(const fb::Model& m, ModelInfo& info) {
   if (const fb::TrainingInfo* t = m.training()) {
@@ -467,6 +476,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   read_input_rule(m, ck, impl);
   read_scale_and_cold_start(m, ck, impl);
   read_columns(m, content, ck, impl);
+  read_ranking(m, ck, info);
   read_training_info(m, info);
 }
 

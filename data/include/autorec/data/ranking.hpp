@@ -5,7 +5,9 @@
 // training ratings of it and at least one of its relevant test ratings is of an item the model has and the
 // user did not rate in training (the others cannot be recommended: counted, and left out). The candidates of
 // a user are every item it did not rate in training; each ranker orders them and its first K are the list:
-//   autorec     the predicted rating, unclamped (what Model::recommend ranks; ties to the lower item index)
+//   autorec     the model's ranking rule, as Model::recommend ranks (ties to the lower item index): the
+//               unclamped predicted rating plus the rule's popularity term (ModelInfo::ranking)
+//   autorec_rating  the unclamped predicted rating alone (the same as autorec without a rule)
 //   popularity  the number of stored training ratings of the item (ties to the lower item index)
 //   random      a seeded hash of (seed, user, item), the same on every machine and thread count
 // Binary relevance; with hits h_i in 1..K (h_i = 1 when the i-th item is relevant) and R relevant items:
@@ -28,9 +30,9 @@
 
 namespace autorec::data {
 
-enum class Ranker : std::uint8_t { Model = 0, Popularity = 1, Random = 2 };
-inline constexpr std::size_t kRankers = 3;
-// "autorec", "popularity", "random".
+enum class Ranker : std::uint8_t { Model = 0, Rating = 1, Popularity = 2, Random = 3 };
+inline constexpr std::size_t kRankers = 4;
+// "autorec", "autorec_rating", "popularity", "random".
 const char* ranker_name(Ranker r);
 
 struct RankingOptions {
@@ -56,6 +58,17 @@ struct RankingReport {
   std::array<std::vector<RankingMetrics>, kRankers> metrics;
   double seconds = 0;  // what the evaluation took (ranking and scoring every counted user)
 };
+
+// NDCG at options.ks[0] on `val` of the model ranking by predicted rating + w * ln(1 + n) for each w of
+// `weights` (n the item's stored ratings; w = 0 the rating alone), and of popularity: what the trainer
+// chooses the ranking rule with. The model's own rule is not used.
+struct PopularitySweep {
+  std::vector<double> ndcg;  // by weight
+  double popularity_ndcg = 0;
+  std::size_t users = 0;     // counted
+};
+PopularitySweep popularity_sweep(const Model& model, std::span<const RatingRef> val, std::span<const float> weights,
+                                 const RankingOptions& options = {});
 
 // The report as autorec-verify --json's "ranking" object (and autorec.evaluate's "ranking" dict):
 // {"relevant_at", "users", ..., "seconds", "at": {"10": {"autorec": {"precision", ...}, "popularity": ...}}}.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct ModelContents {
   // ratings), which also gives the cold-start rules its shrunk means; null = the network alone.
   const data::BiasModel* baseline = nullptr;
   double baseline_weight = 0;
+  // The rule recommend() ranks by (Model.ranking); none = the predicted rating.
+  std::optional<RankingRule> ranking = std::nullopt;
   // The codes of the stored columns are written when they take at most this many bytes (loading then skips
   // computing them); 0 = never.
   std::uint64_t codes_limit = std::uint64_t{256} << 20;

@@ -84,6 +84,7 @@ struct RunResult {
   bool refitted = false;
   ColdStartChoice cold_start;
   double baseline_weight = 0;   // the bias model's share in the answers (0 without validation)
+  std::optional<RankingRule> ranking;  // the rule recommend() ranks by, chosen on validation (none without)
   std::optional<EvalResult> test;  // with test ratings: from the model file, as autorec-verify computes it
   std::uint32_t users = 0, items = 0;
   std::size_t ratings = 0;  // distinct (user, item) ratings read
