@@ -1,4 +1,4 @@
-// Ranking evaluation (ranking.hpp): the three rankers' top-K lists of every counted user, scored on the
+// Ranking evaluation (ranking.hpp): the four rankers' top-K lists of every counted user, scored on the
 // user's relevant test items, on threads that each keep a few item-length buffers.
 #include "autorec/data/ranking.hpp"
 
@@ -9,6 +9,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "autorec/data/baseline.hpp"
@@ -33,6 +34,30 @@ ByUser index_by_user(std::uint32_t users, std::vector<std::pair<std::uint32_t, s
   b.items.reserve(pairs.size());
   for (const auto& [u, i] : pairs) ++b.start[u + 1], b.items.push_back(i);
   std::partial_sum(b.start.begin(), b.start.end(), b.start.begin());
+  return b;
+}
+
+// The items each user rated in the model's stored ratings, built column by column in two passes (counts,
+// then fill) so that only the index itself is held: 4 bytes a rating, nothing per rating besides.
+ByUser stored_by_user(const Model& model) {
+  const ModelInfo& info = model.info();
+  const bool item_based = info.variant == Variant::ItemBased;
+  ByUser b;
+  b.start.assign(std::size_t(info.num_users) + 1, 0);
+  for (std::uint32_t c = 0; c < model.num_columns(); ++c)
+    for (const Entry& e : model.observations(c)) ++b.start[std::size_t(item_based ? e.index : c) + 1];
+  std::partial_sum(b.start.begin(), b.start.end(), b.start.begin());
+  b.items.resize(b.start.back());
+  std::vector<std::size_t> fill(b.start.begin(), b.start.end() - 1);
+  for (std::uint32_t c = 0; c < model.num_columns(); ++c)
+    for (const Entry& e : model.observations(c)) {
+      const std::uint32_t user = item_based ? e.index : c, item = item_based ? c : e.index;
+      b.items[fill[user]++] = item;
+    }
+  // Item-based columns come in item order, so each user's items are sorted already; user-based rows may not be.
+  if (!item_based)
+    for (std::uint32_t u = 0; u < info.num_users; ++u)
+      std::sort(b.items.begin() + std::ptrdiff_t(b.start[u]), b.items.begin() + std::ptrdiff_t(b.start[u + 1]));
   return b;
 }
 
@@ -212,10 +237,9 @@ Prepared prepare(const Model& model, std::span<const RatingRef> test, const Rank
   if (!std::isfinite(report.relevant_at))
     throw Error(Status::BadInput, "ranking: --relevant-at " + std::to_string(report.relevant_at) + " is not finite");
   Prepared p;
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> stored_pairs;
+  p.rated = stored_by_user(model);
   std::vector<std::size_t> count(info.num_items, 0);
-  for (const Rating& r : stored_ratings(model)) stored_pairs.emplace_back(r.user, r.item), ++count[r.item];
-  p.rated = index_by_user(info.num_users, std::move(stored_pairs));
+  for (const std::uint32_t i : p.rated.items) ++count[i];
   p.by_popularity.resize(info.num_items);
   std::iota(p.by_popularity.begin(), p.by_popularity.end(), 0u);
   std::stable_sort(p.by_popularity.begin(), p.by_popularity.end(), [&](auto a, auto b) { return count[a] > count[b]; });
@@ -247,20 +271,30 @@ Prepared prepare(const Model& model, std::span<const RatingRef> test, const Rank
 void rank_all(const Shared& in, const Prepared& p, int threads, Scratch& total) {
   std::exception_ptr failure;
   const std::size_t items = in.log_count.size(), nk = in.ks.size();
-#pragma omp parallel num_threads(threads > 0 ? threads : omp_get_max_threads())
+  // No more threads than users or than a machine has; an exception (bad_alloc included) must not leave the region.
+  const int wanted = threads > 0 ? std::min(threads, 1024) : omp_get_max_threads();
+  const int n_threads = std::max(1, std::min<int>(wanted, int(std::min<std::size_t>(p.counted.size(), 1024))));
+#pragma omp parallel num_threads(n_threads)
   {
-    Scratch t(items, nk, in.sweep.size());
+    std::optional<Scratch> t;
+    try {
+      t.emplace(items, nk, in.sweep.size());
+    } catch (...) {
+#pragma omp critical(ranking_failure)
+      if (!failure) failure = std::current_exception();
+    }
 #pragma omp for schedule(dynamic, 64)
     for (std::size_t n = 0; n < p.counted.size(); ++n) {
+      if (!t) continue;
       try {
-        rank_user(in, p.counted[n], t);
+        rank_user(in, p.counted[n], *t);
       } catch (...) {
 #pragma omp critical(ranking_failure)
         if (!failure) failure = std::current_exception();
       }
     }
 #pragma omp critical(ranking_reduce)
-    total.add(t);
+    if (t) total.add(*t);
   }
   if (failure) std::rethrow_exception(failure);
 }

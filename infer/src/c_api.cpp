@@ -28,6 +28,7 @@ namespace {
 using autorec::Entry;
 using autorec::Error;
 using autorec::Model;
+using autorec::RankBy;
 using autorec::Status;
 
 // The C enums are the C++ ones by number; these keep them from drifting apart.
@@ -285,6 +286,20 @@ autorec_status add(const char* function, autorec_model* model, const char* id, c
   });
 }
 
+// autorec_model_recommend and _by: `func` names the call in messages.
+autorec_status recommend(const char* func, const autorec_model* model, uint32_t user, size_t k, int exclude_rated,
+                         int rank_by, uint32_t* items, float* ratings, autorec_source* sources, size_t* count) {
+  return guarded(func, [&] {
+    const Model& m = model_of(model);
+    need_top_k(k, items, ratings, "ratings", count);
+    check_below(user, m.info().num_users, "user", "num_users");
+    if (rank_by != AUTOREC_RANK_BY_RULE && rank_by != AUTOREC_RANK_BY_RATING)
+      throw Error(Status::BadInput, "rank_by " + std::to_string(rank_by) + " is not AUTOREC_RANK_BY_RULE (0) or "
+                                    "AUTOREC_RANK_BY_RATING (1)");
+    const RankBy by = rank_by == AUTOREC_RANK_BY_RATING ? RankBy::Rating : RankBy::Rule;
+    write_recommendations(m.recommend(user, k, exclude_rated != 0, by), items, ratings, sources, count);
+  });
+}
 
 }  // namespace
 
@@ -502,12 +517,13 @@ autorec_status autorec_model_predict_ids(const autorec_model* model, const char*
 
 autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user, size_t k, int exclude_rated,
                                        uint32_t* items, float* ratings, autorec_source* sources, size_t* count) {
-  return guarded(__func__, [&] {
-    const Model& m = model_of(model);
-    need_top_k(k, items, ratings, "ratings", count);
-    check_below(user, m.info().num_users, "user", "num_users");
-    write_recommendations(m.recommend(user, k, exclude_rated != 0), items, ratings, sources, count);
-  });
+  return recommend(__func__, model, user, k, exclude_rated, AUTOREC_RANK_BY_RULE, items, ratings, sources, count);
+}
+
+autorec_status autorec_model_recommend_by(const autorec_model* model, uint32_t user, size_t k, int exclude_rated,
+                                          autorec_rank_by rank_by, uint32_t* items, float* ratings,
+                                          autorec_source* sources, size_t* count) {
+  return recommend(__func__, model, user, k, exclude_rated, static_cast<int>(rank_by), items, ratings, sources, count);
 }
 
 // ---- Fold-in ----

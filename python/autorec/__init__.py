@@ -11,6 +11,7 @@ Training takes autorec-train's settings as keywords (its flags without dashes: l
 epochs, layers, ...), with the same defaults, ranges and messages.
 """
 import enum
+import numbers
 import os
 
 from ._autorec import (BadInputError, CorruptModelError, DivergedError, Error, Model, UnsupportedError,  # noqa: F401
@@ -86,7 +87,10 @@ def evaluate(model, test, *, columns=("user", "item", "rating"), clamp=True, ski
     popularity and random; as autorec-verify --top-k). relevant_at: the test rating from which an item is
     relevant (default: 75% up the model's scale). seed: the random ranking's. threads: 0 = every core.
     """
-    ks = [] if top_k is None else [top_k] if isinstance(top_k, int) else list(top_k)
+    if isinstance(top_k, bool) or (top_k is not None and not isinstance(top_k, numbers.Integral)
+                                   and not all(isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in top_k)):
+        raise BadInputError(f"top_k: {top_k!r} is not an integer or a list of integers")
+    ks = [] if top_k is None else [int(top_k)] if isinstance(top_k, numbers.Integral) else [int(k) for k in top_k]
     return _autorec._evaluate(model, _columns(test, columns, "test"), clamp, skip_bad_lines, ks, relevant_at, seed,
                               threads)
 

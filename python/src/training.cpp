@@ -104,18 +104,37 @@ struct Options {
 // a bool, a choice's name, a path (str or os.PathLike).
 void set_run_option(const train::RunOption& o, train::RunSettings& r, py::handle v) {
   using Kind = train::RunOption::Kind;
-  const bool is_bool = py::isinstance<py::bool_>(v), is_int = py::isinstance<py::int_>(v) && !is_bool;
+  // numpy's scalars count as Python's: numpy.bool_ as a bool, numpy.int64 (anything with __index__) as an int.
+  const std::string type_name = py::str(py::type::of(v).attr("__name__"));
+  const bool is_bool = py::isinstance<py::bool_>(v) || type_name == "bool_" || type_name == "bool";
+  const bool is_int = !is_bool && (py::isinstance<py::int_>(v) || py::hasattr(v, "__index__"));
   const auto refuse = [&] {
-    bad_input(train::option_label(o) + ": " + py::repr(v).cast<std::string>() + " is not " + train::range_text(o));
+    const std::string range = o.kind == Kind::Flag ? "True or False" : train::range_text(o);
+    bad_input(train::option_label(o) + ": " + py::repr(v).cast<std::string>() + " is not " + range);
   };
   switch (o.kind) {
     case Kind::Flag:
       if (!is_bool) refuse();
-      return train::set_run_option(o, r, v.cast<bool>() ? 1.0 : 0.0);
+      return train::set_run_option(o, r, PyObject_IsTrue(v.ptr()) == 1 ? 1.0 : 0.0);
     case Kind::Integer:
-    case Kind::Number:
+    case Kind::Number: {
       if (!is_int && (o.kind == Kind::Integer || !py::isinstance<py::float_>(v))) refuse();
-      return train::set_run_option(o, r, v.cast<double>());
+      py::object number = py::reinterpret_borrow<py::object>(v);
+      if (is_int) {
+        PyObject* index = PyNumber_Index(v.ptr());
+        if (!index) {
+          PyErr_Clear();
+          refuse();
+        }
+        number = py::reinterpret_steal<py::object>(index);
+      }
+      const double x = PyFloat_AsDouble(number.ptr());  // -1 with an error set for an int too large for a double
+      if (x == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        refuse();
+      }
+      return train::set_run_option(o, r, x);
+    }
     case Kind::Choice:
       if (!py::isinstance<py::str>(v)) refuse();
       return train::set_run_option(o, r, v.cast<std::string>());

@@ -1282,6 +1282,15 @@ static void test_recommend_of(const char* file) {
     EXPECT(OK, autorec_model_predict(m, 0, g_items[a], 1, &r, NULL));
     CHECK(near(r, g_ratings[a], 1e-5));
   }
+  { /* by rating alone: well formed too; a rank_by outside the enum is refused; the rule's weight is >= 0 */
+    float w = -1.0f;
+    fill_top();
+    EXPECT(OK, autorec_model_recommend_by(m, 0, 3, 0, AUTOREC_RANK_BY_RATING, g_items, g_ratings, g_sources, &g_count));
+    CHECK(g_count == 3 && top_well_formed(g_count, I, lo, hi, 1));
+    EXPECT(BAD, autorec_model_recommend_by(m, 0, 3, 0, (autorec_rank_by)9, g_items, g_ratings, NULL, &g_count));
+    EXPECT(OK, autorec_model_ranking_weight(m, &w));
+    CHECK(w >= 0.0f);
+  }
   fill_top();
   EXPECT(OK, autorec_model_recommend(m, 0, I + 5, 0, g_items, g_ratings, NULL, &g_count));
   CHECK(g_count == I && top_well_formed(g_count, I, lo, hi, 0)); /* every item, once */

@@ -270,6 +270,36 @@ BOOST_AUTO_TEST_CASE(recommend_matches_cpp) {
   BOOST_TEST(recommend_agrees(test::train_small(config, 120, 80, 0.1, 7).file));
 }
 
+BOOST_AUTO_TEST_CASE(recommend_follows_the_ranking_rule_and_recommend_by_rating_the_plain_order) {
+  const test::Trained& t = trained();
+  train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
+  contents.ranking = RankingRule{0.4f, 10, 0.2f, 0.1f, 0.15f};
+  const std::vector<std::byte> file = train::build_model_file(contents);
+  recommend_agrees(file);  // autorec_model_recommend ranks as Model::recommend, by the rule (it requires so)
+  const Model cpp = Model::load_buffer(file, "ruled.fb");
+  autorec_model* raw = nullptr;
+  BOOST_REQUIRE(autorec_model_load_buffer(file.data(), file.size(), "ruled.fb", nullptr, &raw) == AUTOREC_OK);
+  const Handle h(raw, autorec_model_free);
+  float weight = -1;
+  BOOST_TEST(autorec_model_ranking_weight(h.get(), &weight) == AUTOREC_OK);
+  BOOST_TEST(weight == 0.4f);
+  std::uint32_t items[5];
+  float ratings[5];
+  std::size_t count = 0;
+  std::size_t differ = 0;
+  for (std::uint32_t u = 0; u < cpp.info().num_users; u += 7) {
+    for (const autorec_rank_by by : {AUTOREC_RANK_BY_RULE, AUTOREC_RANK_BY_RATING}) {
+      BOOST_REQUIRE(autorec_model_recommend_by(h.get(), u, 5, 1, by, items, ratings, nullptr, &count) == AUTOREC_OK);
+      const auto want = cpp.recommend(u, 5, true, by == AUTOREC_RANK_BY_RATING ? RankBy::Rating : RankBy::Rule);
+      BOOST_REQUIRE(count == want.size());
+      for (std::size_t r = 0; r < count; ++r) BOOST_REQUIRE(items[r] == want[r].item);
+    }
+    differ += cpp.recommend(u, 1)[0].item != cpp.recommend(u, 1, true, RankBy::Rating)[0].item;
+  }
+  BOOST_TEST(differ > 0u);
+  // A rank_by outside the enum is refused in tests/c99/header_test.c: C++ cannot form such a value.
+}
+
 BOOST_AUTO_TEST_CASE(fold_in_matches_cpp_and_adds_users) {
   const Model cpp = Model::load_buffer(trained().file, "model.fb");
   const Handle h = load_c();

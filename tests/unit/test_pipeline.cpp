@@ -195,24 +195,29 @@ BOOST_AUTO_TEST_CASE(validation_ratings_of_their_own_choose_the_epoch_and_unknow
   const auto [train_text, val_text] = synth_files_text(120, 80, 0.15);
   train::Input input;
   input.train = data::parse_ratings(train_text, "train");
-  // Two ratings of ids the training ratings lack: left out, and counted.
-  input.validation = data::parse_ratings(val_text + "99999 1 4\n1 99999 2\n", "val");
+  // Two ratings of ids the training ratings lack, and one that is a training rating: left out, and counted.
+  const std::string trained_line = train_text.substr(0, train_text.find('\n') + 1);
+  input.validation = data::parse_ratings(val_text + "99999 1 4\n1 99999 2\n" + trained_line, "val");
   train::RunSettings s = small_settings();
   s.auto_validation = false;
   s.refit = true;
   Recorder seen;
   const train::RunResult r = train::run(input, s, seen);
   BOOST_TEST(seen.said("validation: val: 2 of " + std::to_string(input.validation->size()) + " ratings"));
+  BOOST_TEST_REQUIRE(seen.warnings.size() == 1u);
+  BOOST_TEST(seen.warnings[0].find("1 of " + std::to_string(input.validation->size()) + " ratings are also training") !=
+             std::string::npos, seen.warnings[0]);
   BOOST_TEST(seen.said("cold start: "));
-  BOOST_TEST(r.refitted);
-  BOOST_TEST(r.fit == r.ratings);  // the refit trains on every training rating; validation is apart
+  // The model trains on every training rating already: the refit is not run, and said so.
+  BOOST_TEST(!r.refitted);
+  BOOST_TEST(seen.said("refit: not needed"));
   BOOST_TEST_REQUIRE(!seen.epochs.empty());
-  BOOST_TEST(seen.epochs.front().first == "train");
+  for (const auto& [stage, epoch] : seen.epochs) BOOST_TEST(stage == "train");
 
   // The same run without refit: every epoch is validated, on the known ratings only.
   s.refit = false;
   const train::RunResult v = train::run(input, s, seen);
-  BOOST_TEST(v.val == input.validation->size() - 2);
+  BOOST_TEST(v.val == input.validation->size() - 3);
   for (const train::EpochStats& e : v.training.history) BOOST_TEST(e.val_rmse > 0);
 
   // With --val-ratio too: refused, as is a validation set that shares no id with the training ratings.

@@ -11,7 +11,7 @@
 namespace {
 
 nlohmann::json ranking_json(const autorec::RankingRule& r) {
-  if (!r.validation_k) return nullptr;
+  if (!r.validation_k && r.popularity_weight == 0) return nullptr;
   return {{"popularity_weight", r.popularity_weight}, {"validation_k", r.validation_k},
           {"validation_ndcg", r.validation_ndcg}, {"rating_ndcg", r.rating_ndcg}, {"popularity_ndcg", r.popularity_ndcg}};
 }
@@ -24,7 +24,7 @@ void print_rules(const autorec::ModelInfo& m) {
   if (m.input.offset != 0 || m.input.norm_power != 0)
     std::printf("input         (%s + %g) x (%g / ratings in the column)^%g at each observed entry, 0 elsewhere\n",
                 m.input.units.identity() ? "rating" : "value", m.input.offset, m.input.norm_count, m.input.norm_power);
-  if (m.ranking.validation_k)
+  if (m.ranking.validation_k || m.ranking.popularity_weight > 0)
     std::printf("ranking       predicted rating + %g ln(1 + the item's ratings) (validation NDCG@%u: %.4f; rating alone "
                 "%.4f, popularity %.4f)\n",
                 double(m.ranking.popularity_weight), m.ranking.validation_k, double(m.ranking.validation_ndcg),

@@ -1,6 +1,7 @@
 // The training pipeline (pipeline.hpp): splits, training, validation choices, refit, model file, test RMSE.
 #include "autorec/train/pipeline.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -53,21 +54,40 @@ void report_skipped(const data::RawRatings& r, Observer& observer) {
   observer.warning(text);
 }
 
-// Validation ratings of their own, in the dataset's indices; those of a user or an item that the training
-// ratings lack are left out (the network has no column or row for them), and counted.
-std::vector<data::Rating> mapped_validation(const data::RawRatings& raw, const data::Dataset& data, Observer& observer) {
+// Validation ratings of their own, in the dataset's indices. Left out, and counted: those of a user or an
+// item without training ratings (the network has no column or row trained for them; a --test-ratio share
+// does not count as training), and those of a (user, item) pair that is also a training rating (it would
+// validate on what the model trains on).
+std::vector<data::Rating> mapped_validation(const data::RawRatings& raw, const data::Dataset& data,
+                                            const std::vector<data::Rating>& train_part, Observer& observer) {
+  std::vector<std::uint8_t> user_seen(data.users.size(), 0), item_seen(data.items.size(), 0);
+  for (const data::Rating& r : train_part) user_seen[r.user] = 1, item_seen[r.item] = 1;
+  const auto trained = [&](std::uint32_t u, std::uint32_t i) {  // train_part is sorted by (user, item)
+    const auto it = std::lower_bound(train_part.begin(), train_part.end(), std::pair(u, i),
+                                     [](const data::Rating& r, const auto& key) { return std::pair(r.user, r.item) < key; });
+    return it != train_part.end() && it->user == u && it->item == i;
+  };
   const data::HeldOut held = data::map_to_dataset(raw, data);
   std::vector<data::Rating> val;
   val.reserve(held.ratings.size());
-  for (const RatingRef& r : held.ratings)
-    if (r.user && r.item) val.push_back({*r.user, *r.item, r.value});
+  std::size_t unknown = 0, overlapping = 0;
+  for (const RatingRef& r : held.ratings) {
+    if (!r.user || !r.item || !user_seen[*r.user] || !item_seen[*r.item]) ++unknown;
+    else if (trained(*r.user, *r.item)) ++overlapping;
+    else val.push_back({*r.user, *r.item, r.value});
+  }
   if (val.empty())
     throw Error(Status::BadInput, raw.source + ": none of the " + std::to_string(raw.size()) +
-                                      " validation ratings is of a user and an item of the training ratings");
-  if (val.size() < held.ratings.size())
+                                      " validation ratings is of a user and an item of the training ratings (and "
+                                      "not a training rating itself)");
+  if (unknown)
     observer.info(format("validation: %s: %zu of %zu ratings are of users or items the training ratings lack, left "
                          "out",
-                         raw.source.c_str(), held.ratings.size() - val.size(), held.ratings.size()));
+                         raw.source.c_str(), unknown, held.ratings.size()));
+  if (overlapping)
+    observer.warning(format("validation: %s: %zu of %zu ratings are also training ratings (the same user and item), "
+                            "left out",
+                            raw.source.c_str(), overlapping, held.ratings.size()));
   return val;
 }
 
@@ -97,7 +117,14 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
       throw Error(Status::BadInput, "validation ratings of their own (" + input.validation->source +
                                         ") and --val-ratio " + format("%g", cfg.val_ratio) + ": give one of them");
     cfg.val_ratio = 0;
-    p.val = mapped_validation(*input.validation, p.data, observer);
+    p.val = mapped_validation(*input.validation, p.data, p.train_part, observer);
+    if (s.refit) {
+      // The model already trains on every training rating and keeps its best epoch's weights: a refit would
+      // train the same ratings for those epochs again and arrive at the same weights.
+      s.refit = false;
+      observer.info("refit: not needed, the validation ratings are apart from the training ratings, on all of which "
+                    "the model trains");
+    }
   } else if (s.auto_validation && needs_validation(cfg, p.train_part.size(), item_based ? p.ni : p.nu)) {
     cfg.val_ratio = kSparseValidationRatio;
     s.refit = true;
@@ -107,7 +134,7 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
                          double(p.train_part.size()) / (item_based ? p.ni : p.nu), item_based ? "item" : "user",
                          cfg.val_ratio, cfg.val_ratio));
   }
-  if (s.refit && cfg.val_ratio <= 0 && p.val.empty())
+  if (s.refit && cfg.val_ratio <= 0 && !input.validation)
     throw Error(Status::BadInput, "--refit needs a validation part: --val-ratio above 0, or validation ratings");
   if (input.validation) {
     p.fit = p.train_part;

@@ -18,6 +18,7 @@ using Kind = RunOption::Kind;
 using S = RunSettings;
 
 constexpr double kHuge = std::numeric_limits<double>::max();
+constexpr double kFloatMax = std::numeric_limits<float>::max();  // the scale's ends are floats
 constexpr std::array<std::string_view, 4> kDuplicates = {"last", "first", "mean", "error"};
 constexpr std::array<std::string_view, 4> kDTypes = {"fp32", "fp16", "bf16", "int8"};
 
@@ -28,10 +29,10 @@ const RunOption kRunOptions[] = {
      "after choosing the epoch count on the validation part, train again on all training ratings for that many "
      "epochs (needs --val-ratio, --validation or sparse data)",
      [](S& s, double v) { s.refit = v != 0; }},
-    {"rating_min", "--rating-min", Kind::Number, -kHuge, kHuge, {}, "lowest rating of the scale (default: from the data)",
+    {"rating_min", "--rating-min", Kind::Number, -kFloatMax, kFloatMax, {}, "lowest rating of the scale (default: from the data)",
      [](S& s, double v) { s.scale.min = static_cast<float>(v); }, nullptr,
      [](const S& s) { return double(s.scale.min.value_or(0)); }},
-    {"rating_max", "--rating-max", Kind::Number, -kHuge, kHuge, {}, "highest rating of the scale (default: from the data)",
+    {"rating_max", "--rating-max", Kind::Number, -kFloatMax, kFloatMax, {}, "highest rating of the scale (default: from the data)",
      [](S& s, double v) { s.scale.max = static_cast<float>(v); }, nullptr,
      [](const S& s) { return double(s.scale.max.value_or(0)); }},
     {"duplicates", "--duplicates", Kind::Choice, 0, 0, kDuplicates, "repeated (user, item) pairs: last, first, mean or error",

@@ -30,7 +30,7 @@
 /* Version of this API: major*10000 + minor*100 + patch. A new minor version only adds functions, enum values
  * or trailing struct fields; a new major version may break source or binary compatibility. */
 #define AUTOREC_API_VERSION_MAJOR 1
-#define AUTOREC_API_VERSION_MINOR 1
+#define AUTOREC_API_VERSION_MINOR 2
 #define AUTOREC_API_VERSION_PATCH 0
 #define AUTOREC_API_VERSION \
   (AUTOREC_API_VERSION_MAJOR * 10000 + AUTOREC_API_VERSION_MINOR * 100 + AUTOREC_API_VERSION_PATCH)
@@ -257,6 +257,13 @@ AUTOREC_API autorec_status autorec_model_recommend(const autorec_model* model, u
                                                    autorec_source* sources, size_t* count);
 /* The weight of the ranking rule's popularity term (0: recommend ranks by the predicted rating alone). */
 AUTOREC_API autorec_status autorec_model_ranking_weight(const autorec_model* model, float* weight);
+/* What autorec_model_recommend_by ranks by: the model's ranking rule (as autorec_model_recommend), or the
+ * predicted rating alone. */
+typedef enum autorec_rank_by { AUTOREC_RANK_BY_RULE = 0, AUTOREC_RANK_BY_RATING = 1 } autorec_rank_by;
+/* autorec_model_recommend with the ranking chosen; AUTOREC_BAD_INPUT for a rank_by outside the enum. */
+AUTOREC_API autorec_status autorec_model_recommend_by(const autorec_model* model, uint32_t user, size_t k,
+                                                      int exclude_rated, autorec_rank_by rank_by, uint32_t* items,
+                                                      float* ratings, autorec_source* sources, size_t* count);
 
 /* ---- Fold-in: users and items that were not in training, served from their ratings without retraining ----
  * A new user's ratings are entries {item index, rating}; a new item's, {user index, rating}: at least one
