@@ -521,9 +521,9 @@ autorec_status autorec_model_recommend(const autorec_model* model, uint32_t user
 }
 
 autorec_status autorec_model_recommend_by(const autorec_model* model, uint32_t user, size_t k, int exclude_rated,
-                                          autorec_rank_by rank_by, uint32_t* items, float* ratings,
-                                          autorec_source* sources, size_t* count) {
-  return recommend(__func__, model, user, k, exclude_rated, static_cast<int>(rank_by), items, ratings, sources, count);
+                                          int rank_by, uint32_t* items, float* ratings, autorec_source* sources,
+                                          size_t* count) {
+  return recommend(__func__, model, user, k, exclude_rated, rank_by, items, ratings, sources, count);
 }
 
 // ---- Fold-in ----

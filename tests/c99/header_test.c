@@ -1287,7 +1287,7 @@ static void test_recommend_of(const char* file) {
     fill_top();
     EXPECT(OK, autorec_model_recommend_by(m, 0, 3, 0, AUTOREC_RANK_BY_RATING, g_items, g_ratings, g_sources, &g_count));
     CHECK(g_count == 3 && top_well_formed(g_count, I, lo, hi, 1));
-    EXPECT(BAD, autorec_model_recommend_by(m, 0, 3, 0, (autorec_rank_by)9, g_items, g_ratings, NULL, &g_count));
+    EXPECT(BAD, autorec_model_recommend_by(m, 0, 3, 0, 9, g_items, g_ratings, NULL, &g_count));
     EXPECT(OK, autorec_model_ranking_weight(m, &w));
     CHECK(w >= 0.0f);
   }

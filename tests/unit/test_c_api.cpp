@@ -297,7 +297,8 @@ BOOST_AUTO_TEST_CASE(recommend_follows_the_ranking_rule_and_recommend_by_rating_
     differ += cpp.recommend(u, 1)[0].item != cpp.recommend(u, 1, true, RankBy::Rating)[0].item;
   }
   BOOST_TEST(differ > 0u);
-  // A rank_by outside the enum is refused in tests/c99/header_test.c: C++ cannot form such a value.
+  expect_error(autorec_model_recommend_by(h.get(), 0, 5, 1, 7, items, ratings, nullptr, &count), AUTOREC_BAD_INPUT,
+               "autorec_model_recommend_by", {"rank_by 7"});
 }
 
 BOOST_AUTO_TEST_CASE(fold_in_matches_cpp_and_adds_users) {

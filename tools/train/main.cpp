@@ -14,6 +14,9 @@
 #include "console.hpp"
 #include "setting_options.hpp"
 #include "tool_main.hpp"
+#ifdef AUTOREC_WITH_MPI
+#include "autorec/dist/mpi_world.hpp"
+#endif
 
 namespace at = autorec::train;
 
@@ -47,7 +50,23 @@ void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std
 
 }  // namespace
 
+// Under an MPI launcher (mpirun -np P autorec-train ...): this process's place in the run, or null.
+std::shared_ptr<autorec::train::Collective> join_distributed_run([[maybe_unused]] int* argc, [[maybe_unused]] char*** argv) {
+#ifdef AUTOREC_WITH_MPI
+  if (autorec::dist::launched_by_mpi()) return std::make_shared<autorec::dist::MpiWorld>(argc, argv);
+#endif
+  return nullptr;
+}
+
 int main(int argc, char** argv) {
+  std::shared_ptr<at::Collective> world;
+  try {
+    world = join_distributed_run(&argc, &argv);
+  } catch (const autorec::Error& e) {
+    std::fprintf(stderr, "autorec-train: error: %s\n", e.what());
+    return autorec::tools::kExitFailedCheck;
+  }
+  const bool first = !world || world->rank() == 0;  // the process that prints and writes
   CLI::App app{"Train an AutoRec rating-prediction model (Sedhain et al., WWW 2015)", "autorec-train"};
   at::TrainConfig cfg;
   std::string train_path, out_path = "model.fb", test_path, validation_path, metrics_path, layers, recipe_name = "default";
@@ -75,7 +94,8 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", metrics_path, "write one JSON line per epoch and a summary line to this file");
   app.add_flag("-q,--quiet", quiet, "print only the summary");
 
-  return autorec::tools::tool_main(app, argc, argv, [&]() -> int {
+  if (!first) app.name("autorec-train[rank " + std::to_string(world->rank()) + "]");  // in its error messages
+  const int code = autorec::tools::tool_main(app, argc, argv, [&]() -> int {
     autorec::tools::apply_recipe(app, *at::recipe(recipe_name), cfg);
     if (!layers.empty()) at::apply_layer_spec(layers, cfg);
     at::check_settings(cfg);  // before the data is read: NaN and the like fail fast
@@ -83,22 +103,31 @@ int main(int argc, char** argv) {
     settings.config = cfg;
     settings.auto_validation = app.count("--val-ratio") == 0;
     settings.model_name = out_path;
+    if (world && world->size() > 1) settings.collective = world;
 
     std::ofstream metrics;
-    if (!metrics_path.empty()) {
+    if (!metrics_path.empty() && first) {
       metrics.open(metrics_path);
       if (!metrics) throw autorec::Error(autorec::Status::BadInput, metrics_path + ": cannot open for writing");
     }
-    autorec::tools::ConsoleObserver observer(quiet, ::isatty(STDOUT_FILENO) == 1, &metrics);
+    autorec::tools::ConsoleObserver console(quiet, ::isatty(STDOUT_FILENO) == 1, &metrics);
+    at::Observer silent;  // the other processes of a distributed run say nothing unless they fail
+    at::Observer& observer = first ? static_cast<at::Observer&>(console) : silent;
     autorec::data::ReadOptions read_options;
     read_options.skip_bad_lines = skip_bad, read_options.rating_min = settings.scale.min;
     read_options.rating_max = settings.scale.max;
     const at::Input input = at::read_input(train_path, test_path, read_options, observer, validation_path);
     const at::RunResult r = at::run(input, settings, observer);
+    if (!first) return 0;
     r.write(out_path);
-    observer.finish();
+    console.finish();
     print_summary(r, cfg, out_path, std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count(),
                   metrics.is_open() ? &metrics : nullptr);
     return 0;
   });
+  // A process that failed ends the others, which may be waiting for it in a sum.
+#ifdef AUTOREC_WITH_MPI
+  if (code != 0 && world && world->size() > 1) static_cast<autorec::dist::MpiWorld&>(*world).abort(code);
+#endif
+  return code;
 }

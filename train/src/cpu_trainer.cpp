@@ -8,6 +8,11 @@
 //      row (a transpose of the batch), then Adam on that row of W, V and b, fused so each parameter row is
 //      read and written once per batch;
 //   C. the encoder bias mu (one vector), and the inner layers of a deeper network.
+// In a distributed run (a Collective, issue 20) each process keeps a contiguous range of rows (sharding.hpp)
+// with their weights, Adam moments and stored ratings, and phase A's two sums over a column's rows, the
+// encoder's input sum and the gradient flowing back into the code, are summed over the processes (two
+// all-reduces of batch x hidden floats per batch). Everything downstream of a sum (activations, dropout
+// masks, mu, the inner layers) is computed alike on every process, so it stays replicated without traffic.
 // Inner layers (dense, between the sparse encoder and the sparse decoder) run between phase A's encoder and
 // decoder halves as matrix products over the whole batch, forward and backward.
 #include <omp.h>
@@ -19,6 +24,7 @@
 
 #include "autorec/error.hpp"
 #include "autorec/train/optimizer.hpp"
+#include "autorec/train/sharding.hpp"
 #include "autorec/train/sparse_step.hpp"
 #include "autorec/train/train_math.hpp"
 #include "autorec/train/trainer.hpp"
@@ -47,17 +53,37 @@ void adam_span(const AdamStep& s, float* p, float* m, float* v, const float* g, 
 
 class CpuTrainer final : public TrainBackend {
  public:
+  explicit CpuTrainer(std::shared_ptr<Collective> comm) : comm_(std::move(comm)) {}
+
   const char* name() const override { return "cpu"; }
 
   void init(const TrainConfig& config, const Csc& fit) override {
     cfg_ = config;
-    fit_ = &fit;
-    input_storage_ = encoder_inputs(input_transform(config, fit), fit);
-    input_ = input_storage_.empty() ? fit.value.data() : input_storage_.data();
+    all_rows_ = fit.num_rows;
+    all_nnz_ = fit.nnz();
     threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
-    w_ = initial_weights(config, fit.num_rows);
     if (!config.inner.empty() && config.optimizer != TrainConfig::Optimizer::Adam)
       throw Error(Status::Unsupported, "--optimizer rprop trains one hidden layer only (no --layers)");
+    if (comm_ && config.optimizer != TrainConfig::Optimizer::Adam)
+      throw Error(Status::Unsupported, "distributed training: --optimizer rprop is not sharded (Adam only)");
+    // What the encoder reads depends on whole columns (their lengths): computed on the whole matrix.
+    std::vector<float> inputs = encoder_inputs(input_transform(config, fit), fit);
+    Weights initial = initial_weights(config, fit.num_rows);
+    if (comm_) {
+      shards_ = shard_rows(fit, comm_->size(), config.batch_size);
+      shard_ = shard_of(fit, shards_[static_cast<std::size_t>(comm_->rank())], global_k_);
+      fit_ = &shard_;
+      initial = rows_of(initial, shards_[static_cast<std::size_t>(comm_->rank())]);
+      if (!inputs.empty()) {
+        input_storage_.resize(global_k_.size());
+        for (std::size_t k = 0; k < global_k_.size(); ++k) input_storage_[k] = inputs[global_k_[k]];
+      }
+    } else {
+      fit_ = &fit;
+      input_storage_ = std::move(inputs);
+    }
+    input_ = input_storage_.empty() ? fit_->value.data() : input_storage_.data();
+    w_ = std::move(initial);
     if (config.optimizer == TrainConfig::Optimizer::Rprop)
       rprop_ = rprop_state(w_);
     else
@@ -69,7 +95,7 @@ class CpuTrainer final : public TrainBackend {
     keep_.resize(bh);
     dz_.resize(bh);
     col_sse_.resize(config.batch_size);
-    row_start_.resize(std::size_t{fit.num_rows} + 1);
+    row_start_.resize(std::size_t{w_.rows} + 1);
     step_ = 0;
   }
 
@@ -87,16 +113,17 @@ class CpuTrainer final : public TrainBackend {
       const std::uint32_t bc = std::min(cfg_.batch_size, ncols - s);
       const double sse = optimizer_step(std::span<const std::uint32_t>(perm.data() + s, bc));
       // The recipe's objective: half the squared error averaged over every output of the batch.
-      loss_sum += 0.5 * sse / (double(bc) * fit.num_rows);
+      loss_sum += 0.5 * sse / (double(bc) * all_rows_);
       sse_sum += sse;
       ++batches;
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return epoch_stats(epoch, seconds, loss_sum / batches, sse_sum, fit.nnz());
+    return epoch_stats(epoch, seconds, loss_sum / batches, sse_sum, all_nnz_);
   }
 
   double rmse(const std::vector<Cell>& cells, float lo, float hi) override {
     if (cells.empty()) return -1;
+    if (comm_) return sharded_rmse(cells, lo, hi);
     const ColumnGroups g = group_by_column(cells);
     const std::size_t num_groups = g.groups();
     std::vector<double> sse(num_groups, 0.0);
@@ -121,23 +148,75 @@ class CpuTrainer final : public TrainBackend {
     return std::sqrt(total / double(cells.size()));
   }
 
-  Weights weights() const override { return w_; }
+  Weights weights() const override { return comm_ ? gather_rows(w_, shards_, *comm_) : w_; }
 
  private:
   // What stored rating k feeds the encoder: its value, or with input dropout on (training steps only) its
   // value times 0 or 1 / (1 - p).
+  // Masks are drawn by the rating's index in the whole matrix, so a sharded run drops the same ratings.
   float input_value(std::size_t k) const {
     const float v = input_[k];
-    return input_mask_ ? v * step::input_keep(cfg_.seed, step_, k, input_threshold_, input_scale_) : v;
+    const std::size_t global = global_k_.empty() ? k : global_k_[k];
+    return input_mask_ ? v * step::input_keep(cfg_.seed, step_, global, input_threshold_, input_scale_) : v;
   }
 
-  // Encoder output (no hidden-layer dropout) of training column c.
-  void encode(std::uint32_t c, float* out) const {
+  // out[0..hidden) += the encoder's input sum of training column c over this process's rows.
+  void add_encoder_sum(std::uint32_t c, float* out) const {
     const std::uint32_t H = w_.hidden, kb = fit_->start[c];
-    std::copy(w_.mu.begin(), w_.mu.end(), out);
     add_rows(out, H, fit_->start[c + 1] - kb, [&](std::uint32_t i) { return &w_.V[std::size_t{fit_->row[kb + i]} * H]; },
              [&](std::uint32_t i) { return input_value(kb + i); });
-    for (std::uint32_t h = 0; h < H; ++h) out[h] = activate(cfg_.encoder, out[h]);
+  }
+
+  // Encoder output (no hidden-layer dropout) of training column c, in a run of one process.
+  void encode(std::uint32_t c, float* out) const {
+    std::copy(w_.mu.begin(), w_.mu.end(), out);
+    add_encoder_sum(c, out);
+    for (std::uint32_t h = 0; h < w_.hidden; ++h) out[h] = activate(cfg_.encoder, out[h]);
+  }
+
+  // The encoder outputs of batch columns cols[0..n) into out [n, hidden], in a distributed run: each
+  // process's input sums over its rows, summed over the processes, then mu and the activation.
+  void encode_sharded(std::span<const std::uint32_t> cols, float* out) const {
+    const std::uint32_t H = w_.hidden;
+    const auto n = static_cast<std::uint32_t>(cols.size());
+    std::fill(out, out + std::size_t{n} * H, 0.0f);
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 4)
+    for (std::uint32_t j = 0; j < n; ++j) add_encoder_sum(cols[j], out + std::size_t{j} * H);
+    comm_->sum(std::span<float>(out, std::size_t{n} * H));
+    for (std::size_t i = 0; i < std::size_t{n} * H; ++i) out[i] = activate(cfg_.encoder, out[i] + w_.mu[i % H]);
+  }
+
+  // rmse() in a distributed run: the codes of the cells' columns, a block of columns at a time, on every
+  // process; each scores the cells of its rows; the squared errors summed over the processes.
+  double sharded_rmse(const std::vector<Cell>& cells, float lo, float hi) {
+    const ColumnGroups g = group_by_column(cells);
+    const std::uint32_t H = w_.hidden, C = w_.code();
+    const RowRange mine = shards_[static_cast<std::size_t>(comm_->rank())];
+    constexpr std::size_t kBlock = 256;
+    std::vector<std::uint32_t> cols;
+    std::vector<float> h(kBlock * H);
+    double sse[1] = {0};
+    for (std::size_t b = 0; b < g.groups(); b += kBlock) {
+      const std::size_t n = std::min(kBlock, g.groups() - b);
+      cols.resize(n);
+      for (std::size_t k = 0; k < n; ++k) cols[k] = g.sorted[g.start[b + k]].col;
+      encode_sharded(cols, h.data());
+      double block_sse = 0;
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 8) reduction(+ : block_sse)
+      for (std::size_t k = 0; k < n; ++k) {
+        const Eigen::VectorXf code = inner_forward(CVec(&h[k * H], H));
+        for (std::uint32_t i = g.start[b + k]; i < g.start[b + k + 1]; ++i) {
+          const Cell& c = g.sorted[i];
+          if (c.row < mine.begin || c.row >= mine.end) continue;
+          const std::size_t r = c.row - mine.begin;
+          const float dot = kernels::dot(kernels::table(), &w_.W[r * C], code.data(), C);
+          block_sse += step::clamped_squared_error(activate(cfg_.decoder, dot + w_.b[r]), lo, hi, c.value);
+        }
+      }
+      sse[0] += block_sse;
+    }
+    comm_->sum(std::span<double>(sse, 1));
+    return std::sqrt(sse[0] / double(cells.size()));
   }
 
   // The inner layers applied to one encoder output (no dropout): the code the decoder reads.
@@ -242,15 +321,31 @@ class CpuTrainer final : public TrainBackend {
   // What the decoder reads for the batch, [bc, code] row-major.
   const float* top_input() const { return w_.inner.empty() ? hdrop_.data() : inner_.back().drop.data(); }
 
+  // The batch by row (by_row_, row_start_): for row r, its entries (batch column j, entry e) in increasing j.
+  void transpose_batch(std::span<const std::uint32_t> cols) {
+    const Csc& fit = *fit_;
+    const auto bc = static_cast<std::uint32_t>(cols.size());
+    const std::uint32_t rows = w_.rows;
+    std::fill(row_start_.begin(), row_start_.end(), 0u);
+    for (std::uint32_t j = 0; j < bc; ++j)
+      for (std::uint32_t k = fit.start[cols[j]]; k < fit.start[cols[j] + 1]; ++k) ++row_start_[fit.row[k] + 1];
+    for (std::uint32_t r = 0; r < rows; ++r) row_start_[r + 1] += row_start_[r];
+    by_row_.resize(off_[bc]);
+    fill_.assign(row_start_.begin(), row_start_.end() - 1);
+    for (std::uint32_t j = 0; j < bc; ++j)
+      for (std::uint32_t k = fit.start[cols[j]], e = off_[j]; k < fit.start[cols[j] + 1]; ++k, ++e)
+        by_row_[fill_[fit.row[k]]++] = {j, k, e};
+  }
+
   // Phase A and the batch transpose: fills the per-batch scratch; returns the batch's squared error. With
   // `training`, the configured hidden and input dropout apply; their masks come from (seed, step_, batch
   // position or rating), so any thread count draws the same ones.
   // `scale` multiplies d loss / d output: the recipe's 1 / (batch columns x rows) by default.
   double forward_backward(std::span<const std::uint32_t> cols, bool training, float scale = 0) {
     const Csc& fit = *fit_;
-    const std::uint32_t H = w_.hidden, C = w_.code(), rows = w_.rows;
+    const std::uint32_t H = w_.hidden, C = w_.code();
     const auto bc = static_cast<std::uint32_t>(cols.size());
-    if (scale == 0) scale = 1.0f / (float(bc) * float(rows));
+    if (scale == 0) scale = 1.0f / (float(bc) * float(all_rows_));
     input_mask_ = training && cfg_.input_dropout > 0;  // also read by phase B's encoder gradient
     input_threshold_ = dropout_threshold(cfg_.input_dropout);
     input_scale_ = 1.0f / (1.0f - cfg_.input_dropout);
@@ -268,11 +363,10 @@ class CpuTrainer final : public TrainBackend {
     for (std::uint32_t j = 0; j < bc; ++j) off_[j + 1] = off_[j] + (fit.start[cols[j] + 1] - fit.start[cols[j]]);
     dout_.resize(off_[bc]);
 
-    // Phase A, encoder half, for batch column j: code and dropout of the first hidden layer.
-    auto encoder_half = [&](std::uint32_t j) {
-      float* h = &hact_[std::size_t{j} * H];
+    // Phase A, encoder half, for batch column j: the dropout of the first hidden layer's output hact_[j]...
+    auto hidden_dropout = [&](std::uint32_t j) {
+      const float* h = &hact_[std::size_t{j} * H];
       float* keep = &keep_[std::size_t{j} * H];
-      encode(cols[j], h);
       for (std::uint32_t g = 0; g < H; g += 4) {  // one hash per four units, as the GPU draws them
         const std::uint64_t bits = drop.enabled ? dropout_bits(drop.seed, drop.step, j, g / 4) : 0;
         for (std::uint32_t q = g; q < std::min(g + 4, H); ++q) {
@@ -280,6 +374,11 @@ class CpuTrainer final : public TrainBackend {
           hdrop_[std::size_t{j} * H + q] = h[q] * keep[q];
         }
       }
+    };
+    // ... and that output itself, in a run of one process.
+    auto encoder_half = [&](std::uint32_t j) {
+      encode(cols[j], &hact_[std::size_t{j} * H]);
+      hidden_dropout(j);
     };
     // Phase A, decoder half: outputs and errors at column j's observed rows from its code `top` (C wide);
     // d loss / d top goes to dtop. Four observed rows at a time: their dot products in one pass over top,
@@ -306,7 +405,7 @@ class CpuTrainer final : public TrainBackend {
       col_sse_[j] = sse;
     };
 
-    if (w_.inner.empty()) {
+    if (w_.inner.empty() && !comm_) {
       // One hidden layer: both halves per column in one parallel pass, the batch never leaves the cache.
 #pragma omp parallel num_threads(threads_)
       {
@@ -321,26 +420,25 @@ class CpuTrainer final : public TrainBackend {
         }
       }
     } else {
+      // Inner layers, or a distributed run: the encoder over the whole batch, then the inner layers, then the
+      // decoder; a distributed run sums the encoder's input sums and the decoder's gradient into the code
+      // (and each column's squared error) over the processes.
+      if (comm_) encode_sharded(cols, hact_.data());
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 4)
-      for (std::uint32_t j = 0; j < bc; ++j) encoder_half(j);
+      for (std::uint32_t j = 0; j < bc; ++j) comm_ ? hidden_dropout(j) : encoder_half(j);
       inner_batch_forward(bc, training);
       top_grad_.resize(std::size_t{bc} * C);
       const float* top = top_input();
 #pragma omp parallel for num_threads(threads_) schedule(dynamic, 4)
       for (std::uint32_t j = 0; j < bc; ++j) decoder_half(j, top + std::size_t{j} * C, &top_grad_[std::size_t{j} * C]);
+      if (comm_) {
+        comm_->sum(std::span<float>(top_grad_.data(), std::size_t{bc} * C));
+        comm_->sum(std::span<double>(col_sse_.data(), bc));
+      }
       inner_batch_backward(bc);
     }
 
-    // Transpose the batch by row: for row r, its entries (batch column j, entry e) in increasing j.
-    std::fill(row_start_.begin(), row_start_.end(), 0u);
-    for (std::uint32_t j = 0; j < bc; ++j)
-      for (std::uint32_t k = fit.start[cols[j]]; k < fit.start[cols[j] + 1]; ++k) ++row_start_[fit.row[k] + 1];
-    for (std::uint32_t r = 0; r < rows; ++r) row_start_[r + 1] += row_start_[r];
-    by_row_.resize(off_[bc]);
-    fill_.assign(row_start_.begin(), row_start_.end() - 1);
-    for (std::uint32_t j = 0; j < bc; ++j)
-      for (std::uint32_t k = fit.start[cols[j]], e = off_[j]; k < fit.start[cols[j] + 1]; ++k, ++e)
-        by_row_[fill_[fit.row[k]]++] = {j, k, e};
+    transpose_batch(cols);
     double sse = 0;
     for (std::uint32_t j = 0; j < bc; ++j) sse += col_sse_[j];
     return sse;
@@ -456,6 +554,7 @@ class CpuTrainer final : public TrainBackend {
 
  public:
   std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) override {
+    if (comm_) throw Error(Status::Unsupported, "batch_gradient: not in a distributed run");
     const double sse = forward_backward(cols, false);
     const auto bc = static_cast<std::uint32_t>(cols.size());
     const std::uint32_t H = w_.hidden, C = w_.code();
@@ -478,29 +577,50 @@ class CpuTrainer final : public TrainBackend {
     return {0.5 * sse / (double(bc) * w_.rows), std::move(g)};
   }
 
+  // A distributed run saves and restores whole tensors (every process's rows gathered), so its checkpoint is
+  // a checkpoint of one process: it resumes on any number of processes.
   OptimizerState optimizer_state() const override {
-    return cfg_.optimizer == TrainConfig::Optimizer::Rprop ? save_state(rprop_, step_) : save_state(adam_, step_);
+    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop) return save_state(rprop_, step_);
+    if (!comm_) return save_state(adam_, step_);
+    return save_state(AdamState{gather_rows(adam_.m, shards_, *comm_), gather_rows(adam_.v, shards_, *comm_)}, step_);
   }
 
   void set_optimizer_state(const OptimizerState& s) override {
-    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop)
+    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop) {
       restore_state(rprop_, s, "the cpu trainer");
-    else
+    } else if (!comm_) {
       restore_state(adam_, s, "the cpu trainer");
+    } else {
+      Weights shape = w_;
+      shape.rows = all_rows_;
+      AdamState all = adam_state(shape);
+      restore_state(all, s, "the cpu trainer");
+      adam_ = {rows_of(all.m, own()), rows_of(all.v, own())};
+    }
     step_ = s.step;
   }
 
   void set_weights(const Weights& w) override {
-    bool same = w.rows == w_.rows && w.hidden == w_.hidden && w.inner.size() == w_.inner.size();
+    bool same = w.rows == all_rows_ && w.hidden == w_.hidden && w.inner.size() == w_.inner.size();
     for (std::size_t l = 0; same && l < w.inner.size(); ++l)
       same = w.inner[l].in == w_.inner[l].in && w.inner[l].out == w_.inner[l].out;
     if (!same) throw Error(Status::BadInput, "set_weights: shape mismatch");
-    w_ = w;
+    w_ = comm_ ? rows_of(w, own()) : w;
   }
 
  private:
+  RowRange own() const { return shards_[static_cast<std::size_t>(comm_->rank())]; }
+
   TrainConfig cfg_;
-  const Csc* fit_ = nullptr;
+  // A distributed run's processes (null: this one alone), its row ranges, and this process's stored ratings
+  // (local row numbers) with each one's index in the whole matrix.
+  std::shared_ptr<Collective> comm_;
+  std::vector<RowRange> shards_;
+  Csc shard_;
+  std::vector<std::uint32_t> global_k_;
+  std::uint32_t all_rows_ = 0;  // rows of the whole matrix (w_ holds this process's)
+  std::size_t all_nnz_ = 0;
+  const Csc* fit_ = nullptr;    // the stored ratings this process trains on: the whole matrix, or shard_
   std::vector<float> input_storage_;  // encoder_inputs of fit_ (empty for the plain rule)
   const float* input_ = nullptr;      // what the encoder reads for each stored rating: input_storage_ or fit_->value
   int threads_ = 1;
@@ -533,6 +653,8 @@ class CpuTrainer final : public TrainBackend {
 
 }  // namespace
 
-std::unique_ptr<TrainBackend> make_cpu_trainer() { return std::make_unique<CpuTrainer>(); }
+std::unique_ptr<TrainBackend> make_cpu_trainer(std::shared_ptr<Collective> comm) {
+  return std::make_unique<CpuTrainer>(std::move(comm));
+}
 
 }  // namespace autorec::train

@@ -13,6 +13,7 @@
 #include "autorec/data/ranking.hpp"
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
+#include "autorec/train/sharding.hpp"
 #include "autorec/train/run_options.hpp"
 #include "autorec/train/settings.hpp"
 
@@ -195,7 +196,32 @@ TrainResult train_stage(const TrainConfig& cfg, const Csc& m, const std::vector<
                         const RunSettings& s, const CheckpointOptions& checkpoint, std::string_view stage,
                         Observer& observer) {
   const auto on_epoch = [&](const EpochStats& e) { observer.epoch(stage, e, cfg.epochs); };
-  TrainResult r = train(cfg, m, val, data.scale.min, data.scale.max, on_epoch, checkpoint);
+  std::unique_ptr<TrainBackend> backend;
+  CheckpointOptions ck = checkpoint;
+  if (Collective* comm = s.collective.get()) {
+    if (cfg.device == Device::Cuda)
+      throw Error(Status::Unsupported, "--device cuda: a distributed run trains on the CPU (" +
+                                           std::string(comm->transport()) + "); NCCL between GPUs is not built yet");
+    const bool item_based = cfg.variant == Variant::ItemBased;
+    observer.info(format("distributed: %d processes (%s), %s sharded by rating count, %s replicated:\n", comm->size(),
+                         comm->transport(), item_based ? "users" : "items", item_based ? "items" : "users") +
+                  sharding_text(shard_rows(m, comm->size(), cfg.batch_size), item_based ? "users" : "items"));
+    backend = make_cpu_trainer(s.collective);
+    ck.write = comm->rank() == 0;
+  }
+  const std::uint64_t sent_before = s.collective ? s.collective->bytes_sent() : 0;
+  const double comm_before = s.collective ? s.collective->seconds() : 0;
+  TrainResult r = train(cfg, m, val, data.scale.min, data.scale.max, on_epoch, ck, std::move(backend));
+  if (const std::size_t epochs = r.history.size() - r.resumed_after; s.collective && epochs > 0) {
+    const double mb = double(s.collective->bytes_sent() - sent_before) / 1e6;
+    double train_s = 0;
+    for (std::size_t e = r.resumed_after; e < r.history.size(); ++e) train_s += r.history[e].seconds;
+    observer.info(format("distributed: rank %d sent %.1f MB in the %zu epochs of %s run here (%.2f MB per epoch) and "
+                         "spent %.2f s in sums and gathers (%.2f s per epoch of %.2f s)",
+                         s.collective->rank(), mb, epochs, std::string(stage).c_str(), mb / double(epochs),
+                         s.collective->seconds() - comm_before, (s.collective->seconds() - comm_before) / double(epochs),
+                         train_s / double(epochs)));
+  }
   if (!r.notice.empty()) observer.warning(r.notice);
   if (r.resumed_after) observer.info(format("resumed from %s after epoch %u", s.checkpoint.path.c_str(), r.resumed_after));
   return r;

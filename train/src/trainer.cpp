@@ -278,6 +278,11 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
     state.history = result.history;
     state.best_epoch = result.best_epoch;
     state.epoch = epoch;
+    if (!ck.write) {
+      state.weights = {}, state.optimizer = {};
+      saved_epoch = epoch;
+      return;
+    }
     state.best_weights = std::move(result.weights);  // lent to the checkpoint, not copied
     std::vector<std::byte> file;
     try {

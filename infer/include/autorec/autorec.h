@@ -260,9 +260,10 @@ AUTOREC_API autorec_status autorec_model_ranking_weight(const autorec_model* mod
 /* What autorec_model_recommend_by ranks by: the model's ranking rule (as autorec_model_recommend), or the
  * predicted rating alone. */
 typedef enum autorec_rank_by { AUTOREC_RANK_BY_RULE = 0, AUTOREC_RANK_BY_RATING = 1 } autorec_rank_by;
-/* autorec_model_recommend with the ranking chosen; AUTOREC_BAD_INPUT for a rank_by outside the enum. */
+/* autorec_model_recommend with the ranking chosen: rank_by is an autorec_rank_by value, passed as an int so
+ * that any value a host sends is well defined to check (AUTOREC_BAD_INPUT for one outside the enum). */
 AUTOREC_API autorec_status autorec_model_recommend_by(const autorec_model* model, uint32_t user, size_t k,
-                                                      int exclude_rated, autorec_rank_by rank_by, uint32_t* items,
+                                                      int exclude_rated, int rank_by, uint32_t* items,
                                                       float* ratings, autorec_source* sources, size_t* count);
 
 /* ---- Fold-in: users and items that were not in training, served from their ratings without retraining ----

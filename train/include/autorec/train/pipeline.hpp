@@ -21,6 +21,7 @@
 #include "autorec/dtype.hpp"
 #include "autorec/model.hpp"
 #include "autorec/train/cold_start.hpp"
+#include "autorec/train/collective.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
@@ -61,6 +62,11 @@ struct RunSettings {
   DType dtype = DType::F32;      // storage of the weight matrices in the model file
   int zstd_level = 3;
   std::string model_name = "model.fb";  // labels the model in messages
+  // A distributed run (issue 20): this process's place among the others (dist/ makes one over MPI). Every
+  // process calls run() with the same input and settings; each trains its share of the rows
+  // (sharding.hpp) and all end with the same model file, which the caller writes from rank 0 only (as the
+  // trainer writes checkpoints). Null: this process alone.
+  std::shared_ptr<Collective> collective;
 };
 
 // The ratings of a run: the training ratings and, optionally, a test set and a validation set of their own.

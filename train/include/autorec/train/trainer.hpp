@@ -183,7 +183,10 @@ class TrainBackend {
   virtual std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) = 0;
 };
 
-std::unique_ptr<TrainBackend> make_cpu_trainer();
+class Collective;
+// With `comm`, one process of a distributed run: it trains its share of the rows (sharding.hpp) and sums with
+// the others through `comm`; weights() and optimizer_state() gather every process's rows.
+std::unique_ptr<TrainBackend> make_cpu_trainer(std::shared_ptr<Collective> comm = nullptr);
 // Whether this build has the CUDA trainer, and whether it can run here (a device is present).
 bool cuda_trainer_built();
 bool cuda_trainer_available();
@@ -232,6 +235,9 @@ struct CheckpointOptions {
   bool resume = false;       // continue from `path` when it exists (a missing file starts a new run)
   std::string stage = "train";  // which of the caller's runs this is (autorec-train's refit is a second one)
   std::string caller_state;     // opaque to the trainer: written into each checkpoint, read back on resume
+  // Off on the processes of a distributed run other than rank 0: they take part in gathering the state, and
+  // rank 0 writes it (every process reads it back on resume).
+  bool write = true;
 };
 
 // Trains on `fit` and scores `val` (ratings on the scale [lo, hi]) in the units rating_units(lo, hi); the

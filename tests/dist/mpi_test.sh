@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Distributed training over MPI (issue 20), on one machine: autorec-train under mpirun -np 2 and -np 3
+# (oversubscribed on 2 cores; the rows sharded unevenly) against the same run in one process: the same
+# per-epoch losses and validation RMSEs (1e-5 relative) and test RMSE (0.001), one ordinary model file that
+# autorec-verify scores as the run did, and rank 0's account of the sharding. Then the faults: a rank killed
+# with SIGKILL mid-run ends every rank within a bounded time with the last checkpoint intact, and the same
+# command with --resume completes (on 2 processes, and on 3 from the 2-process checkpoint); a bad setting
+# ends every rank with exit 2. Usage: mpi_test.sh BIN_DIR [MPIRUN] (the build's bin/, the launcher: mpirun).
+set -u
+bin=$1
+launcher_cmd=${2:-mpirun}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fails=0
+passes=0
+pass() { echo "ok   $1"; passes=$((passes + 1)); }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+rmse_of() { sed -n 's/^test RMSE \([0-9.]*\).*/\1/p' "$1"; }
+
+# CI runs as root, which OpenMPI refuses unless told; 3 processes on 2 cores need --oversubscribe.
+mpirun=("$launcher_cmd" --oversubscribe)
+[ "$(id -u)" -eq 0 ] && mpirun+=(--allow-run-as-root)
+run_np() {  # run_np P LOG ARGS...: autorec-train on P processes, bounded to 300 s
+  local np=$1 log=$2
+  shift 2
+  timeout 300 "${mpirun[@]}" -np "$np" "$bin/autorec-train" "$@" >"$log" 2>&1
+}
+
+"$bin/autorec-synth" --users 3000 --items 1500 --density 0.03 --seed 5 --split-dir "$work/d" --split-seed 1 >/dev/null 2>&1 ||
+  { echo "FAIL autorec-synth"; exit 1; }
+# (On this data the bias model wins on validation, so the item-based run's refit is skipped and its test RMSE
+# is the bias model's; its per-epoch losses and validation RMSEs are the network's. The user-based run has no
+# validation part: its test RMSE is the network's.)
+item=("$work/d/train.data" --test "$work/d/test.data" --hidden 32 --epochs 6 --batch 32 --threads 1 --device cpu
+      --val-ratio 0.1 --refit --dropout 0.1)
+user=("$work/d/train.data" --test "$work/d/test.data" --variant user --layers 24-12 --input-dropout 0.1 --epochs 5
+      --batch 32 --threads 1 --device cpu)
+
+# Per-epoch loss, validation RMSE and the summary's test RMSE of two --metrics files.
+same_metrics() {  # same_metrics ONE.jsonl MANY.jsonl
+  /usr/bin/env python3 - "$1" "$2" <<'PY'
+import json, sys
+one, many = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
+assert len(one) == len(many) and len(one) > 1, (len(one), len(many))
+for a, b in zip(one[:-1], many[:-1]):
+    for key in ("loss", "train_rmse", "val_rmse"):
+        if a[key] is None and b[key] is None: continue
+        assert abs(a[key] - b[key]) <= 1e-5 * abs(a[key]), (a["epoch"], key, a[key], b[key])
+d = abs(one[-1]["test_rmse"] - many[-1]["test_rmse"])
+assert d <= 0.001, (one[-1]["test_rmse"], many[-1]["test_rmse"])
+print("     %d epochs, largest loss difference %.2g relative, test RMSE %.6f vs %.6f" % (len(one) - 1,
+      max(abs(a["loss"] - b["loss"]) / a["loss"] for a, b in zip(one[:-1], many[:-1])), one[-1]["test_rmse"], many[-1]["test_rmse"]))
+PY
+}
+
+# 1. item-based (validation, refit, dropout) and user-based (inner layers, input dropout) on 1, 2, 3 processes.
+for shape in item user; do
+  declare -n args=$shape
+  "$bin/autorec-train" "${args[@]}" --metrics "$work/$shape-1.jsonl" -o "$work/$shape-1.fb" >"$work/$shape-1.log" 2>&1 ||
+    { fail "$shape: one process"; cat "$work/$shape-1.log"; }
+  for np in 2 3; do
+    if ! run_np $np "$work/$shape-$np.log" "${args[@]}" --metrics "$work/$shape-$np.jsonl" -o "$work/$shape-$np.fb"; then
+      fail "$shape: $np processes exited non-zero"; cat "$work/$shape-$np.log"; continue
+    fi
+    if same_metrics "$work/$shape-1.jsonl" "$work/$shape-$np.jsonl"; then
+      pass "$shape-based on $np processes: losses and RMSEs as on one"
+    else
+      fail "$shape-based on $np processes differs from one"
+    fi
+    verify=$("$bin/autorec-verify" "$work/$shape-$np.fb" "$work/d/test.data" 2>&1 | sed -n 's/^RMSE \([0-9.]*\).*/\1/p')
+    if [ -n "$verify" ] && [ "$verify" = "$(rmse_of "$work/$shape-$np.log")" ]; then
+      pass "$shape-based on $np processes: autorec-verify reads the model file and finds RMSE $verify"
+    else
+      fail "$shape: autorec-verify '$verify' vs the run's '$(rmse_of "$work/$shape-$np.log")'"
+    fi
+  done
+done
+rows=$(grep -c "^rank [0-9]: users \[" "$work/item-3.log")
+if grep -q "^distributed: 3 processes (MPI), users sharded" "$work/item-3.log" && [ "$rows" -eq 3 ] &&
+  grep -q "^distributed: rank 0 sent" "$work/item-3.log" && [ "$(grep -c "^model: " "$work/item-3.log")" -eq 1 ]; then
+  pass "rank 0 alone prints the sharding and the summary"
+else
+  fail "the sharding account"; cat "$work/item-3.log"
+fi
+
+# 2. SIGKILL to rank 1 after epoch 3 (seen in rank 0's --metrics file; under mpirun the console is a pty and
+# rewrites its line): every rank ends (within 60 s of the kill), no model is written, and the last checkpoint
+# resumes to the uninterrupted run's test RMSE.
+long=("$work/d/train.data" --test "$work/d/test.data" --hidden 500 --epochs 30 --batch 16 --threads 1 --device cpu)
+run_np 2 "$work/whole.log" "${long[@]}" -o "$work/whole.fb" || fail "uninterrupted 2-process run"
+timeout 300 "${mpirun[@]}" -np 2 "$bin/autorec-train" "${long[@]}" -o "$work/killed.fb" --checkpoint "$work/run.ckpt" \
+  --metrics "$work/killed.jsonl" >"$work/killed.log" 2>&1 &
+launcher=$!
+for ((i = 0; i < 12000; i++)); do
+  [ "$(wc -l <"$work/killed.jsonl" 2>/dev/null || echo 0)" -ge 3 ] && break
+  kill -0 $launcher 2>/dev/null || break
+  sleep 0.01
+done
+victim=""
+for pid in $(pgrep -f "$bin/autorec-train"); do
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$pid
+done
+start=$SECONDS
+[ -n "$victim" ] && kill -9 "$victim"
+for ((i = 0; i < 600; i++)); do kill -0 $launcher 2>/dev/null || break; sleep 0.1; done
+wait $launcher
+status=$?
+left=$(pgrep -f "$bin/autorec-train.*killed.fb" | wc -l)
+if [ -n "$victim" ] && [ $status -ne 0 ] && [ "$left" -eq 0 ] && [ $((SECONDS - start)) -le 60 ] && [ ! -e "$work/killed.fb" ]; then
+  pass "rank 1 killed after epoch $(wc -l <"$work/killed.jsonl"): every rank stopped in $((SECONDS - start)) s (mpirun exit $status), no model written"
+else
+  fail "kill rank 1 (victim '${victim}', exit $status, $left left, $((SECONDS - start)) s)"; tail -5 "$work/killed.log"
+  pkill -9 -f "$bin/autorec-train.*killed.fb"
+fi
+for np in 2 3; do
+  cp "$work/run.ckpt" "$work/run-$np.ckpt"
+  if run_np $np "$work/resumed-$np.log" "${long[@]}" -o "$work/resumed-$np.fb" --checkpoint "$work/run-$np.ckpt" --resume &&
+    grep -q "^resumed from .* after epoch [1-9][0-9]*$" "$work/resumed-$np.log" &&
+    awk -v a="$(rmse_of "$work/whole.log")" -v b="$(rmse_of "$work/resumed-$np.log")" \
+      'BEGIN { d = a - b; exit !(a != "" && b != "" && d <= 0.001 && d >= -0.001) }'; then
+    pass "resumed on $np processes: test RMSE $(rmse_of "$work/resumed-$np.log"), uninterrupted $(rmse_of "$work/whole.log")"
+  else
+    fail "resume on $np processes"; cat "$work/resumed-$np.log"
+  fi
+done
+
+# 3. A bad setting: every rank refuses it, the run ends with exit 2 and the message.
+run_np 2 "$work/bad.log" "$work/d/train.data" --hidden 0
+status=$?
+if [ $status -eq 2 ] && grep -q "hidden" "$work/bad.log"; then
+  pass "a bad setting ends the 2-process run with exit 2"
+else
+  fail "bad setting (exit $status)"; cat "$work/bad.log"
+fi
+
+echo "mpi: $passes passed, $fails failed"
+[ $fails -eq 0 ]
