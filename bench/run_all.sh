@@ -63,6 +63,9 @@ step python_serving "$py" bench/python_serving.py --ml1m "$ml1m" --bin "$bin" --
 # RESULTS' ranking tables and BENCHMARKS' ranking timing (issue 19).
 step ranking "$py" bench/ranking.py --ml100k "$ml100k/u.data" --ml1m "$ml1m" --bin "$bin" --threads "$threads" \
     --json "$out/ranking.json" --markdown "$out/ranking.md"
+# BENCHMARKS' distributed-training table and model (issue 20): needs the MPI build (scripts/setup installs OpenMPI).
+step distributed "$py" bench/distributed.py --ml1m "$ml1m" --bin "$bin" --json "$out/distributed.json" \
+    --markdown "$out/distributed.md"
 # BENCHMARKS' issue-16 table: the default (dispatched) build against an AUTOREC_NATIVE=ON build of this source.
 AUTOREC_BUILD_DIR=build-native AUTOREC_BUILD_TARGET= scripts/build -DAUTOREC_NATIVE=ON -DAUTOREC_CUDA=OFF \
   -DAUTOREC_INSTALL=OFF -DAUTOREC_BUILD_TESTS=OFF > "$out/dispatch_build.log" 2>&1
