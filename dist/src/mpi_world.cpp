@@ -66,20 +66,20 @@ MpiWorld::~MpiWorld() {
 void MpiWorld::sum(std::span<float> data) { sum_in_pieces(data, MPI_FLOAT, sent_, seconds_); }
 void MpiWorld::sum(std::span<double> data) { sum_in_pieces(data, MPI_DOUBLE, sent_, seconds_); }
 
-void MpiWorld::all_gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) {
+void MpiWorld::gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) {
   std::vector<int> sizes(counts.size()), offsets(counts.size());
   std::size_t total = 0;
   for (std::size_t p = 0; p < counts.size(); ++p) {
-    sizes[p] = as_count(counts[p], "MPI_Allgatherv");
-    offsets[p] = as_count(total, "MPI_Allgatherv");
+    sizes[p] = as_count(counts[p], "MPI_Gatherv");
+    offsets[p] = as_count(total, "MPI_Gatherv");
     total += counts[p];
   }
-  if (total != out.size() || local.size() != counts[static_cast<std::size_t>(rank_)])
-    throw Error(Status::Internal, "all_gather: the counts do not match the buffers");
+  if (out.size() != (rank_ == 0 ? total : 0) || local.size() != counts[static_cast<std::size_t>(rank_)])
+    throw Error(Status::Internal, "gather: the counts do not match the buffers");
   const double t0 = MPI_Wtime();
-  check(MPI_Allgatherv(local.data(), sizes[static_cast<std::size_t>(rank_)], MPI_FLOAT, out.data(), sizes.data(),
-                       offsets.data(), MPI_FLOAT, MPI_COMM_WORLD),
-        "MPI_Allgatherv");
+  check(MPI_Gatherv(local.data(), sizes[static_cast<std::size_t>(rank_)], MPI_FLOAT, out.data(), sizes.data(),
+                    offsets.data(), MPI_FLOAT, 0, MPI_COMM_WORLD),
+        "MPI_Gatherv");
   sent_ += local.size() * sizeof(float);
   seconds_ += MPI_Wtime() - t0;
 }

@@ -235,7 +235,7 @@ void bind_training(py::module_& m) {
         train::RunResult r;
         {
           py::gil_scoped_release unlocked;
-          r = train::run(input, o.run, observer);
+          r = train::run(std::move(input), o.run, observer);
         }
         auto model = std::make_unique<PyModel>(std::move(r.file), "<trained model>", LoadOptions{});
         py::list history;

@@ -116,8 +116,8 @@ int main(int argc, char** argv) {
     autorec::data::ReadOptions read_options;
     read_options.skip_bad_lines = skip_bad, read_options.rating_min = settings.scale.min;
     read_options.rating_max = settings.scale.max;
-    const at::Input input = at::read_input(train_path, test_path, read_options, observer, validation_path);
-    const at::RunResult r = at::run(input, settings, observer);
+    at::Input input = at::read_input(train_path, test_path, read_options, observer, validation_path);
+    const at::RunResult r = at::run(std::move(input), settings, observer);
     if (!first) return 0;
     r.write(out_path);
     console.finish();

@@ -149,6 +149,7 @@ class CpuTrainer final : public TrainBackend {
   }
 
   Weights weights() const override { return comm_ ? gather_rows(w_, shards_, *comm_) : w_; }
+  bool holds_all_rows() const override { return !comm_ || comm_->rank() == 0; }
 
  private:
   // What stored rating k feeds the encoder: its value, or with input dropout on (training steps only) its

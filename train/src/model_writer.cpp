@@ -193,7 +193,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
     throw Error(Status::Unsupported, "the observations and ids of this model take about " +
                                          std::to_string(std::llround(other_bytes / 1e6)) +
                                          " MB, beyond the 2 GiB a FlatBuffer can address");
-  FlatBufferBuilder fbb(std::size_t{1} << 20);
+  // Sized for all of it up front: a builder that grows doubles its buffer, holding both while it copies.
+  FlatBufferBuilder fbb(static_cast<std::size_t>((external ? 0.0 : tensor_bytes) + other_bytes) + (std::size_t{1} << 20));
 
   TensorTable t(fbb, external);
   const std::uint64_t rows = w.rows, hidden = w.hidden, code = w.code();
@@ -258,7 +259,8 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
     fp = fingerprint(data, stored);
   }
   const auto training = fb::CreateTrainingInfoDirect(
-      fbb, hyper, static_cast<std::uint32_t>(res.history.size()), res.best_epoch, &history, fp, data.ratings.size(),
+      fbb, hyper, static_cast<std::uint32_t>(res.history.size()), res.best_epoch, &history, fp,
+      in.num_train_ratings ? in.num_train_ratings : data.ratings.size(),
       obs.nnz(), in.num_val, static_cast<std::int64_t>(std::time(nullptr)), kTrainerVersion, data.source.c_str(),
       duplicate_policy_name(in.duplicates), data.duplicates, in.test_rmse);
 

@@ -93,14 +93,30 @@ std::vector<data::Rating> mapped_validation(const data::RawRatings& raw, const d
 }
 
 // The data of a run after the splits: test (by ratio, or a file), then validation out of what remains.
-// Neither trains the model.
+// Neither trains the model. Ratings are moved, not copied, from one part to the next, and what the rest of
+// the run does not read is released (release_unread), so that the trainer's allocations find the memory of
+// the parsed file free; the counts stay.
 struct Prepared {
-  data::Dataset data;
+  data::Dataset data;  // ids and scale; its ratings are released once split
   std::uint32_t nu = 0, ni = 0;
   std::vector<data::Rating> train_part, test_part, fit, val;
   Csc fit_m;
   std::vector<Cell> val_cells;
+  std::size_t num_ratings = 0, num_train = 0, num_fit = 0, num_val = 0, num_test = 0;
 };
+
+template <class T>
+void release(std::vector<T>& v) { std::vector<T>().swap(v); }
+
+// What the rest of the run reads: the fit matrix and the validation cells (the trainer, on every process);
+// the training part (a refit); the fit part and the validation ratings (the choices made on validation) and
+// the test part (its RMSE), on the process that writes the model only.
+void release_unread(Prepared& p, const RunSettings& s, bool writes) {
+  p.num_fit = p.fit.size(), p.num_val = p.val.size(), p.num_test = p.test_part.size();
+  if (!s.refit) release(p.train_part);
+  if (p.val.empty() || !writes) release(p.fit), release(p.val);
+  if (!writes) release(p.test_part);
+}
 
 Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
   TrainConfig& cfg = s.config;
@@ -109,8 +125,11 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
   if (p.data.duplicates)
     observer.warning(format("%llu duplicate (user, item) pairs, resolved by --duplicates %s",
                             static_cast<unsigned long long>(p.data.duplicates), duplicate_policy_name(s.duplicates)));
-  p.train_part = p.data.ratings;
+  p.num_ratings = p.data.ratings.size();
   if (s.test_ratio > 0 && !input.test) split(p.data, cfg.seed, s.test_ratio, p.train_part, p.test_part);
+  else p.train_part = std::move(p.data.ratings);
+  release(p.data.ratings);
+  p.num_train = p.train_part.size();
   p.nu = static_cast<std::uint32_t>(p.data.users.size()), p.ni = static_cast<std::uint32_t>(p.data.items.size());
   const bool item_based = cfg.variant == Variant::ItemBased;
   if (input.validation) {
@@ -137,14 +156,13 @@ Prepared prepare(const Input& input, RunSettings& s, Observer& observer) {
   }
   if (s.refit && cfg.val_ratio <= 0 && !input.validation)
     throw Error(Status::BadInput, "--refit needs a validation part: --val-ratio above 0, or validation ratings");
-  if (input.validation) {
-    p.fit = p.train_part;
-  } else if (cfg.val_ratio > 0) {
+  if (cfg.val_ratio > 0 && !input.validation) {
     data::Dataset rest = p.data;
-    rest.ratings = p.train_part;
+    rest.ratings = std::move(p.train_part);
     split(rest, cfg.seed + 7919, cfg.val_ratio, p.fit, p.val);
+    if (s.refit) p.train_part = std::move(rest.ratings);  // the refit trains on all of them
   } else {
-    p.fit = p.train_part;
+    p.fit = std::move(p.train_part);  // no refit here: with validation ratings of their own it is skipped
   }
   if (p.fit.empty()) throw Error(Status::BadInput, "no training ratings left after the splits");
   p.fit_m = make_csc(p.fit, p.nu, p.ni, cfg.variant);
@@ -267,6 +285,7 @@ void choose_on_validation(const RunSettings& s, const Prepared& p, const TrainRe
   const std::vector<RatingRef> val_refs = to_refs(p.val);
   const LoadOptions cpu{.device = Device::Cpu};
   ModelContents validated{&cfg, &p.data, &p.fit_m, &result, s.duplicates, p.val.size(), -1.0, 1};
+  validated.num_train_ratings = p.num_ratings;
   const Model network = Model::load_buffer(build_model_file(validated), s.model_name, cpu);
   const data::BlendChoice blend = choose_blend(network, bias, val_refs);
   d.baseline_weight = blend.weight;
@@ -298,11 +317,11 @@ TrainResult refit_stage(RunSettings& s, const Prepared& p, const Csc& all_m, con
   TrainConfig cfg = s.config;
   if (d.baseline_weight == 1.0) {
     observer.info(format("refit: skipped, the bias model answers alone (fitted again on all %zu training ratings)",
-                         p.train_part.size()));
+                         p.num_train));
     return first;
   }
   observer.info(format("refit: %u epochs (the best on validation) on all %zu training ratings", d.best_epoch,
-                       p.train_part.size()));
+                       p.num_train));
   cfg.schedule_epochs = cfg.epochs;  // the learning-rate curve that was validated, stopped at the best epoch
   cfg.epochs = d.best_epoch;
   cfg.val_ratio = 0;
@@ -315,6 +334,35 @@ TrainResult refit_stage(RunSettings& s, const Prepared& p, const Csc& all_m, con
   // The configuration the model records is the one its weights were trained with.
   s.config = cfg;
   return r;
+}
+
+// A distributed run: process 0 made the choices on validation; the others need the one that decides
+// whether the refit runs (the bias model's share: 1 skips it), and get it in a sum to which only process 0
+// adds.
+void share_refit_decision(Collective& comm, Decisions& d) {
+  double weight = comm.rank() == 0 ? d.baseline_weight.value_or(-1.0) : 0.0;
+  comm.sum(std::span<double>(&weight, 1));
+  if (comm.rank() != 0) d.baseline_weight = weight < 0 ? std::nullopt : std::optional<double>(weight);
+}
+
+// The model file, and the test RMSE from it through libautorec_infer exactly as autorec-verify computes it;
+// the file is built again to record that RMSE. Each copy goes before the next is made: the loaded model
+// and the first file before the second build.
+void write_stage(ModelContents& contents, const Input& input, const Prepared& p, const RunSettings& s,
+                 RunResult& out, Observer& observer) {
+  out.file = build_model_file(contents);
+  if (!input.test && p.test_part.empty()) return;
+  {
+    const Model model = Model::load_buffer(out.file, s.model_name, {.device = Device::Cpu});
+    const std::vector<RatingRef> refs = input.test ? map_to_model(model, *input.test) : to_refs(p.test_part);
+    out.test = evaluate(model, refs);
+  }
+  if (out.test->count && out.test->cold_start == out.test->count)
+    observer.warning("every test rating is of a user or item the model never saw: the test RMSE measures the "
+                     "cold-start rule only");
+  contents.test_rmse = out.test->rmse;
+  out.file = {};
+  out.file = build_model_file(contents);
 }
 
 }  // namespace
@@ -343,19 +391,24 @@ Model RunResult::load(const LoadOptions& options) const { return Model::load_buf
 
 void RunResult::write(const std::string& path) const { write_file_atomic(path, file); }
 
-RunResult run(const Input& input, RunSettings s, Observer& observer) {
+RunResult run(Input input, RunSettings s, Observer& observer) {
   check_settings(s.config);
   check_run_options(s);
   const Clock::time_point t0 = Clock::now();
-  const Prepared p = prepare(input, s, observer);
+  // In a distributed run only process 0 makes the choices on validation, writes the model and reads the
+  // test ratings; the others train their rows and keep nothing else.
+  const bool writes = !s.collective || s.collective->rank() == 0;
+  Prepared p = prepare(input, s, observer);
+  const std::string source = input.train.source;
+  input.train = {};  // parsed: the ratings live on in p
+  release_unread(p, s, writes);
   RunResult out;
   out.read_seconds = input.read_seconds + seconds_since(t0);
-  out.users = p.nu, out.items = p.ni, out.ratings = p.data.ratings.size();
+  out.users = p.nu, out.items = p.ni, out.ratings = p.num_ratings;
   observer.info(format("data: %s: %zu ratings, %u users, %u items, scale [%g, %g]%s; fit %zu, validation %zu, "
                        "test %zu (read in %.1f s)",
-                       input.train.source.c_str(), p.data.ratings.size(), p.nu, p.ni, p.data.scale.min,
-                       p.data.scale.max, p.data.scale.integral ? " integral" : "", p.fit.size(), p.val.size(),
-                       p.test_part.size(), out.read_seconds));
+                       source.c_str(), p.num_ratings, p.nu, p.ni, p.data.scale.min, p.data.scale.max,
+                       p.data.scale.integral ? " integral" : "", p.num_fit, p.num_val, p.num_test, out.read_seconds));
 
   const std::optional<Decisions> resumed = resumed_decisions(s);
   Decisions d;
@@ -368,42 +421,36 @@ RunResult run(const Input& input, RunSettings s, Observer& observer) {
     d.best_epoch = result.best_epoch;
   }
   std::optional<data::BiasModel> bias;
-  if (!p.val_cells.empty() && !resumed) choose_on_validation(s, p, result, bias.emplace(), d, observer);
+  if (!p.val_cells.empty() && !resumed) {
+    if (writes) choose_on_validation(s, p, result, bias.emplace(), d, observer);
+    if (s.collective) share_refit_decision(*s.collective, d);
+  }
 
   Csc all_m;
   if (s.refit) {
     all_m = make_csc(p.train_part, p.nu, p.ni, s.config.variant);
     result = refit_stage(s, p, all_m, d, std::move(result), resumed.has_value(), observer);
     // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
-    if (d.baseline_weight.has_value()) bias = fit_bias_model_auto(p.train_part, p.nu, p.ni, data::columns_side(s.config.variant));
+    if (writes && d.baseline_weight.has_value())
+      bias = fit_bias_model_auto(p.train_part, p.nu, p.ni, data::columns_side(s.config.variant));
   }
   const Csc& model_m = s.refit ? all_m : p.fit_m;
-  const std::size_t val_count = s.refit ? 0 : p.val.size();
-
-  ModelContents contents{&s.config, &p.data, &model_m, &result, s.duplicates, val_count, -1.0, s.zstd_level};
-  contents.dtype = s.dtype;
-  contents.cold_start = d.cold.rule;
-  if (bias) contents.baseline = &*bias, contents.baseline_weight = d.baseline_weight.value_or(0.0);
-  contents.ranking = d.ranking;
-  out.file = build_model_file(contents);
-
-  // The test RMSE comes from the model file through libautorec_infer, exactly as autorec-verify computes it.
-  if (input.test || !p.test_part.empty()) {
-    const Model model = Model::load_buffer(out.file, s.model_name, {.device = Device::Cpu});
-    const std::vector<RatingRef> refs = input.test ? map_to_model(model, *input.test) : to_refs(p.test_part);
-    out.test = evaluate(model, refs);
-    if (out.test->count && out.test->cold_start == out.test->count)
-      observer.warning("every test rating is of a user or item the model never saw: the test RMSE measures the "
-                       "cold-start rule only");
-    contents.test_rmse = out.test->rmse;
-    out.file = build_model_file(contents);
+  const std::size_t val_count = s.refit ? 0 : p.num_val;
+  if (writes) {
+    ModelContents contents{&s.config, &p.data, &model_m, &result, s.duplicates, val_count, -1.0, s.zstd_level};
+    contents.num_train_ratings = p.num_ratings;
+    contents.dtype = s.dtype;
+    contents.cold_start = d.cold.rule;
+    if (bias) contents.baseline = &*bias, contents.baseline_weight = d.baseline_weight.value_or(0.0);
+    contents.ranking = d.ranking;
+    write_stage(contents, input, p, s, out, observer);
   }
   out.training = std::move(result);
   out.refitted = s.refit;
   out.cold_start = d.cold;
   out.baseline_weight = d.baseline_weight.value_or(0.0);
   out.ranking = d.ranking;
-  out.fit = model_m.nnz(), out.val = val_count, out.test_held = p.test_part.size();
+  out.fit = model_m.nnz(), out.val = val_count, out.test_held = p.num_test;
   out.total_seconds = input.read_seconds + seconds_since(t0);
   return out;
 }

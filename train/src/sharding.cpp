@@ -73,15 +73,15 @@ Weights rows_of(const Weights& all, const RowRange& range) {
 
 Weights gather_rows(const Weights& local, const std::vector<RowRange>& shards, Collective& comm) {
   Weights all;
-  all.rows = shards.back().end;
+  all.rows = comm.rank() == 0 ? shards.back().end : 0;
   all.hidden = local.hidden;
   all.mu = local.mu;
   all.inner = local.inner;
   const auto gather = [&](const std::vector<float>& part, std::size_t width, std::vector<float>& out) {
     std::vector<std::size_t> counts;
     for (const RowRange& s : shards) counts.push_back(std::size_t{s.rows()} * width);
-    out.resize(std::size_t{all.rows} * width);
-    comm.all_gather(part, counts, out);
+    out.resize(comm.rank() == 0 ? std::size_t{all.rows} * width : 0);
+    comm.gather(part, counts, out);
   };
   gather(local.V, local.hidden, all.V);
   gather(local.W, local.code(), all.W);

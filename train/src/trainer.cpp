@@ -258,7 +258,7 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
     backend->set_optimizer_state(c.optimizer);
     result.history = c.history;
     result.best_epoch = c.best_epoch;
-    result.weights = std::move(c.best_weights);
+    if (backend->holds_all_rows()) result.weights = std::move(c.best_weights);
     result.resumed_after = c.epoch;
     state.best_val_rmse = c.best_val_rmse;
     state.since_best = c.since_best;

@@ -26,7 +26,7 @@ class MpiWorld final : public train::Collective {
   const char* transport() const override { return "MPI"; }
   void sum(std::span<float> data) override;
   void sum(std::span<double> data) override;
-  void all_gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) override;
+  void gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) override;
   std::uint64_t bytes_sent() const override { return sent_; }
   double seconds() const override { return seconds_; }
 

@@ -18,10 +18,11 @@ class Collective {
   // In place: every process ends with the element-wise sum over all processes.
   virtual void sum(std::span<float> data) = 0;
   virtual void sum(std::span<double> data) = 0;
-  // Every process ends with the concatenation, in rank order, of every process's `local`; counts[p] is
-  // process p's number of elements (the same list on every process) and `out` holds their total.
-  virtual void all_gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) = 0;
-  // Bytes this process has handed to sum and all_gather so far (the run's communication volume), and the
+  // Process 0 ends with the concatenation, in rank order, of every process's `local`; counts[p] is process
+  // p's number of elements (the same list on every process). On process 0 `out` holds their total; on the
+  // others it is empty (only process 0 writes files, so only it ever holds every row).
+  virtual void gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) = 0;
+  // Bytes this process has handed to sum and gather so far (the run's communication volume), and the
   // seconds it spent inside those calls (moving data, and waiting for the slowest process).
   virtual std::uint64_t bytes_sent() const = 0;
   virtual double seconds() const = 0;

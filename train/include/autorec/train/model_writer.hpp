@@ -39,6 +39,9 @@ struct ModelContents {
   // The codes of the stored columns are written when they take at most this many bytes (loading then skips
   // computing them); 0 = never.
   std::uint64_t codes_limit = std::uint64_t{256} << 20;
+  // Ratings in the training file after duplicate handling (TrainingInfo.num_train_ratings); 0 = those of
+  // `data`, for a caller that keeps them.
+  std::uint64_t num_train_ratings = 0;
 };
 
 inline constexpr const char* kTrainerVersion = "autorec-train 0.1.0";

@@ -85,7 +85,7 @@ Input read_input(const std::string& train_path, const std::string& test_path, co
                  Observer& observer, const std::string& validation_path = "");
 
 struct RunResult {
-  std::vector<std::byte> file;  // the model file image
+  std::vector<std::byte> file;  // the model file image (empty on the processes other than 0 of a distributed run)
   TrainResult training;         // of the stage whose weights the model holds (the refit when there is one)
   bool refitted = false;
   ColdStartChoice cold_start;
@@ -107,6 +107,8 @@ struct RunResult {
 // after the splits, a refit without validation, a checkpoint of other data or settings), Corrupt for a
 // damaged checkpoint, Diverged when the loss or a weight stops being finite (the last good checkpoint stays),
 // and whatever else train() throws.
-RunResult run(const Input& input, RunSettings settings, Observer& observer);
+// The input is taken by value so that a caller that moves it in lets the parsed file's memory go as soon as
+// the ratings are split.
+RunResult run(Input input, RunSettings settings, Observer& observer);
 
 }  // namespace autorec::train

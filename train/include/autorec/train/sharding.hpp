@@ -31,7 +31,8 @@ Csc shard_of(const Csc& fit, const RowRange& range, std::vector<std::uint32_t>& 
 
 // The rows of `range` of every row tensor of `all` (V, W, b); the replicated tensors (mu, inner layers) whole.
 Weights rows_of(const Weights& all, const RowRange& range);
-// The inverse, on every process: each one's rows_of(all, shards[rank]) put together in rank order.
+// The inverse, on process 0: each one's rows_of(all, shards[rank]) put together in rank order. The other
+// processes get weights of no rows (their inner layers and mu as they are).
 Weights gather_rows(const Weights& local, const std::vector<RowRange>& shards, Collective& comm);
 
 // One line per process: "rank 0: users [0, 3012), 50021 ratings" (`rows` names what a row is).

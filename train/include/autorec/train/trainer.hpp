@@ -174,6 +174,9 @@ class TrainBackend {
   // RMSE over cells (no dropout, predictions clamped to [lo, hi]).
   virtual double rmse(const std::vector<Cell>& cells, float lo, float hi) = 0;
   virtual Weights weights() const = 0;
+  // Whether weights() returns every row here: false on the processes other than 0 of a distributed run,
+  // which get weights of no rows (only process 0 writes files).
+  virtual bool holds_all_rows() const { return true; }
   virtual void set_weights(const Weights& w) = 0;
   virtual OptimizerState optimizer_state() const = 0;
   // Throws Error(Corrupt) when a tensor is missing or has another size than this configuration's.
