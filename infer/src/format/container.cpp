@@ -60,23 +60,30 @@ std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8
   check(ZSTD_CCtx_setPledgedSrcSize(cctx, total), "pledged size");
   // Large models (a Netflix-sized one is 2 GB) compress on several threads when this libzstd has them; a
   // build without multithreading refuses the parameter and compresses on one, which is only slower.
-  if (total > (std::uint64_t{32} << 20))
+  // (Each worker buffers its jobs, tens of MB whatever the content: below 256 MB one thread is quick enough.)
+  if (total > (std::uint64_t{256} << 20))
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u)));
-  std::vector<std::byte> out(kHeaderSize + ZSTD_compressBound(static_cast<std::size_t>(total)));
-  ZSTD_outBuffer dst{out.data() + kHeaderSize, out.size() - kHeaderSize, 0};
-  for (std::size_t i = 0; i < content.size(); ++i) {
-    ZSTD_inBuffer src{content[i].data(), content[i].size(), 0};
-    const bool last = i + 1 == content.size();
-    // compressBound leaves room for everything, so each call consumes its whole input.
-    while (src.pos < src.size) check(ZSTD_compressStream2(cctx, &dst, &src, ZSTD_e_continue), "compress");
-    if (last)
-      while (check(ZSTD_compressStream2(cctx, &dst, &src, ZSTD_e_end), "compress end") != 0) {}
+  // Room for the worst case is reserved, not written: only the pages the frame fills are touched (a
+  // zero-filled buffer of compressBound would be resident in full while the frame is smaller).
+  std::vector<std::byte> out(kHeaderSize);
+  out.reserve(kHeaderSize + ZSTD_compressBound(static_cast<std::size_t>(total)));
+  std::vector<std::byte> chunk(ZSTD_CStreamOutSize());
+  const auto drain = [&](ZSTD_inBuffer& src, ZSTD_EndDirective mode) {
+    for (;;) {  // until the input is consumed (and, at the end, the frame is flushed)
+      ZSTD_outBuffer dst{chunk.data(), chunk.size(), 0};
+      const std::size_t left = check(ZSTD_compressStream2(cctx, &dst, &src, mode), "compress");
+      out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(dst.pos));
+      if (mode == ZSTD_e_end ? left == 0 : src.pos == src.size) return;
+    }
+  };
+  for (const auto& part : content) {
+    ZSTD_inBuffer src{part.data(), part.size(), 0};
+    drain(src, ZSTD_e_continue);
   }
-  if (content.empty())
-    for (ZSTD_inBuffer none{nullptr, 0, 0}; check(ZSTD_compressStream2(cctx, &dst, &none, ZSTD_e_end), "end") != 0;) {}
+  ZSTD_inBuffer none{nullptr, 0, 0};
+  drain(none, ZSTD_e_end);
   ZSTD_freeCCtx(cctx);
-  const std::size_t n = dst.pos;
-  out.resize(kHeaderSize + n);
+  const std::size_t n = out.size() - kHeaderSize;
   std::memcpy(out.data(), magic_of(kind), 8);
   put_u32(out.data() + 8, container_version);
   put_u32(out.data() + 12, schema_version);

@@ -27,8 +27,10 @@ struct ModelContents {
   // quarters them; the reader converts to float once at load.
   DType dtype = DType::F32;
   // Tensors whose bytes add up to more than this go to the container's data section instead of inside the
-  // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path).
-  std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30;
+  // FlatBuffer, which cannot address more than 2 GiB (0 = always, as the tests use to cover that path). The
+  // data section is streamed from the weights themselves, where the FlatBuffer would hold a copy of them
+  // while the file is built: above 16 MiB that copy is what a writer saves.
+  std::uint64_t inline_tensor_limit = std::uint64_t{16} << 20;
   ColdStart cold_start = ColdStart::EmptyInput;  // what predict() answers for unseen ids
   // The user + item bias model blended into the network's answers with this share (Model.baseline, in
   // ratings), which also gives the cold-start rules its shrunk means; null = the network alone.
