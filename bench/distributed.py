@@ -75,6 +75,30 @@ def measure(bindir, split, epochs, tmp):
     return runs
 
 
+def allreduce_times(bindir):
+    """One sum of batch x hidden floats across 2 processes of this machine (autorec-allreduce under mpirun)."""
+    cmd = [shutil.which("mpirun") or "mpirun", "--oversubscribe", "-np", "2"] + \
+          (["--allow-run-as-root"] if os.geteuid() == 0 else []) + \
+          [os.path.join(bindir, "autorec-allreduce"), "--floats", f"{64 * HIDDEN},{BATCH * HIDDEN}", "--repeats", "500"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{p.stdout[-2000:]}{p.stderr[-2000:]}")
+    return [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+
+
+def allreduce_text(times):
+    nrows, ncols, nnz = SHAPES[next(iter(SHAPES))]
+    batches = -(-ncols // BATCH)
+    t = next(x for x in times if x["floats"] == BATCH * HIDDEN)
+    sizes = "; ".join(f"{x['bytes'] / 1e6:.3f} MB: {x['median_s'] * 1e6:.0f} us median, {x['p90_s'] * 1e6:.0f} us p90"
+                      for x in times)
+    epoch = NETFLIX_CPU_EPOCH_S / 2 + 2 * batches * t["median_s"]
+    return (f"Measured here, one sum across 2 processes of this machine (`mpirun -np 2 autorec-allreduce`, MpiWorld over "
+            f"shared memory, {t['repeats']} calls after as many untimed): {sizes}. With that figure for the link, the "
+            f"Netflix shape at P = 2 would take {epoch:.2f} s per epoch on two such processes "
+            f"({2 * batches * t['median_s']:.3f} s of it in {2 * batches} sums of {t['bytes'] / 1e6:.3f} MB).")
+
+
 def median(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
@@ -136,6 +160,8 @@ def main():
     else:
         print("bench: no --ml1m: the measured table is skipped", file=sys.stderr)
     text += [model_table(), ""]
+    result["allreduce"] = allreduce_times(bindir)
+    text += [allreduce_text(result["allreduce"]), ""]
     publish("\n".join(text), a.markdown)
     if a.json:
         with open(a.json, "w") as f:

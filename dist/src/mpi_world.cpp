@@ -31,7 +31,8 @@ int as_count(std::size_t n, const char* call) {
 }
 
 template <class T>
-void sum_in_pieces(std::span<T> data, MPI_Datatype type, std::uint64_t& sent, double& seconds) {
+void sum_in_pieces(std::span<T> data, MPI_Datatype type, std::uint64_t& sent, double& seconds, train::CallWatchdog* watchdog) {
+  const train::WatchedCall watched(watchdog, "MPI_Allreduce");
   const double t0 = MPI_Wtime();
   for (std::size_t at = 0; at < data.size(); at += kMaxCount) {
     const std::size_t n = std::min(kMaxCount, data.size() - at);
@@ -58,13 +59,19 @@ MpiWorld::MpiWorld(int* argc, char*** argv) {
 }
 
 MpiWorld::~MpiWorld() {
+  watchdog_.reset();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
 }
 
-void MpiWorld::sum(std::span<float> data) { sum_in_pieces(data, MPI_FLOAT, sent_, seconds_); }
-void MpiWorld::sum(std::span<double> data) { sum_in_pieces(data, MPI_DOUBLE, sent_, seconds_); }
+void MpiWorld::sum(std::span<float> data) { sum_in_pieces(data, MPI_FLOAT, sent_, seconds_, watchdog_.get()); }
+void MpiWorld::sum(std::span<double> data) { sum_in_pieces(data, MPI_DOUBLE, sent_, seconds_, watchdog_.get()); }
+
+void MpiWorld::bound_calls(double limit_seconds, const std::string& who) {
+  watchdog_.reset();
+  if (limit_seconds > 0) watchdog_ = std::make_unique<train::CallWatchdog>(limit_seconds, who);
+}
 
 void MpiWorld::gather(std::span<const float> local, std::span<const std::size_t> counts, std::span<float> out) {
   std::vector<int> sizes(counts.size()), offsets(counts.size());
@@ -76,6 +83,7 @@ void MpiWorld::gather(std::span<const float> local, std::span<const std::size_t>
   }
   if (out.size() != (rank_ == 0 ? total : 0) || local.size() != counts[static_cast<std::size_t>(rank_)])
     throw Error(Status::Internal, "gather: the counts do not match the buffers");
+  const train::WatchedCall watched(watchdog_.get(), "MPI_Gatherv");
   const double t0 = MPI_Wtime();
   check(MPI_Gatherv(local.data(), sizes[static_cast<std::size_t>(rank_)], MPI_FLOAT, out.data(), sizes.data(),
                     offsets.data(), MPI_FLOAT, 0, MPI_COMM_WORLD),

@@ -4,8 +4,8 @@
 # per-epoch losses and validation RMSEs (1e-5 relative) and test RMSE (0.001), one ordinary model file that
 # autorec-verify scores as the run did, and rank 0's account of the sharding. Then the faults: a rank killed
 # with SIGKILL mid-run ends every rank within a bounded time with the last checkpoint intact, and the same
-# command with --resume completes (on 2 processes, and on 3 from the 2-process checkpoint); a bad setting
-# ends every rank with exit 2. Usage: mpi_test.sh BIN_DIR [MPIRUN] (the build's bin/, the launcher: mpirun).
+# command with --resume completes (on 2 processes, and on 3 from the 2-process checkpoint); a rank stopped
+# with SIGSTOP (hung, not dead) ends the run after --dist-timeout; a bad setting ends every rank with exit 2. Usage: mpi_test.sh BIN_DIR [MPIRUN] (the build's bin/, the launcher: mpirun).
 set -u
 bin=$1
 launcher_cmd=${2:-mpirun}
@@ -65,6 +65,8 @@ PY
 # with a refit that runs, on 1, 2, 3 processes.
 for shape in item user refit; do
   declare -n args=$shape
+  name=$shape-based
+  [ "$shape" = refit ] && name="item-based with a refit"
   "$bin/autorec-train" "${args[@]}" --metrics "$work/$shape-1.jsonl" -o "$work/$shape-1.fb" >"$work/$shape-1.log" 2>&1 ||
     { fail "$shape: one process"; cat "$work/$shape-1.log"; }
   for np in 2 3; do
@@ -75,13 +77,13 @@ for shape in item user refit; do
       fail "refit on $np processes: the refit did not run"; sed -n '/^refit/p' "$work/$shape-$np.log"
     fi
     if same_metrics "$work/$shape-1.jsonl" "$work/$shape-$np.jsonl"; then
-      pass "$shape-based on $np processes: losses and RMSEs as on one"
+      pass "$name on $np processes: losses and RMSEs as on one"
     else
-      fail "$shape-based on $np processes differs from one"
+      fail "$name on $np processes differs from one"
     fi
     verify=$("$bin/autorec-verify" "$work/$shape-$np.fb" "${args[2]}" 2>&1 | sed -n 's/^RMSE \([0-9.]*\).*/\1/p')
     if [ -n "$verify" ] && [ "$verify" = "$(rmse_of "$work/$shape-$np.log")" ]; then
-      pass "$shape-based on $np processes: autorec-verify reads the model file and finds RMSE $verify"
+      pass "$name on $np processes: autorec-verify reads the model file and finds RMSE $verify"
     else
       fail "$shape: autorec-verify '$verify' vs the run's '$(rmse_of "$work/$shape-$np.log")'"
     fi
@@ -95,6 +97,19 @@ else
   fail "the sharding account"; cat "$work/item-3.log"
 fi
 
+# The pid of rank 1 of the run writing MODEL (launcher LAUNCHER) once its --metrics file METRICS has 3
+# epochs; "" if the run ended first.
+rank1_after_epoch_3() {  # rank1_after_epoch_3 LAUNCHER METRICS MODEL
+  for ((i = 0; i < 12000; i++)); do
+    [ -e "$2" ] && [ "$(wc -l <"$2")" -ge 3 ] && break
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.01
+  done
+  for pid in $(pgrep -f "$bin/autorec-train.*$3"); do
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && echo "$pid"
+  done
+}
+
 # 2. SIGKILL to rank 1 after epoch 3 (seen in rank 0's --metrics file; under mpirun the console is a pty and
 # rewrites its line): every rank ends (within 60 s of the kill), no model is written, and the last checkpoint
 # resumes to the uninterrupted run's test RMSE.
@@ -103,15 +118,7 @@ run_np 2 "$work/whole.log" "${long[@]}" -o "$work/whole.fb" || fail "uninterrupt
 timeout 300 "${mpirun[@]}" -np 2 "$bin/autorec-train" "${long[@]}" -o "$work/killed.fb" --checkpoint "$work/run.ckpt" \
   --metrics "$work/killed.jsonl" >"$work/killed.log" 2>&1 &
 launcher=$!
-for ((i = 0; i < 12000; i++)); do
-  [ "$(wc -l <"$work/killed.jsonl" 2>/dev/null || echo 0)" -ge 3 ] && break
-  kill -0 $launcher 2>/dev/null || break
-  sleep 0.01
-done
-victim=""
-for pid in $(pgrep -f "$bin/autorec-train"); do
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && victim=$pid
-done
+victim=$(rank1_after_epoch_3 $launcher "$work/killed.jsonl" killed.fb)
 start=$SECONDS
 [ -n "$victim" ] && kill -9 "$victim"
 for ((i = 0; i < 600; i++)); do kill -0 $launcher 2>/dev/null || break; sleep 0.1; done
@@ -136,7 +143,28 @@ for np in 2 3; do
   fi
 done
 
-# 3. A bad setting: every rank refuses it, the run ends with exit 2 and the message.
+# 3. SIGSTOP to rank 1 after epoch 3: it hangs rather than dies, so mpirun sees nothing; rank 0 gives up
+# after --dist-timeout 3 s inside the sum it waits in, and its exit ends the run.
+timeout 300 "${mpirun[@]}" -np 2 "$bin/autorec-train" "${long[@]}" -o "$work/stopped.fb" --dist-timeout 3 \
+  --metrics "$work/stopped.jsonl" >"$work/stopped.log" 2>&1 &
+launcher=$!
+victim=$(rank1_after_epoch_3 $launcher "$work/stopped.jsonl" stopped.fb)
+start=$SECONDS
+[ -n "$victim" ] && kill -STOP "$victim"
+for ((i = 0; i < 600; i++)); do kill -0 $launcher 2>/dev/null || break; sleep 0.1; done
+wait $launcher
+status=$?
+took=$((SECONDS - start))
+left=$(pgrep -f "$bin/autorec-train.*stopped.fb" | wc -l)
+if [ -n "$victim" ] && [ $status -ne 0 ] && [ "$left" -eq 0 ] && [ $took -le 30 ] && [ ! -e "$work/stopped.fb" ] &&
+  grep -q "rank 0\]: error: no answer from the other processes for 3 s inside MPI_Allreduce" "$work/stopped.log"; then
+  pass "rank 1 stopped after epoch $(wc -l <"$work/stopped.jsonl"): rank 0 gave up after 3 s, the run ended in $took s (mpirun exit $status)"
+else
+  fail "stop rank 1 (victim '${victim}', exit $status, $left left, $took s)"; tail -5 "$work/stopped.log"
+fi
+pkill -CONT -f "$bin/autorec-train.*stopped.fb"; pkill -9 -f "$bin/autorec-train.*stopped.fb"
+
+# 4. A bad setting: every rank refuses it, the run ends with exit 2 and the message.
 run_np 2 "$work/bad.log" "$work/d/train.data" --hidden 0
 status=$?
 if [ $status -eq 2 ] && grep -q "hidden" "$work/bad.log"; then

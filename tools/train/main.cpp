@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   std::string train_path, out_path = "model.fb", test_path, validation_path, metrics_path, layers, recipe_name = "default";
   at::RunSettings settings;
   bool skip_bad = false, quiet = false;
+  double dist_timeout = 1800;
   app.add_option("train", train_path, "training ratings (u.data, ratings.dat, ratings.csv; .zst ok)")->required();
   app.add_option("-o,--output", out_path, "model file to write (atomically)");
   app.add_option("--recipe", recipe_name, "starting settings: default (best found on validation data) or textbook "
@@ -93,6 +94,12 @@ int main(int argc, char** argv) {
   app.get_option("--resume")->needs("--checkpoint");
   app.add_option("--metrics", metrics_path, "write one JSON line per epoch and a summary line to this file");
   app.add_flag("-q,--quiet", quiet, "print only the summary");
+  app.add_option("--dist-timeout", dist_timeout, "under mpirun: end the run when a process has waited this many seconds "
+                                                 "for the others in one sum or gather (one of them hung or was stopped; "
+                                                 "0 = no bound). The others wait in a sum while rank 0 makes the "
+                                                 "choices on validation")
+      ->check(CLI::Range(0.0, 1e7))
+      ->capture_default_str();
 
   if (!first) app.name("autorec-train[rank " + std::to_string(world->rank()) + "]");  // in its error messages
   const int code = autorec::tools::tool_main(app, argc, argv, [&]() -> int {
@@ -104,6 +111,11 @@ int main(int argc, char** argv) {
     settings.auto_validation = app.count("--val-ratio") == 0;
     settings.model_name = out_path;
     if (world && world->size() > 1) settings.collective = world;
+#ifdef AUTOREC_WITH_MPI
+    if (world && world->size() > 1)
+      static_cast<autorec::dist::MpiWorld&>(*world).bound_calls(
+          dist_timeout, "autorec-train[rank " + std::to_string(world->rank()) + "]");
+#endif
 
     std::ofstream metrics;
     if (!metrics_path.empty() && first) {

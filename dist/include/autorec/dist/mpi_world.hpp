@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
+#include "autorec/train/call_watchdog.hpp"
 #include "autorec/train/collective.hpp"
 
 namespace autorec::dist {
@@ -30,6 +33,10 @@ class MpiWorld final : public train::Collective {
   std::uint64_t bytes_sent() const override { return sent_; }
   double seconds() const override { return seconds_; }
 
+  // From now on no call waits longer than `limit_seconds` (train::CallWatchdog; messages start with `who`);
+  // 0 = no bound.
+  void bound_calls(double limit_seconds, const std::string& who);
+
   // Ends every process of the run now, with `code`: for a process that fails while the others may be waiting
   // in a sum, which would otherwise wait for ever.
   [[noreturn]] void abort(int code);
@@ -38,6 +45,7 @@ class MpiWorld final : public train::Collective {
   int rank_ = 0, size_ = 1;
   std::uint64_t sent_ = 0;
   double seconds_ = 0;
+  std::unique_ptr<train::CallWatchdog> watchdog_;
 };
 
 }  // namespace autorec::dist
