@@ -400,7 +400,8 @@ RunResult run(Input input, RunSettings s, Observer& observer) {
   const bool writes = !s.collective || s.collective->rank() == 0;
   Prepared p = prepare(input, s, observer);
   const std::string source = input.train.source;
-  input.train = {};  // parsed: the ratings live on in p
+  input.train = {}, input.validation.reset();  // parsed: their ratings live on in p
+  if (!writes) input.test.reset();              // read by the writer only
   release_unread(p, s, writes);
   RunResult out;
   out.read_seconds = input.read_seconds + seconds_since(t0);
