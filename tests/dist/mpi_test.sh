@@ -5,7 +5,8 @@
 # autorec-verify scores as the run did, and rank 0's account of the sharding. Then the faults: a rank killed
 # with SIGKILL mid-run ends every rank within a bounded time with the last checkpoint intact, and the same
 # command with --resume completes (on 2 processes, and on 3 from the 2-process checkpoint); a rank stopped
-# with SIGSTOP (hung, not dead) ends the run after --dist-timeout; a bad setting ends every rank with exit 2. Usage: mpi_test.sh BIN_DIR [MPIRUN] (the build's bin/, the launcher: mpirun).
+# with SIGSTOP (hung, not dead) ends the run after --dist-timeout; a bad setting ends every rank with exit 2.
+# Usage: mpi_test.sh BIN_DIR [MPIRUN] (the build's bin/, the launcher: mpirun).
 set -u
 bin=$1
 launcher_cmd=${2:-mpirun}
