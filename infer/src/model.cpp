@@ -12,6 +12,7 @@
 #include "autorec/error.hpp"
 #include "autorec/text.hpp"
 #include "memory.hpp"
+#include "format/content_stream.hpp"
 #include "model_impl.hpp"
 
 namespace autorec {
@@ -137,23 +138,9 @@ void run_threads(unsigned threads, F&& fn) {
     if (e) std::rethrow_exception(e);
 }
 
-}  // namespace
-
-Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Model::Model(Model&&) noexcept = default;
-Model& Model::operator=(Model&&) noexcept = default;
-Model::~Model() = default;
-
-Model Model::load_file(const std::string& path, const LoadOptions& options) {
-  // A zstd frame can be a little larger than its content (incompressible data): room for that and the header.
-  const std::uint64_t cap = options.max_decompressed_bytes;
-  const std::vector<std::byte> bytes = read_file_bytes(path, cap + cap / 128 + (1 << 16));
-  return load_buffer(bytes, path, options);
-}
-
-Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name, const LoadOptions& options) {
-  const AlignedBytes content = unpack_container(bytes, quoted(name), options.max_decompressed_bytes);
-  auto impl = std::make_unique<Impl>();
+// A model from its content, decompressed as it is read (both ways of loading).
+std::unique_ptr<Model::Impl> load_impl(ContentStream& content, std::string_view name, const LoadOptions& options) {
+  auto impl = std::make_unique<Model::Impl>();
   read_model(content, name, *impl);
 
   std::string notice;
@@ -239,8 +226,27 @@ Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name
   impl->empty_code.resize(impl->net.code_size());
   const std::span<const Entry> empty[] = {std::span<const Entry>()};
   impl->backend->encode(empty, impl->empty_code.data());
-  return Model(std::move(impl));
+  return impl;
 }
+
+}  // namespace
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+Model::~Model() = default;
+
+Model Model::load_file(const std::string& path, const LoadOptions& options) {
+  ContentStream content = ContentStream::open(path, options.max_decompressed_bytes);
+  return Model(load_impl(content, path, options));
+}
+
+Model Model::load_buffer(std::span<const std::byte> bytes, std::string_view name, const LoadOptions& options) {
+  ContentStream content(bytes, quoted(name), options.max_decompressed_bytes);
+  return Model(load_impl(content, name, options));
+}
+
+
 
 // ---- queries ----
 

@@ -181,8 +181,10 @@ struct Model::Impl {
   std::uint32_t add(Folded f, bool user, std::string_view id);
 };
 
-// Parses, verifies and checks a decompressed FlatBuffer into `impl` (format/model_reader.cpp).
-void read_model(const AlignedBytes& content, std::string_view name, Model::Impl& impl);
+class ContentStream;
+// Reads the content front to back into `impl`, verifying the FlatBuffer, then checking every field, decoding
+// each tensor straight into its place and, last, the frame's checksum (format/model_reader.cpp).
+void read_model(ContentStream& content, std::string_view name, Model::Impl& impl);
 
 // A caller's sparse entries sorted by index, and the first index that appears twice among them: each row of a
 // reconstructed column and each index of a fold-in is given at most once, by one rule (model.cpp).

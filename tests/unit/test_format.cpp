@@ -267,6 +267,99 @@ BOOST_AUTO_TEST_CASE(external_tensors_load_like_inline_ones) {
   BOOST_TEST(x == y);
 }
 
+// The same model and column reconstruction, for two loads that should be identical.
+void expect_same_model(const Model& a, const Model& b) {
+  BOOST_REQUIRE(a.info().layers.size() == b.info().layers.size());
+  for (std::uint32_t l = 0; l < a.info().layers.size(); ++l) {
+    BOOST_TEST(a.weight(l) == b.weight(l));
+    BOOST_TEST(a.bias(l) == b.bias(l));
+  }
+  BOOST_TEST(a.info().codes_in_file == b.info().codes_in_file);
+  std::vector<float> x(a.column_length()), y(b.column_length());
+  for (std::uint32_t col = 0; col < a.num_columns(); ++col) {
+    a.reconstruct_column(col, x);
+    b.reconstruct_column(col, y);
+    BOOST_REQUIRE(x == y);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_data_section_in_another_order_loads_the_same) {
+  // The reader decompresses the content front to back; a writer that placed the tensors in the reverse of
+  // the order they are read makes it start again for each one, and the model must come out the same.
+  const test::Trained& t = trained();
+  const std::vector<std::byte> ext = external_file(t);
+  const AlignedBytes content = unpack_container(ext, "external.fb", 1u << 30);
+  std::unique_ptr<fb::ModelT> m(fb::GetSizePrefixedModel(content.data())->UnPack());
+  const std::uint64_t old_start = data_section_start(4 + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(content.data()));
+  std::vector<std::uint8_t> section;
+  int moved = 0;
+  for (std::size_t i = m->buffers.size(); i-- > 0;) {
+    fb::BufferT& b = *m->buffers[i];
+    if (b.size == 0) continue;
+    const std::uint8_t* from = content.data() + old_start + b.offset;
+    section.resize(align_up(section.size(), kDataAlignment));
+    b.offset = section.size();
+    section.insert(section.end(), from, from + b.size);
+    ++moved;
+  }
+  BOOST_TEST_REQUIRE(moved >= 4);  // V, mu, W, b and the codes
+  flatbuffers::FlatBufferBuilder fbb;
+  fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
+  std::vector<std::uint8_t> padding(data_section_start(fbb.GetSize()) - fbb.GetSize(), 0);
+  const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}, padding, section};
+  const std::vector<std::byte> reversed = pack_container(parts, 3, kContainerVersion, FileKind::Model, m->schema_version);
+  expect_same_model(Model::load_buffer(ext, "external.fb"), Model::load_buffer(reversed, "reversed.fb"));
+}
+
+BOOST_AUTO_TEST_CASE(a_file_loads_as_its_bytes_do_and_a_damaged_one_is_refused) {
+  // load_file decompresses as it reads the file; it must give load_buffer's model, and refuse what
+  // load_buffer refuses: a flipped byte in the compressed tensors (the checksum), a cut or padded file.
+  const test::Trained& t = trained();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("autorec-load-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const std::string& name, std::span<const std::byte> bytes) {
+    const std::string path = (dir / name).string();
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    BOOST_REQUIRE(f);
+    BOOST_REQUIRE(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
+    std::fclose(f);
+    return path;
+  };
+  const std::vector<std::byte> ext = external_file(t);
+  expect_same_model(Model::load_file(write("inline.fb", t.file)), Model::load_buffer(t.file));
+  expect_same_model(Model::load_file(write("external.fb", ext)), Model::load_buffer(ext));
+  const auto status_of = [&](const std::string& name, std::span<const std::byte> bytes) {
+    const std::string path = write(name, bytes);
+    try {
+      Model::load_file(path);
+    } catch (const Error& e) {
+      BOOST_TEST_MESSAGE("rejected: " << e.what());
+      BOOST_TEST(std::string(e.what()).find("'" + path + "'") == 0, e.what());
+      return e.status();
+    }
+    return Status::Ok;
+  };
+  for (const std::size_t pos : {std::size_t{40}, ext.size() / 2, ext.size() - 6, ext.size() - 2}) {
+    std::vector<std::byte> bad = ext;
+    bad[pos] ^= std::byte{0x5A};
+    BOOST_TEST((status_of("flipped.fb", bad) != Status::Ok), "flip at " << pos);
+  }
+  for (const std::size_t len : {std::size_t{20}, std::size_t{40}, ext.size() / 2, ext.size() - 1}) {
+    const std::vector<std::byte> cut(ext.begin(), ext.begin() + static_cast<std::ptrdiff_t>(len));
+    BOOST_TEST((status_of("cut.fb", cut) == Status::Corrupt), "cut to " << len);
+  }
+  std::vector<std::byte> padded = ext;
+  padded.push_back(std::byte{0});
+  BOOST_TEST((status_of("padded.fb", padded) == Status::Corrupt));
+  // A header whose sizes agree with a longer file than the frame: the frame's end, not the file's, is wrong.
+  std::vector<std::byte> trailing = ext;
+  trailing.insert(trailing.end(), 8, std::byte{0});
+  const std::uint64_t longer = trailing.size() - kHeaderSize;
+  for (int i = 0; i < 8; ++i) trailing[16 + i] = static_cast<std::byte>(longer >> (8 * i));
+  BOOST_TEST((status_of("trailing.fb", trailing) == Status::Corrupt));
+  std::filesystem::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(stored_codes_serve_like_codes_computed_at_load) {
   // A file with the trainer's cached codes and one without (as schema 1 files are): the same predictions,
   // up to float summation order, for a one-layer and a deeper network.

@@ -71,6 +71,9 @@ std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8
 // Reads and checks the header only. `name` is used in error messages.
 ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name,
                                       FileKind kind = FileKind::Model);
+// The same for a file of file_size bytes, of which `first` holds at least the first 32.
+ContainerHeader read_container_header(std::span<const std::byte> first, std::uint64_t file_size,
+                                      std::string_view name, FileKind kind = FileKind::Model);
 
 // Checks the header, decompresses and verifies the checksum. Throws autorec::Error (Corrupt, Unsupported,
 // OutOfMemory) naming `name` and the failing field. The result is 8-byte aligned data.

@@ -165,7 +165,8 @@ class Model {
   // Reads, checks (header, sizes, checksum, FlatBuffers verifier, semantics) and loads model.fb. Throws
   // Error: BadInput for a path that cannot be opened, Corrupt for a damaged file, Unsupported for a newer
   // version or Device::Cuda without the plugin or a GPU, OutOfMemory past options.max_decompressed_bytes,
-  // Io when a read fails.
+  // Io when a read fails. The file is decompressed as it is read: loading holds the model and its FlatBuffer
+  // (ids and ratings), never the file or its whole decompressed content.
   static Model load_file(const std::string& path, const LoadOptions& options = {});
   // The same from bytes in memory (copied out; the caller may free them afterwards). name labels errors.
   static Model load_buffer(std::span<const std::byte> bytes, std::string_view name = "<memory>",

@@ -13,6 +13,7 @@
 
 #include "autorec/error.hpp"
 #include "autorec/text.hpp"
+#include "content_stream.hpp"
 #include "memory.hpp"
 
 namespace autorec {
@@ -93,8 +94,14 @@ std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8
 }
 
 ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name, FileKind kind) {
-  if (file.size() < kHeaderSize)
-    corrupt(name, "file is " + std::to_string(file.size()) + " bytes, shorter than the 32-byte header", kind);
+  return read_container_header(file, file.size(), name, kind);
+}
+
+ContainerHeader read_container_header(std::span<const std::byte> first, std::uint64_t file_size, std::string_view name,
+                                      FileKind kind) {
+  const std::span<const std::byte> file = first;
+  if (file_size < kHeaderSize || file.size() < kHeaderSize)
+    corrupt(name, "file is " + std::to_string(file_size) + " bytes, shorter than the 32-byte header", kind);
   const FileKind other = kind == FileKind::Model ? FileKind::Checkpoint : FileKind::Model;
   if (std::memcmp(file.data(), magic_of(other), 8) == 0)
     throw Error(Status::BadInput, std::string(name) + ": this is an autorec " + noun(other) + ", not a " + noun(kind) +
@@ -115,16 +122,14 @@ ContainerHeader read_container_header(std::span<const std::byte> file, std::stri
     throw Error(Status::Unsupported, std::string(name) + ": field schema_version: " +
                                          std::to_string(h.schema_version) + " (this build reads 1.." +
                                          std::to_string(kSchemaVersion) + ")");
-  if (h.compressed_size != file.size() - kHeaderSize)
+  if (h.compressed_size != file_size - kHeaderSize)
     corrupt(name, "field compressed_size: header says " + std::to_string(h.compressed_size) +
-                      " bytes but the file holds " + std::to_string(file.size() - kHeaderSize) +
+                      " bytes but the file holds " + std::to_string(file_size - kHeaderSize) +
                       " after the header (truncated or padded file)", kind);
   return h;
 }
 
-AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
-                              std::uint64_t max_content_size, FileKind kind) {
-  const ContainerHeader h = read_container_header(file, name, kind);
+void check_content_size(const ContainerHeader& h, std::string_view name, std::uint64_t max_content_size) {
   if (h.content_size > max_content_size)
     throw Error(Status::OutOfMemory, std::string(name) + ": field content_size: " +
                                          std::to_string(h.content_size) + " bytes exceeds the limit of " +
@@ -132,14 +137,25 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
   if (h.content_size > std::uint64_t{SIZE_MAX} / 2)
     throw Error(Status::OutOfMemory, std::string(name) + ": field content_size: " + std::to_string(h.content_size) +
                                          " bytes cannot be held in memory");
-  const std::byte* frame = file.data() + kHeaderSize;
-  const std::size_t frame_size = static_cast<std::size_t>(h.compressed_size);
-  const unsigned long long declared = ZSTD_getFrameContentSize(frame, frame_size);
+}
+
+void check_frame_header(std::span<const std::byte> frame_start, const ContainerHeader& h, std::string_view name,
+                        FileKind kind) {
+  const unsigned long long declared = ZSTD_getFrameContentSize(frame_start.data(), frame_start.size());
   if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt(name, "the zstd frame header is damaged", kind);
   if (declared == ZSTD_CONTENTSIZE_UNKNOWN) corrupt(name, "the zstd frame does not record its content size", kind);
   if (declared != h.content_size)
     corrupt(name, "field content_size: header says " + std::to_string(h.content_size) + ", zstd frame says " +
                       std::to_string(declared), kind);
+}
+
+AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,
+                              std::uint64_t max_content_size, FileKind kind) {
+  const ContainerHeader h = read_container_header(file, name, kind);
+  check_content_size(h, name, max_content_size);
+  const std::byte* frame = file.data() + kHeaderSize;
+  const std::size_t frame_size = static_cast<std::size_t>(h.compressed_size);
+  check_frame_header({frame, frame_size}, h, name, kind);
   const std::size_t frame_len = ZSTD_findFrameCompressedSize(frame, frame_size);
   if (ZSTD_isError(frame_len) || frame_len != frame_size)
     corrupt(name, "the zstd frame is truncated or followed by extra bytes", kind);
@@ -157,7 +173,7 @@ AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view 
   return out;
 }
 
-std::vector<std::byte> read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
+int open_for_reading(const std::string& path, struct stat& st) {
   if (path.empty()) throw Error(Status::BadInput, "the file path is empty");
   const std::string q = quoted(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -167,13 +183,27 @@ std::vector<std::byte> read_file_bytes(const std::string& path, std::uint64_t ma
     const bool names_nothing = e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP;
     throw Error(names_nothing ? Status::BadInput : Status::Io, q + ": cannot open: " + std::strerror(e));
   }
+  const auto fail = [&](Status status, const std::string& what) {
+    ::close(fd);
+    throw Error(status, q + what);
+  };
+  if (::fstat(fd, &st) != 0) fail(Status::Io, std::string(": cannot read its status: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) fail(Status::BadInput, ": is a directory, not a file");
+  return fd;
+}
+
+std::vector<std::byte> read_file_bytes(const std::string& path, std::uint64_t max_bytes) {
+  struct stat st {};
+  const int fd = open_for_reading(path, st);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } const closer{fd};
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) throw Error(Status::Io, q + ": cannot read its status: " + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) throw Error(Status::BadInput, q + ": is a directory, not a file");
+  return read_open_file(fd, st, path, max_bytes);
+}
+
+std::vector<std::byte> read_open_file(int fd, const struct stat& st, const std::string& path, std::uint64_t max_bytes) {
+  const std::string q = quoted(path);
   const auto too_big = [&] {
     return Error(Status::OutOfMemory, q + ": is larger than the " + std::to_string(max_bytes) + "-byte limit");
   };

@@ -14,6 +14,7 @@
 #include "autorec/dtype.hpp"
 #include "autorec/error.hpp"
 #include "autorec/text.hpp"
+#include "content_stream.hpp"
 #include "kernels/kernels.hpp"
 #include "memory.hpp"
 #include "model_impl.hpp"
@@ -68,15 +69,23 @@ void read_baseline(const fb::Baseline& b, std::uint32_t rows, std::uint32_t cols
   out.col_reg = b.col_reg();
 }
 
-// The bytes of a model: the FlatBuffer and, from container version 2, the data section after it.
+// A model's content as the reader holds it: the verified FlatBuffer in memory and, from container version
+// 2, the data section after it, read from the stream as each tensor is decoded.
 struct Content {
   const fb::Model* model = nullptr;
-  std::span<const std::uint8_t> data_section;
+  ContentStream* stream = nullptr;
+  std::uint64_t data_start = 0, data_size = 0;  // the data section's offset in the content, and its size
 };
 
-// The bytes of Model.buffers[index]: inline (Buffer.data) or in the data section (Buffer.offset/size).
-std::span<const std::uint8_t> buffer_bytes(const Content& c, std::uint32_t index, const std::string& tf,
-                                           const Checker& ck) {
+// Where Model.buffers[index] is: inside the FlatBuffer (Buffer.data) or in the data section (Buffer.offset/size).
+struct BufferRef {
+  std::span<const std::uint8_t> inline_data;
+  std::uint64_t offset = 0, size = 0;
+  bool external = false;
+  std::uint64_t bytes() const { return external ? size : inline_data.size(); }
+};
+
+BufferRef locate_buffer(const Content& c, std::uint32_t index, const std::string& tf, const Checker& ck) {
   const auto& buffers = ck.present(c.model->buffers(), "buffers");
   ck.require(index > 0 && index < buffers.size(), tf + ".buffer", index, "1.." + std::to_string(buffers.size() - 1));
   const fb::Buffer* b = buffers.Get(index);
@@ -84,17 +93,29 @@ std::span<const std::uint8_t> buffer_bytes(const Content& c, std::uint32_t index
   if (b->size() == 0) {
     ck.require(b->offset() == 0, bf + ".offset", b->offset(), "0 when size is 0 (inline data)");
     const auto& data = ck.present(b->data(), bf + ".data");
-    return {data.data(), data.size()};
+    return {.inline_data = {data.data(), data.size()}};
   }
   ck.require(b->data() == nullptr, bf + ".data", "present", "absent when the data is external (size > 0)");
-  const std::uint64_t section = c.data_section.size();
+  const std::uint64_t section = c.data_size;
   ck.require(b->offset() % 16 == 0, bf + ".offset", b->offset(), "a multiple of 16");
   ck.require(b->offset() <= section && b->size() <= section - b->offset(), bf + ".size", b->size(),
              "within the " + std::to_string(section) + "-byte data section from offset " + std::to_string(b->offset()));
-  return c.data_section.subspan(static_cast<std::size_t>(b->offset()), static_cast<std::size_t>(b->size()));
+  return {.inline_data = {}, .offset = b->offset(), .size = b->size(), .external = true};
 }
 
-// dtype.hpp's decode_matrix through the kernels of the CPU's level (the same values: every conversion is exact).
+// The buffer's bytes, copied to dst: the writers place the data section in the order this reader reads
+// it, so the stream only moves forward (another order costs a restart of the decompression, not an error).
+void copy_buffer(const Content& c, const BufferRef& b, void* dst) {
+  if (!b.external) {
+    std::memcpy(dst, b.inline_data.data(), b.inline_data.size());
+    return;
+  }
+  c.stream->seek(c.data_start + b.offset);
+  c.stream->read(dst, static_cast<std::size_t>(b.size));
+}
+
+// dtype.hpp's decode_matrix through the kernels of the CPU's level (the same values: every conversion is exact);
+// fp32 is copied straight from the content instead.
 void decode_stored(const std::uint8_t* bytes, std::size_t rows, std::size_t cols, DType t, const float* scales,
                    float* out) {
   const kernels::Table& k = kernels::table();
@@ -130,24 +151,30 @@ void read_tensor_into(const Content& c, std::uint32_t index, std::uint64_t rows,
   ck.require(code <= 3, tf + ".dtype", code, "0..3 (fp32, fp16, bf16, int8)");
   dtype = static_cast<DType>(code);
   ck.require(dtype == DType::F32 || cols > 0, tf + ".dtype", dtype_name(dtype), "fp32 for a 1-D tensor");
-  const std::span<const std::uint8_t> data = buffer_bytes(c, t->buffer(), tf, ck);
+  const BufferRef data = locate_buffer(c, t->buffer(), tf, ck);
   const std::string bf = "buffers[" + std::to_string(t->buffer()) + "]";
   const std::uint64_t count = rows * (cols == 0 ? 1 : cols);
-  ck.require(data.size() == count * dtype_bytes(dtype), bf + ".data size", data.size(),
+  ck.require(data.bytes() == count * dtype_bytes(dtype), bf + ".data size", data.bytes(),
              std::to_string(count * dtype_bytes(dtype)) + " bytes for " + tf + " (" + dtype_name(dtype) + ")");
-  float* const out = resize(count);
   std::vector<float> scales;
-  if (dtype == DType::I8) {
-    const std::span<const std::uint8_t> sb = buffer_bytes(c, t->scale_buffer(), tf + ".scale_buffer", ck);
-    ck.require(sb.size() == rows * sizeof(float), tf + ".scale_buffer size", sb.size(),
+  if (dtype == DType::I8) {  // read first: a writer places the scales before the values
+    const BufferRef sb = locate_buffer(c, t->scale_buffer(), tf + ".scale_buffer", ck);
+    ck.require(sb.bytes() == rows * sizeof(float), tf + ".scale_buffer size", sb.bytes(),
                std::to_string(rows * sizeof(float)) + " bytes (one fp32 scale per row)");
     scales.resize(rows);
-    std::memcpy(scales.data(), sb.data(), sb.size());
+    copy_buffer(c, sb, scales.data());
     for (std::uint64_t r = 0; r < rows; ++r)
       if (!(std::isfinite(scales[r]) && scales[r] >= 0))
         ck.require(false, tf + ".scale[" + std::to_string(r) + "]", scales[r], "finite and >= 0");
   }
-  decode_stored(data.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out);
+  float* const out = resize(count);
+  if (dtype == DType::F32) {
+    copy_buffer(c, data, out);  // straight to where the model keeps it
+  } else {
+    std::vector<std::uint8_t> stored(static_cast<std::size_t>(data.bytes()));
+    copy_buffer(c, data, stored.data());
+    decode_stored(stored.data(), rows, cols == 0 ? 1 : cols, dtype, scales.data(), out);
+  }
   // Finite means the exponent bits are not all ones: an integer test that vectorises, run over every weight
   // first; the scalar search for the culprit runs only when one failed.
   std::uint32_t any_bad = 0;
@@ -230,33 +257,40 @@ void read_observations(const fb::Observations& o, std::uint32_t rows, std::uint3
   }
 }
 
-// The container's content as a verified FlatBuffer; with container 2, the data section after it.
-const fb::Model& open_flatbuffer(const AlignedBytes& bytes, const std::string& label, const Checker& ck,
-                                 Content& content) {
+// The FlatBuffer at the start of the content, read into `storage` and verified; with container 2 the data
+// section's place after it goes into `content`.
+const fb::Model& open_flatbuffer(ContentStream& stream, const std::string& label, const Checker& ck,
+                                 std::unique_ptr<std::uint8_t[], FreeDeleter>& storage, Content& content) {
   // Container 1 holds the FlatBuffer alone; container 2 a size-prefixed FlatBuffer and then the data section.
-  const std::uint8_t* data = bytes.data();
-  const bool prefixed = bytes.container_version >= 2;
-  std::uint64_t size = bytes.size;
+  const bool prefixed = stream.container_version() >= 2;
+  const std::uint64_t size = stream.size();
+  std::uint64_t fb_size = size;
+  flatbuffers::uoffset_t prefix = 0;
   if (prefixed) {
     ck.require(size >= 12, "content size", size, "at least 12 bytes");
-    const std::uint64_t fb_size = 4 + std::uint64_t{flatbuffers::ReadScalar<flatbuffers::uoffset_t>(data)};
+    stream.read(&prefix, sizeof prefix);
+    fb_size = 4 + std::uint64_t{flatbuffers::EndianScalar(prefix)};
     ck.require(fb_size <= size, "FlatBuffer size prefix", fb_size - 4,
                "at most the content size " + std::to_string(size) + " - 4");
-    const std::uint64_t section = data_section_start(fb_size);
-    if (section < size) content.data_section = {data + section, static_cast<std::size_t>(size - section)};
-    size = fb_size;
+    content.data_start = data_section_start(fb_size);
+    content.data_size = content.data_start < size ? size - content.data_start : 0;
   }
-  ck.require(size >= 8 && size < FLATBUFFERS_MAX_BUFFER_SIZE, "FlatBuffer size", size, "8 bytes .. 2 GiB");
+  ck.require(fb_size >= 8 && fb_size < FLATBUFFERS_MAX_BUFFER_SIZE, "FlatBuffer size", fb_size, "8 bytes .. 2 GiB");
+  storage = huge_buffer<std::uint8_t>(static_cast<std::size_t>(fb_size));
+  std::uint8_t* data = storage.get();
+  if (prefixed) std::memcpy(data, &prefix, sizeof prefix);
+  stream.read(data + stream.position(), static_cast<std::size_t>(fb_size - stream.position()));
   ck.require(prefixed ? fb::SizePrefixedModelBufferHasIdentifier(data) : fb::ModelBufferHasIdentifier(data),
              "file_identifier", "?", "\"ARC1\"");
   flatbuffers::Verifier::Options vopts;
   vopts.max_depth = 16;
   vopts.max_tables = 1u << 20;
-  flatbuffers::Verifier verifier(data, static_cast<std::size_t>(size), vopts);
+  flatbuffers::Verifier verifier(data, static_cast<std::size_t>(fb_size), vopts);
   if (!(prefixed ? fb::VerifySizePrefixedModelBuffer(verifier) : fb::VerifyModelBuffer(verifier)))
     throw Error(Status::Corrupt, label + ": the FlatBuffers verifier rejected the model table");
   const fb::Model& m = prefixed ? *fb::GetSizePrefixedModel(data) : *fb::GetModel(data);
   content.model = &m;
+  content.stream = &stream;
   return m;
 }
 
@@ -458,11 +492,12 @@ static_assert(static_cast<int>(ColdStart::MeanHierarchy) == static_cast<int>(fb:
 
 }  // namespace
 
-void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& impl) {
+void read_model(ContentStream& stream, std::string_view name, Model::Impl& impl) {
   const std::string label = quoted(name);  // messages quote the name; info keeps it as given
   const Checker ck(label);
   Content content;
-  const fb::Model& m = open_flatbuffer(bytes, label, ck, content);
+  std::unique_ptr<std::uint8_t[], FreeDeleter> flatbuffer;
+  const fb::Model& m = open_flatbuffer(stream, label, ck, flatbuffer, content);
   ModelInfo& info = impl.info;
   info.source_name = std::string(name);
   info.schema_version = m.schema_version();
@@ -478,6 +513,7 @@ void read_model(const AlignedBytes& bytes, std::string_view name, Model::Impl& i
   read_columns(m, content, ck, impl);
   read_ranking(m, ck, info);
   read_training_info(m, info);
+  stream.finish();  // the checksum: nothing read is trusted before it holds
 }
 
 }  // namespace autorec
