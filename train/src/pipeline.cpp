@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "autorec/container.hpp"
 #include "autorec/data/baseline.hpp"
@@ -107,6 +110,15 @@ struct Prepared {
 
 template <class T>
 void release(std::vector<T>& v) { std::vector<T>().swap(v); }
+
+// Hands the pages of what the last stage freed back to the system. glibc keeps freed blocks below its mmap
+// threshold (which rises past the size of the largest block freed, 10 MB once the parsed file goes) in its
+// heap, resident, so without this the next stage's peak comes on top of the last one's.
+void return_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
 
 // What the rest of the run reads: the fit matrix and the validation cells (the trainer, on every process);
 // the training part (a refit); the fit part and the validation ratings (the choices made on validation) and
@@ -362,6 +374,7 @@ void write_stage(ModelContents& contents, const Input& input, const Prepared& p,
                      "cold-start rule only");
   contents.test_rmse = out.test->rmse;
   out.file = {};
+  return_freed_memory();
   out.file = build_model_file(contents);
 }
 
@@ -403,6 +416,7 @@ RunResult run(Input input, RunSettings s, Observer& observer) {
   input.train = {}, input.validation.reset();  // parsed: their ratings live on in p
   if (!writes) input.test.reset();              // read by the writer only
   release_unread(p, s, writes);
+  return_freed_memory();  // the parsed files
   RunResult out;
   out.read_seconds = input.read_seconds + seconds_since(t0);
   out.users = p.nu, out.items = p.ni, out.ratings = p.num_ratings;
@@ -421,6 +435,7 @@ RunResult run(Input input, RunSettings s, Observer& observer) {
     result = train_stage(s.config, p.fit_m, p.val_cells, p.data, s, s.checkpoint, "train", observer);
     d.best_epoch = result.best_epoch;
   }
+  return_freed_memory();  // the trainer's state
   std::optional<data::BiasModel> bias;
   if (!p.val_cells.empty() && !resumed) {
     if (writes) choose_on_validation(s, p, result, bias.emplace(), d, observer);
@@ -431,6 +446,7 @@ RunResult run(Input input, RunSettings s, Observer& observer) {
   if (s.refit) {
     all_m = make_csc(p.train_part, p.nu, p.ni, s.config.variant);
     result = refit_stage(s, p, all_m, d, std::move(result), resumed.has_value(), observer);
+    return_freed_memory();
     // The baseline of the written model: fitted on the ratings it stores (all of them after a refit).
     if (writes && d.baseline_weight.has_value())
       bias = fit_bias_model_auto(p.train_part, p.nu, p.ni, data::columns_side(s.config.variant));
