@@ -360,6 +360,90 @@ BOOST_AUTO_TEST_CASE(a_file_loads_as_its_bytes_do_and_a_damaged_one_is_refused) 
   std::filesystem::remove_all(dir);
 }
 
+// The bytes of a file on disk.
+std::vector<std::byte> file_bytes(const std::string& path) {
+  const std::vector<std::byte> b = read_file_bytes(path);
+  BOOST_TEST_REQUIRE(!b.empty());
+  return b;
+}
+
+// A model content with the creation time set to 0, so that two builds of one model compare equal.
+std::vector<std::uint8_t> content_without_time(std::span<const std::byte> file) {
+  const AlignedBytes c = unpack_container(file, "model.fb", 1u << 30);
+  std::vector<std::uint8_t> bytes(c.data(), c.data() + c.size);
+  auto* info = fb::GetMutableSizePrefixedModel(bytes.data())->mutable_training();
+  BOOST_TEST_REQUIRE(info->mutate_created_unix(0));
+  return bytes;
+}
+
+BOOST_AUTO_TEST_CASE(a_model_written_as_it_is_compressed_is_the_model_in_memory_and_its_test_rmse_is_set_alone) {
+  // write_model_file streams the container into the file; set_test_rmse compresses it again with 8 bytes
+  // changed. Both, with the tensors inside the FlatBuffer and in the data section.
+  const test::Trained& t = trained();
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("autorec-write-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  for (const std::uint64_t limit : {std::uint64_t{16} << 20, std::uint64_t{0}}) {
+    train::ModelContents contents{&t.config, &t.data, &t.csc, &t.result};
+    contents.inline_tensor_limit = limit;
+    const std::string path = (dir / "model.fb").string();
+    const train::WrittenModel written = train::write_model_file(contents, path);
+    const std::vector<std::byte> in_memory = train::build_model_file(contents), on_disk = file_bytes(path);
+    BOOST_TEST((content_without_time(on_disk) == content_without_time(in_memory)), "inline limit " << limit);
+    expect_same_model(Model::load_file(path), Model::load_buffer(in_memory));
+    BOOST_TEST(Model::load_file(path).info().test_rmse == -1.0);
+
+    train::set_test_rmse(path, written, 0.8125, 3);
+    const std::vector<std::byte> patched = file_bytes(path);
+    BOOST_TEST(Model::load_buffer(patched).info().test_rmse == 0.8125);
+    const AlignedBytes a = unpack_container(on_disk, "before", 1u << 30), b = unpack_container(patched, "after", 1u << 30);
+    BOOST_TEST_REQUIRE(a.size == b.size);
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < a.size; ++i)
+      if (a.data()[i] != b.data()[i]) {
+        ++differ;
+        BOOST_TEST((i >= written.test_rmse_offset && i < written.test_rmse_offset + 8), "byte " << i << " changed");
+      }
+    BOOST_TEST(differ > 0u);
+    expect_same_model(Model::load_buffer(patched), Model::load_buffer(in_memory));
+
+    // A damaged file is refused, left as it was, and no temporary file stays beside it.
+    std::vector<std::byte> damaged = patched;
+    damaged[damaged.size() / 2] ^= std::byte{0x5A};
+    train::write_file_atomic(path, damaged);
+    BOOST_CHECK_THROW(train::set_test_rmse(path, written, 0.5, 3), Error);
+    BOOST_TEST((file_bytes(path) == damaged));
+    BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+BOOST_AUTO_TEST_CASE(an_atomic_file_not_committed_leaves_the_previous_file_and_nothing_else) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("autorec-atomic-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "model.fb").string();
+  const std::vector<std::byte> before(100, std::byte{7}), after(50, std::byte{9});
+  train::write_file_atomic(path, before);
+  {
+    train::AtomicFile f(path);
+    f.append(after);
+    BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 2);
+  }  // destroyed without commit(), as when an exception leaves the writer
+  BOOST_TEST((file_bytes(path) == before));
+  BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 1);
+  {
+    train::AtomicFile f(path);
+    f.append(after);
+    const std::byte head[2] = {std::byte{1}, std::byte{2}};
+    f.put_header(head);
+    f.commit();
+  }
+  std::vector<std::byte> expected = after;
+  expected[0] = std::byte{1}, expected[1] = std::byte{2};
+  BOOST_TEST((file_bytes(path) == expected));
+  BOOST_CHECK_THROW(train::AtomicFile((dir / "no-such-folder" / "model.fb").string()), Error);
+  std::filesystem::remove_all(dir);
+}
+
 BOOST_AUTO_TEST_CASE(stored_codes_serve_like_codes_computed_at_load) {
   // A file with the trainer's cached codes and one without (as schema 1 files are): the same predictions,
   // up to float summation order, for a one-layer and a deeper network.

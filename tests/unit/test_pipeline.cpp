@@ -3,6 +3,7 @@
 // refit of sparse data, the observer's account and the refusals.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -59,6 +60,19 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
+// synth_files_text's two texts written to temporary files named after `name`, and their texts.
+struct SplitFiles {
+  std::string train_path, test_path, train_text, test_text;
+};
+SplitFiles write_split_files(const std::string& name, std::uint32_t users, std::uint32_t items) {
+  SplitFiles f;
+  std::tie(f.train_text, f.test_text) = synth_files_text(users, items, 0.15);
+  f.train_path = temp_path(name + "-train.data"), f.test_path = temp_path(name + "-test.data");
+  write_text(f.train_path, f.train_text);
+  write_text(f.test_path, f.test_text);
+  return f;
+}
+
 // autorec-verify MODEL TEST --json: its RMSE.
 double verify_rmse(const std::string& model, const std::string& test) {
   const std::string cmd = std::string(AUTOREC_VERIFY_TOOL) + " '" + model + "' '" + test + "' --json";
@@ -80,11 +94,10 @@ constexpr double kLearnedBound = 0.85;
 BOOST_AUTO_TEST_SUITE(pipeline)
 
 BOOST_AUTO_TEST_CASE(a_model_trained_in_process_serves_and_matches_its_file_and_autorec_verify) {
-  const auto [train_text, test_text] = synth_files_text(400, 300, 0.15);
-  const std::string train_path = temp_path("pipeline-train.data"), test_path = temp_path("pipeline-test.data"),
-                    model_path = temp_path("pipeline-model.fb");
-  write_text(train_path, train_text);
-  write_text(test_path, test_text);
+  const SplitFiles files = write_split_files("pipeline", 400, 300);
+  const std::string &train_path = files.train_path, &test_path = files.test_path;
+  const std::string &train_text = files.train_text, &test_text = files.test_text;
+  const std::string model_path = temp_path("pipeline-model.fb");
   Recorder seen;
   const train::Input input = train::read_input(train_path, test_path, {}, seen);
   // As unit.training trains its models: enough to learn the planted structure.
@@ -126,6 +139,33 @@ BOOST_AUTO_TEST_CASE(a_model_trained_in_process_serves_and_matches_its_file_and_
   const double mean_rmse = std::sqrt(sse / double(input.test->size()));
   check_bound("pipeline test RMSE / global-mean RMSE", r.test->rmse / mean_rmse, kLearnedBound);
   for (const auto& p : {train_path, test_path, model_path}) std::remove(p.c_str());
+}
+
+BOOST_AUTO_TEST_CASE(a_run_that_writes_its_file_itself_gives_the_file_it_returns_in_memory) {
+  // RunSettings::output_path: the writer streams the file, scores the test set from it and patches the
+  // test RMSE in; the model, the RMSE and the file's record of it are those of a run that returns the file.
+  const SplitFiles files = write_split_files("pipeline-out", 200, 150);
+  const std::string model_path = temp_path("pipeline-out-model.fb");
+  Recorder seen;
+  const train::Input input = train::read_input(files.train_path, files.test_path, {}, seen);
+  train::RunSettings s = small_settings();
+  const train::RunResult in_memory = train::run(input, s, seen);
+  s.output_path = model_path;
+  const train::RunResult written = train::run(input, s, seen);
+  BOOST_TEST_REQUIRE(in_memory.test.has_value());
+  BOOST_TEST_REQUIRE(written.test.has_value());
+  BOOST_TEST(written.test->rmse == in_memory.test->rmse);
+  BOOST_TEST(written.file.empty());
+  BOOST_TEST(written.training.weights.W.empty());  // let go before the model was loaded back
+  BOOST_TEST(written.file_bytes == std::filesystem::file_size(model_path));
+  const Model a = Model::load_file(model_path, {.device = Device::Cpu}), b = in_memory.load({.device = Device::Cpu});
+  BOOST_TEST(a.info().test_rmse == in_memory.test->rmse);
+  BOOST_TEST(b.info().test_rmse == in_memory.test->rmse);
+  for (std::uint32_t l = 0; l < 2; ++l) BOOST_TEST(a.weight(l) == b.weight(l));
+  BOOST_TEST(verify_rmse(model_path, files.test_path) == written.test->rmse, boost::test_tools::tolerance(1e-9));
+  written.write(model_path);  // already there: nothing to do
+  BOOST_CHECK_THROW(written.write(temp_path("pipeline-out-other.fb")), Error);
+  for (const auto& p : {files.train_path, files.test_path, model_path}) std::remove(p.c_str());
 }
 
 BOOST_AUTO_TEST_CASE(ratings_in_memory_train_the_same_model_as_the_same_ratings_in_a_file) {

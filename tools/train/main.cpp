@@ -32,14 +32,14 @@ void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std
   std::string sizes = std::to_string(cfg.hidden);
   for (const auto& l : cfg.inner) sizes += "-" + std::to_string(l.size);
   std::printf("model: %s (%zu bytes), %s-based, hidden %s, best epoch %u of %zu, backend %s\n", out_path.c_str(),
-              r.file.size(), autorec::variant_name(cfg.variant), sizes.c_str(), t.best_epoch,
+              r.file_bytes, autorec::variant_name(cfg.variant), sizes.c_str(), t.best_epoch,
               t.history.size(), t.backend.c_str());
   std::printf("time: %.3f s per epoch, %.2f s in total\n", per_epoch, total_s);
   if (r.test)
     std::printf("test RMSE %.6f  MAE %.6f  ratings %llu  cold-start %llu\n", r.test->rmse, r.test->mae,
                 static_cast<unsigned long long>(r.test->count), static_cast<unsigned long long>(r.test->cold_start));
   if (!metrics) return;
-  nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", r.file.size()},
+  nlohmann::json summary = {{"summary", true}, {"model", out_path}, {"bytes", r.file_bytes},
                             {"epochs_run", t.history.size()}, {"best_epoch", t.best_epoch},
                             {"s_per_epoch", per_epoch}, {"total_s", total_s}, {"load_s", r.read_seconds},
                             {"fit", r.fit}, {"val", r.val}, {"threads", cfg.threads},
@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
     settings.config = cfg;
     settings.auto_validation = app.count("--val-ratio") == 0;
     settings.model_name = out_path;
+    settings.output_path = out_path;  // written as it is compressed, not held in memory
     if (world && world->size() > 1) settings.collective = world;
 #ifdef AUTOREC_WITH_MPI
     if (world && world->size() > 1)

@@ -150,6 +150,12 @@ class CpuTrainer final : public TrainBackend {
 
   Weights weights() const override { return comm_ ? gather_rows(w_, shards_, *comm_) : w_; }
   bool holds_all_rows() const override { return !comm_ || comm_->rank() == 0; }
+  void end_training() override {
+    adam_ = {}, rprop_ = {};
+    for (std::vector<float>* v : {&hact_, &hdrop_, &keep_, &dz_, &dout_, &top_grad_}) std::vector<float>().swap(*v);
+    by_row_ = {}, inner_ = {}, shard_ = {};
+    input_storage_ = {};
+  }
 
  private:
   // What stored rating k feeds the encoder: its value, or with input dropout on (training steps only) its

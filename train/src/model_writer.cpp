@@ -176,9 +176,41 @@ bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t 
   return tensor_bytes > double(inline_tensor_limit) || tensor_bytes + other_bytes > kFlatBufferBudget;
 }
 
-std::vector<std::byte> build_model_file(const ModelContents& in) {
-  const TrainConfig& cfg = *in.config;
-  const data::Dataset& data = *in.data;
+namespace {
+
+// Fingerprint over ids and the stored observations, in the order of (user, item) pairs the columns give,
+// independent of how the training file was ordered.
+std::uint64_t observations_fingerprint(const data::Dataset& data, const Csc& obs, Variant variant) {
+  std::vector<data::Rating> stored;
+  stored.reserve(obs.nnz());
+  const bool item_based = variant == Variant::ItemBased;
+  for (std::uint32_t c = 0; c < obs.num_cols(); ++c)
+    for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
+      stored.push_back(item_based ? data::Rating{obs.row[k], c, obs.value[k]} : data::Rating{c, obs.row[k], obs.value[k]});
+  return fingerprint(data, stored);
+}
+
+// A model file's content as the writer builds it: the finished FlatBuffer, and the tensors of the data
+// section referenced from the weights (which must outlive it) or from the codes it computed.
+struct ModelImage {
+  ModelImage(std::size_t builder_bytes, bool external) : fbb(builder_bytes), t(fbb, external) {}
+  std::vector<std::span<const std::uint8_t>> parts() const { return t.parts({fbb.GetBufferPointer(), fbb.GetSize()}); }
+  std::uint64_t content_size() const {
+    std::uint64_t n = 0;
+    for (const auto& p : parts()) n += p.size();
+    return n;
+  }
+
+  FlatBufferBuilder fbb;
+  TensorTable t;
+  std::vector<float> codes;
+  std::uint32_t schema_version = 0;
+  std::uint64_t test_rmse_offset = 0;  // of TrainingInfo.test_rmse (a double) in the content
+};
+
+// The builder, sized for all of the FlatBuffer up front (a builder that grows doubles its buffer, holding
+// both while it copies), and whether the tensors go to the data section.
+std::unique_ptr<ModelImage> start_image(const ModelContents& in) {
   const Weights& w = in.result->weights;
   // FlatBuffers addresses at most 2 GiB: large tensors go to the data section after it, and what must stay
   // inside (observations, ids) is checked here rather than failing inside the builder.
@@ -193,10 +225,18 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
     throw Error(Status::Unsupported, "the observations and ids of this model take about " +
                                          std::to_string(std::llround(other_bytes / 1e6)) +
                                          " MB, beyond the 2 GiB a FlatBuffer can address");
-  // Sized for all of it up front: a builder that grows doubles its buffer, holding both while it copies.
-  FlatBufferBuilder fbb(static_cast<std::size_t>((external ? 0.0 : tensor_bytes) + other_bytes) + (std::size_t{1} << 20));
+  return std::make_unique<ModelImage>(
+      static_cast<std::size_t>((external ? 0.0 : tensor_bytes) + other_bytes) + (std::size_t{1} << 20), external);
+}
 
-  TensorTable t(fbb, external);
+// The whole content of the model file of `in`.
+std::unique_ptr<ModelImage> build_image(const ModelContents& in) {
+  const TrainConfig& cfg = *in.config;
+  const data::Dataset& data = *in.data;
+  const Weights& w = in.result->weights;
+  std::unique_ptr<ModelImage> image = start_image(in);
+  FlatBufferBuilder& fbb = image->fbb;
+  TensorTable& t = image->t;
   const std::uint64_t rows = w.rows, hidden = w.hidden, code = w.code();
   const auto act = [](Activation a) { return static_cast<fb::Activation>(a); };
   std::vector<Offset<fb::Layer>> layers;
@@ -217,10 +257,12 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   const Csc& columns = *in.observations;
   InputTransform input = input_transform(cfg, columns);  // what the model's encoder reads, from ratings
   input.units = in.result->units;
-  std::vector<float> codes;
+  std::vector<float>& codes = image->codes;
   std::int32_t codes_index = -1;
   if (in.codes_limit > 0 && double(columns.num_cols()) * double(code) * 4.0 <= double(in.codes_limit)) {
-    codes = column_codes(in.dtype == DType::F32 ? w : as_stored(w, in.dtype), cfg, input, columns);
+    // (Not `f32 ? w : as_stored(w)`: that conditional is a copy of w whichever way it goes.)
+    codes = in.dtype == DType::F32 ? column_codes(w, cfg, input, columns)
+                                   : column_codes(as_stored(w, in.dtype), cfg, input, columns);
     codes_index = static_cast<std::int32_t>(t.add("codes", {columns.num_cols(), code}, codes));
   }
   layers.push_back(fb::CreateLayer(fbb, w.code(), w.rows, act(cfg.decoder), 0.0f, wd, b, fb::WeightLayout::OutIn));
@@ -247,22 +289,16 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
   double sum = 0;
   for (float x : obs.value) sum += x;
   const float global_mean = obs.nnz() ? static_cast<float>(sum / double(obs.nnz())) : 0.5f * (data.scale.min + data.scale.max);
-  std::uint64_t fp = 0xCBF29CE484222325ull;
-  {
-    // Fingerprint over ids and the stored observations, independent of how the file was ordered.
-    std::vector<data::Rating> stored;
-    stored.reserve(obs.nnz());
-    const bool item_based = cfg.variant == Variant::ItemBased;
-    for (std::uint32_t c = 0; c < obs.num_cols(); ++c)
-      for (std::uint32_t k = obs.start[c]; k < obs.start[c + 1]; ++k)
-        stored.push_back(item_based ? data::Rating{obs.row[k], c, obs.value[k]} : data::Rating{c, obs.row[k], obs.value[k]});
-    fp = fingerprint(data, stored);
-  }
+  const std::uint64_t fp = observations_fingerprint(data, obs, cfg.variant);
+  // The test RMSE is stored even at its default (-1), so that a file written before the test set was scored
+  // has a place for it (set_test_rmse).
+  fbb.ForceDefaults(true);
   const auto training = fb::CreateTrainingInfoDirect(
       fbb, hyper, static_cast<std::uint32_t>(res.history.size()), res.best_epoch, &history, fp,
       in.num_train_ratings ? in.num_train_ratings : data.ratings.size(),
       obs.nnz(), in.num_val, static_cast<std::int64_t>(std::time(nullptr)), kTrainerVersion, data.source.c_str(),
       duplicate_policy_name(in.duplicates), data.duplicates, in.test_rmse);
+  fbb.ForceDefaults(false);
 
   const auto scale = fb::CreateRatingScale(fbb, data.scale.min, data.scale.max, data.scale.integral, data.scale.step);
   const auto users = id_map(fbb, data.users), items = id_map(fbb, data.items);
@@ -287,53 +323,45 @@ std::vector<std::byte> build_model_file(const ModelContents& in) {
                                      input.norm_power != 0 ? input.norm_count : 0.0f, input.units.origin,
                                      input.units.unit, baseline_off, ranking_off);
   fb::FinishSizePrefixedModelBuffer(fbb, model);
-  const auto parts = t.parts({fbb.GetBufferPointer(), fbb.GetSize()});
-  return pack_container(parts, in.zstd_level, kContainerVersion, FileKind::Model, version);
+  image->schema_version = version;
+  // Generated tables inherit flatbuffers::Table privately; its field lookup is what gives the place.
+  const auto* info = reinterpret_cast<const flatbuffers::Table*>(fb::GetSizePrefixedModel(fbb.GetBufferPointer())->training());
+  const std::uint8_t* place = info->GetAddressOf(fb::TrainingInfo::VT_TEST_RMSE);
+  if (!place) throw Error(Status::Internal, "model writer: the test RMSE was not stored");
+  image->test_rmse_offset = static_cast<std::uint64_t>(place - fbb.GetBufferPointer());
+  return image;
 }
 
-void write_file_atomic(const std::string& path, std::span<const std::byte> bytes) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string tmp = dir.string();
-  tmp += "/.";
-  tmp += target.filename().string();
-  tmp += ".tmp.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) throw Error(Status::Io, path + ": cannot create a temporary file in " + dir.string() + ": " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error(Status::Io, path + ": " + what + ": " + std::strerror(err) + " (the previous file, if any, is untouched)");
-  };
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail("write failed");
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fchmod(fd, 0644) != 0) fail("chmod failed");
-  if (::fsync(fd) != 0) fail("fsync failed");
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(Status::Io, path + ": close failed: " + std::strerror(err));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw Error(Status::Io, path + ": rename failed: " + std::strerror(err));
-  }
-  // Make the rename itself durable.
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+}  // namespace
+
+std::vector<std::byte> build_model_file(const ModelContents& in) {
+  const std::unique_ptr<ModelImage> image = build_image(in);
+  return pack_container(image->parts(), in.zstd_level, kContainerVersion, FileKind::Model, image->schema_version);
+}
+
+WrittenModel write_model_file(const ModelContents& in, const std::string& path) {
+  const std::unique_ptr<ModelImage> image = build_image(in);
+  AtomicFile file(path);
+  ContainerWriter writer(file, image->content_size(), in.zstd_level, kContainerVersion, FileKind::Model,
+                         image->schema_version);
+  for (const auto& part : image->parts()) writer.write(part);
+  writer.finish();
+  file.commit();
+  return {image->test_rmse_offset};
+}
+
+void set_test_rmse(const std::string& path, const WrittenModel& written, double rmse, int zstd_level) {
+  AtomicFile file(path);
+  const std::uint64_t at = written.test_rmse_offset;
+  recompress_container(path, file, zstd_level, [&](std::uint64_t offset, std::span<std::uint8_t> piece) {
+    // The double's 8 bytes, little-endian as FlatBuffers stores them, wherever they fall in the pieces.
+    const double stored = flatbuffers::EndianScalar(rmse);
+    std::uint8_t bytes[8];
+    std::memcpy(bytes, &stored, 8);
+    for (std::uint64_t i = 0; i < 8; ++i)
+      if (at + i >= offset && at + i < offset + piece.size()) piece[at + i - offset] = bytes[i];
+  });
+  file.commit();
 }
 
 }  // namespace autorec::train

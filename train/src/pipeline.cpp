@@ -7,9 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "autorec/container.hpp"
 #include "autorec/data/baseline.hpp"
@@ -17,6 +14,7 @@
 #include "autorec/train/checkpoint.hpp"
 #include "autorec/train/model_writer.hpp"
 #include "autorec/train/sharding.hpp"
+#include "autorec/train/resources.hpp"
 #include "autorec/train/run_options.hpp"
 #include "autorec/train/settings.hpp"
 
@@ -110,15 +108,6 @@ struct Prepared {
 
 template <class T>
 void release(std::vector<T>& v) { std::vector<T>().swap(v); }
-
-// Hands the pages of what the last stage freed back to the system. glibc keeps freed blocks below its mmap
-// threshold (which rises past the size of the largest block freed, 10 MB once the parsed file goes) in its
-// heap, resident, so without this the next stage's peak comes on top of the last one's.
-void return_freed_memory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-}
 
 // What the rest of the run reads: the fit matrix and the validation cells (the trainer, on every process);
 // the training part (a refit); the fit part and the validation ratings (the choices made on validation) and
@@ -357,25 +346,47 @@ void share_refit_decision(Collective& comm, Decisions& d) {
   if (comm.rank() != 0) d.baseline_weight = weight < 0 ? std::nullopt : std::optional<double>(weight);
 }
 
+// The test RMSE of the model in `model`, as autorec-verify computes it.
+EvalResult test_rmse(const Model& model, const Input& input, const Prepared& p, Observer& observer) {
+  const std::vector<RatingRef> refs = input.test ? map_to_model(model, *input.test) : to_refs(p.test_part);
+  EvalResult e = evaluate(model, refs);
+  if (e.count && e.cold_start == e.count)
+    observer.warning("every test rating is of a user or item the model never saw: the test RMSE measures the "
+                     "cold-start rule only");
+  return e;
+}
+
 // The model file, and the test RMSE from it through libautorec_infer exactly as autorec-verify computes it;
 // the file is built again to record that RMSE. Each copy goes before the next is made: the loaded model
 // and the first file before the second build.
 void write_stage(ModelContents& contents, const Input& input, const Prepared& p, const RunSettings& s,
                  RunResult& out, Observer& observer) {
   out.file = build_model_file(contents);
+  out.file_bytes = out.file.size();
   if (!input.test && p.test_part.empty()) return;
-  {
-    const Model model = Model::load_buffer(out.file, s.model_name, {.device = Device::Cpu});
-    const std::vector<RatingRef> refs = input.test ? map_to_model(model, *input.test) : to_refs(p.test_part);
-    out.test = evaluate(model, refs);
-  }
-  if (out.test->count && out.test->cold_start == out.test->count)
-    observer.warning("every test rating is of a user or item the model never saw: the test RMSE measures the "
-                     "cold-start rule only");
+  out.test = test_rmse(Model::load_buffer(out.file, s.model_name, {.device = Device::Cpu}), input, p, observer);
   contents.test_rmse = out.test->rmse;
   out.file = {};
   return_freed_memory();
   out.file = build_model_file(contents);
+  out.file_bytes = out.file.size();
+}
+
+// write_stage into RunSettings::output_path: the file is written as it is compressed; the weights go before
+// the model is loaded back from it for the test RMSE, which is then patched into the file (set_test_rmse).
+// Until then the file at the path is a whole model without its test RMSE.
+void write_stage_to_path(ModelContents& contents, TrainResult& result, const Input& input, const Prepared& p,
+                         const RunSettings& s, RunResult& out, Observer& observer) {
+  const WrittenModel written = write_model_file(contents, s.output_path);
+  out.written_path = s.output_path;
+  if (input.test || !p.test_part.empty()) {
+    result.weights = {};
+    return_freed_memory();
+    out.test = test_rmse(Model::load_file(s.output_path, {.device = Device::Cpu}), input, p, observer);
+    return_freed_memory();
+    set_test_rmse(s.output_path, written, out.test->rmse, contents.zstd_level);
+  }
+  out.file_bytes = std::filesystem::file_size(s.output_path);
 }
 
 }  // namespace
@@ -402,7 +413,13 @@ Input read_input(const std::string& train_path, const std::string& test_path, co
 
 Model RunResult::load(const LoadOptions& options) const { return Model::load_buffer(file, "<trained model>", options); }
 
-void RunResult::write(const std::string& path) const { write_file_atomic(path, file); }
+void RunResult::write(const std::string& path) const {
+  if (file.empty() && !written_path.empty()) {
+    if (path == written_path) return;
+    throw Error(Status::Internal, path + ": the model was written to " + written_path + ", not kept in memory");
+  }
+  write_file_atomic(path, file);
+}
 
 RunResult run(Input input, RunSettings s, Observer& observer) {
   check_settings(s.config);
@@ -460,7 +477,8 @@ RunResult run(Input input, RunSettings s, Observer& observer) {
     contents.cold_start = d.cold.rule;
     if (bias) contents.baseline = &*bias, contents.baseline_weight = d.baseline_weight.value_or(0.0);
     contents.ranking = d.ranking;
-    write_stage(contents, input, p, s, out, observer);
+    if (s.output_path.empty()) write_stage(contents, input, p, s, out, observer);
+    else write_stage_to_path(contents, result, input, p, s, out, observer);
   }
   out.training = std::move(result);
   out.refitted = s.refit;

@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "autorec/error.hpp"
 
@@ -88,6 +91,12 @@ void check_memory(const MemoryEstimate& need, std::optional<std::uint64_t> avail
   throw Error(Status::OutOfMemory, "training needs about " + mib(need.bytes) + " of memory (" + need.breakdown +
                                        "), more than the " + mib(*available) +
                                        " available; use a smaller --hidden or --layers, or a machine with more memory");
+}
+
+void return_freed_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace autorec::train

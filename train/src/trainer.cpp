@@ -324,6 +324,8 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
   }
   if (val.empty()) {  // without validation the last epoch is kept
     result.best_epoch = static_cast<std::uint32_t>(result.history.size());
+    backend->end_training();
+    return_freed_memory();  // before the whole model is gathered into new memory
     result.weights = backend->weights();
   }
   if (!weights_finite(result.weights)) throw diverged(result.best_epoch, "a weight is not finite");

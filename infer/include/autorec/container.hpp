@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -61,6 +62,50 @@ struct ContainerHeader {
   std::uint64_t compressed_size = 0;
   std::uint64_t content_size = 0;
 };
+
+// Where a ContainerWriter puts a file: its bytes in order from the start (the header's 32 first, zero), then
+// the header again, to be put over those zeros once the frame's size is known. A file on disk takes it with
+// pwrite; memory, by copying.
+class ContainerSink {
+ public:
+  virtual ~ContainerSink() = default;
+  virtual void append(std::span<const std::byte> bytes) = 0;
+  virtual void put_header(std::span<const std::byte> header) = 0;
+};
+
+// Compresses a content of a size known in advance, given in pieces of any size, into a sink: a file is
+// written as it is compressed, without its content or its compressed bytes whole in memory.
+class ContainerWriter {
+ public:
+  ContainerWriter(ContainerSink& sink, std::uint64_t content_size, int zstd_level,
+                  std::uint32_t container_version = kContainerVersion, FileKind kind = FileKind::Model,
+                  std::uint32_t schema_version = kSchemaVersion);
+  ~ContainerWriter();
+  ContainerWriter(const ContainerWriter&) = delete;
+  ContainerWriter& operator=(const ContainerWriter&) = delete;
+
+  void write(std::span<const std::uint8_t> piece);
+  // Ends the frame and puts the header; Internal when the pieces did not add up to the content size.
+  void finish();
+
+ private:
+  void drain(const void* data, std::size_t size, int mode);
+
+  ContainerSink& sink_;
+  void* cctx_;  // ZSTD_CCtx, kept out of this header
+  std::vector<std::byte> chunk_;
+  std::uint64_t content_size_, written_ = 0, compressed_ = 0;
+  std::uint32_t container_version_, schema_version_;
+  FileKind kind_;
+};
+
+// The container file at `path` compressed again into a sink, its content passed through `edit` in pieces
+// (each with its offset in the content), which may change bytes but not sizes: a writer that patches a field
+// of a file it wrote (the trainer's test RMSE) holds neither file whole. The source's checksum is checked
+// before the sink's header is put; Corrupt names `path`.
+void recompress_container(const std::string& path, ContainerSink& sink, int zstd_level,
+                          const std::function<void(std::uint64_t offset, std::span<std::uint8_t> piece)>& edit,
+                          FileKind kind = FileKind::Model);
 
 // Compresses the content, given as consecutive parts, into a complete file image (header + zstd frame with
 // checksum). The parts are streamed through zstd, never concatenated.

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <thread>
 #include <cstring>
 
 #include "autorec/error.hpp"
@@ -19,12 +18,6 @@
 namespace autorec {
 namespace {
 
-void put_u32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
-void put_u64(std::byte* p, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::byte>(v >> (8 * i));
-}
 std::uint64_t get_le(const std::byte* p, int n) {
   std::uint64_t v = 0;
   for (int i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
@@ -39,59 +32,6 @@ const char* noun(FileKind kind) { return kind == FileKind::Model ? "model" : "ch
 }
 
 }  // namespace
-
-std::vector<std::byte> pack_container(std::span<const std::span<const std::uint8_t>> content, int zstd_level,
-                                      std::uint32_t container_version, FileKind kind, std::uint32_t schema_version) {
-  std::uint64_t total = 0;
-  for (const auto& part : content) total += part.size();
-  ZSTD_CCtx* cctx = ZSTD_createCCtx();
-  if (!cctx) throw Error(Status::OutOfMemory, "zstd: cannot create a compression context");
-  auto check = [&](std::size_t rc, const char* what) {
-    if (ZSTD_isError(rc)) {
-      ZSTD_freeCCtx(cctx);
-      throw Error(Status::Internal, std::string("zstd ") + what + ": " + ZSTD_getErrorName(rc));
-    }
-    return rc;
-  };
-  // The checksum is off by default in zstd; the content size must be recorded (pledged, since the parts are
-  // streamed) so readers can refuse frames of unknown size.
-  check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, zstd_level), "level");
-  check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), "checksum flag");
-  check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1), "content size flag");
-  check(ZSTD_CCtx_setPledgedSrcSize(cctx, total), "pledged size");
-  // Large models (a Netflix-sized one is 2 GB) compress on several threads when this libzstd has them; a
-  // build without multithreading refuses the parameter and compresses on one, which is only slower.
-  // (Each worker buffers its jobs, tens of MB whatever the content: below 256 MB one thread is quick enough.)
-  if (total > (std::uint64_t{256} << 20))
-    ZSTD_CCtx_setParameter(cctx, ZSTD_c_nbWorkers, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u)));
-  // Room for the worst case is reserved, not written: only the pages the frame fills are touched (a
-  // zero-filled buffer of compressBound would be resident in full while the frame is smaller).
-  std::vector<std::byte> out(kHeaderSize);
-  out.reserve(kHeaderSize + ZSTD_compressBound(static_cast<std::size_t>(total)));
-  std::vector<std::byte> chunk(ZSTD_CStreamOutSize());
-  const auto drain = [&](ZSTD_inBuffer& src, ZSTD_EndDirective mode) {
-    for (;;) {  // until the input is consumed (and, at the end, the frame is flushed)
-      ZSTD_outBuffer dst{chunk.data(), chunk.size(), 0};
-      const std::size_t left = check(ZSTD_compressStream2(cctx, &dst, &src, mode), "compress");
-      out.insert(out.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(dst.pos));
-      if (mode == ZSTD_e_end ? left == 0 : src.pos == src.size) return;
-    }
-  };
-  for (const auto& part : content) {
-    ZSTD_inBuffer src{part.data(), part.size(), 0};
-    drain(src, ZSTD_e_continue);
-  }
-  ZSTD_inBuffer none{nullptr, 0, 0};
-  drain(none, ZSTD_e_end);
-  ZSTD_freeCCtx(cctx);
-  const std::size_t n = out.size() - kHeaderSize;
-  std::memcpy(out.data(), magic_of(kind), 8);
-  put_u32(out.data() + 8, container_version);
-  put_u32(out.data() + 12, schema_version);
-  put_u64(out.data() + 16, n);
-  put_u64(out.data() + 24, total);
-  return out;
-}
 
 ContainerHeader read_container_header(std::span<const std::byte> file, std::string_view name, FileKind kind) {
   return read_container_header(file, file.size(), name, kind);

@@ -42,6 +42,7 @@ class ContentStream {
   ~ContentStream();
 
   std::uint32_t container_version() const { return header_.container_version; }
+  std::uint32_t schema_version() const { return header_.schema_version; }
   std::uint64_t size() const { return header_.content_size; }
   std::uint64_t position() const { return position_; }
   const std::string& name() const { return name_; }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "autorec/data/baseline.hpp"
+#include "autorec/train/atomic_file.hpp"
 #include "autorec/data/dataset.hpp"
 #include "autorec/dtype.hpp"
 #include "autorec/train/cold_start.hpp"
@@ -55,14 +56,21 @@ bool tensors_go_external(double tensor_bytes, double other_bytes, std::uint64_t 
 // The complete file image (container header + compressed FlatBuffer).
 std::vector<std::byte> build_model_file(const ModelContents& contents);
 
+// The same file written to `path` as it is compressed, atomically: neither its content nor its compressed
+// bytes are ever whole in memory (the tensors stream from the weights). Returns where the file keeps its
+// test RMSE, for set_test_rmse.
+struct WrittenModel {
+  std::uint64_t test_rmse_offset = 0;  // of TrainingInfo.test_rmse in the content
+};
+WrittenModel write_model_file(const ModelContents& contents, const std::string& path);
+
+// The model file at `path`, which write_model_file wrote, rewritten (atomically, streaming) with its test
+// RMSE set to `rmse`; every other byte of its content stays.
+void set_test_rmse(const std::string& path, const WrittenModel& written, double rmse, int zstd_level);
+
 // The model file `file` with its weight matrices stored as `dtype` (autorec-convert). The file is fully
 // validated first; every other field is kept. Throws autorec::Error naming `name`.
 std::vector<std::byte> convert_model_file(std::span<const std::byte> file, std::string_view name, DType dtype,
                                           int zstd_level = 3, std::uint64_t inline_tensor_limit = std::uint64_t{1} << 30);
-
-// Writes bytes to path atomically: a temporary file in the same folder, fsync, rename, fsync of the folder.
-// On any failure the temporary file is removed, the previous file at `path` is untouched, and an
-// autorec::Error(Io) names the path and the system's reason.
-void write_file_atomic(const std::string& path, std::span<const std::byte> bytes);
 
 }  // namespace autorec::train

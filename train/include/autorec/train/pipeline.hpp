@@ -62,6 +62,10 @@ struct RunSettings {
   DType dtype = DType::F32;      // storage of the weight matrices in the model file
   int zstd_level = 3;
   std::string model_name = "model.fb";  // labels the model in messages
+  // Where run() writes the model file itself, as it compresses it (write_model_file): the writer then holds
+  // neither the file nor, while it scores the test set, the weights (the model is loaded back from the
+  // file), and RunResult::file and training.weights stay empty. Empty: the file is returned in memory.
+  std::string output_path;
   // A distributed run (issue 20): this process's place among the others (dist/ makes one over MPI). Every
   // process calls run() with the same input and settings; each trains its share of the rows
   // (sharding.hpp) and all end with the same model file, which the caller writes from rank 0 only (as the
@@ -86,6 +90,8 @@ Input read_input(const std::string& train_path, const std::string& test_path, co
 
 struct RunResult {
   std::vector<std::byte> file;  // the model file image (empty on the processes other than 0 of a distributed run)
+  std::uint64_t file_bytes = 0;  // its size, also when run() wrote it to RunSettings::output_path
+  std::string written_path;     // RunSettings::output_path once run() has written the file there
   TrainResult training;         // of the stage whose weights the model holds (the refit when there is one)
   bool refitted = false;
   ColdStartChoice cold_start;
@@ -99,7 +105,7 @@ struct RunResult {
 
   // The model in memory, without a file round trip.
   Model load(const LoadOptions& options = {}) const;
-  // Writes the file atomically (write_file_atomic).
+  // Writes the file atomically (write_file_atomic); nothing to do when run() wrote it to `path` itself.
   void write(const std::string& path) const;
 };
 

@@ -27,6 +27,11 @@ MemoryEstimate training_memory(const TrainConfig& config, const Csc& fit, std::s
 // memory.max, v1 limit_in_bytes) when one applies. nullopt where neither can be read.
 std::optional<std::uint64_t> available_memory();
 
+// Hands the pages of what a finished stage freed back to the system. glibc keeps freed blocks below its mmap
+// threshold (which rises past the size of the largest block freed, 10 MB once a parsed file goes) in its
+// heap, resident, so without this the next stage's peak comes on top of the last one's. Elsewhere a no-op.
+void return_freed_memory();
+
 // Throws Error(OutOfMemory) naming the estimate, its parts and what is available when the run does not fit.
 void check_memory(const MemoryEstimate& need, std::optional<std::uint64_t> available);
 

@@ -178,6 +178,10 @@ class TrainBackend {
   // which get weights of no rows (only process 0 writes files).
   virtual bool holds_all_rows() const { return true; }
   virtual void set_weights(const Weights& w) = 0;
+  // After the last epoch: lets go of what only further epochs need (the optimiser's state, per-batch
+  // scratch), so that the final weights() does not gather the whole model on top of it. Only weights() may
+  // follow.
+  virtual void end_training() {}
   virtual OptimizerState optimizer_state() const = 0;
   // Throws Error(Corrupt) when a tensor is missing or has another size than this configuration's.
   virtual void set_optimizer_state(const OptimizerState& state) = 0;
