@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "autorec/container.hpp"
 #include "autorec/data/random.hpp"
@@ -283,18 +284,16 @@ void expect_same_model(const Model& a, const Model& b) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_data_section_in_another_order_loads_the_same) {
-  // The reader decompresses the content front to back; a writer that placed the tensors in the reverse of
-  // the order they are read makes it start again for each one, and the model must come out the same.
-  const test::Trained& t = trained();
-  const std::vector<std::byte> ext = external_file(t);
+// The file `ext` (tensors in the data section) written again with its tensors placed after `gap` zero bytes,
+// in the reverse of the order the reader reads them when `reverse`.
+std::vector<std::byte> with_data_section_rearranged(std::span<const std::byte> ext, std::size_t gap, bool reverse) {
   const AlignedBytes content = unpack_container(ext, "external.fb", 1u << 30);
   std::unique_ptr<fb::ModelT> m(fb::GetSizePrefixedModel(content.data())->UnPack());
   const std::uint64_t old_start = data_section_start(4 + flatbuffers::ReadScalar<flatbuffers::uoffset_t>(content.data()));
-  std::vector<std::uint8_t> section;
+  std::vector<std::uint8_t> section(gap, 0);
   int moved = 0;
-  for (std::size_t i = m->buffers.size(); i-- > 0;) {
-    fb::BufferT& b = *m->buffers[i];
+  for (std::size_t n = 0; n < m->buffers.size(); ++n) {
+    fb::BufferT& b = *m->buffers[reverse ? m->buffers.size() - 1 - n : n];
     if (b.size == 0) continue;
     const std::uint8_t* from = content.data() + old_start + b.offset;
     section.resize(align_up(section.size(), kDataAlignment));
@@ -307,8 +306,72 @@ BOOST_AUTO_TEST_CASE(a_data_section_in_another_order_loads_the_same) {
   fb::FinishSizePrefixedModelBuffer(fbb, fb::Model::Pack(fbb, m.get()));
   std::vector<std::uint8_t> padding(data_section_start(fbb.GetSize()) - fbb.GetSize(), 0);
   const std::span<const std::uint8_t> parts[] = {{fbb.GetBufferPointer(), fbb.GetSize()}, padding, section};
-  const std::vector<std::byte> reversed = pack_container(parts, 3, kContainerVersion, FileKind::Model, m->schema_version);
+  return pack_container(parts, 3, kContainerVersion, FileKind::Model, m->schema_version);
+}
+
+// A temporary file holding `bytes`, removed with the object.
+struct TempFile {
+  TempFile(const std::string& name, std::span<const std::byte> bytes) : path(test::temp_path(name)) {
+    train::write_file_atomic(path, bytes);
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  std::string path;
+};
+
+BOOST_AUTO_TEST_CASE(a_data_section_in_another_order_loads_the_same) {
+  // The reader decompresses the content front to back; a writer that placed the tensors in the reverse of
+  // the order they are read makes it start again for each one, and the model must come out the same, from
+  // memory and from a file.
+  const test::Trained& t = trained();
+  const std::vector<std::byte> ext = external_file(t);
+  const std::vector<std::byte> reversed = with_data_section_rearranged(ext, 0, true);
   expect_same_model(Model::load_buffer(ext, "external.fb"), Model::load_buffer(reversed, "reversed.fb"));
+  const TempFile file("reversed.fb", reversed);
+  expect_same_model(Model::load_buffer(ext, "external.fb"), Model::load_file(file.path));
+}
+
+BOOST_AUTO_TEST_CASE(a_data_section_out_of_order_past_twice_its_content_is_refused) {
+  // Behind a zero gap that compresses to almost nothing, each step back would decompress the gap again: a
+  // small file could cost many times its content. Past twice the content (and the slack) it is refused; the
+  // same gap in the order the reader reads loads.
+  const test::Trained& t = trained();
+  const std::vector<std::byte> ext = external_file(t);
+  const std::size_t gap = std::size_t{16} << 20;  // 4 steps back over 16 MiB: 64 MiB > 2 x 16 MiB + 16 MiB
+  const std::vector<std::byte> forward = with_data_section_rearranged(ext, gap, false);
+  const std::vector<std::byte> backward = with_data_section_rearranged(ext, gap, true);
+  BOOST_TEST(backward.size() < std::size_t{1} << 20);
+  expect_same_model(Model::load_buffer(ext, "external.fb"), Model::load_buffer(forward, "forward.fb"));
+  try {
+    Model::load_buffer(backward, "backward.fb");
+    BOOST_ERROR("a data section out of order past the bound loaded");
+  } catch (const Error& e) {
+    BOOST_TEST((e.status() == Status::Corrupt));
+    BOOST_TEST(std::string(e.what()).find("out of order") != std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_frame_without_its_checksum_is_refused) {
+  // The reader copies as it decompresses and trusts the copies once the checksum holds: a frame without one
+  // (zstd's one-shot default) is refused, from memory and from a file.
+  const test::Trained& t = trained();
+  const AlignedBytes content = unpack_container(t.file, "model.fb", 1u << 30);
+  std::vector<std::byte> bad(kHeaderSize + ZSTD_compressBound(content.size));
+  const std::size_t n = ZSTD_compress(bad.data() + kHeaderSize, bad.size() - kHeaderSize, content.data(), content.size, 3);
+  BOOST_TEST_REQUIRE(!ZSTD_isError(n));
+  bad.resize(kHeaderSize + n);
+  std::copy(t.file.begin(), t.file.begin() + kHeaderSize, bad.begin());
+  for (int i = 0; i < 8; ++i) bad[16 + i] = static_cast<std::byte>(std::uint64_t{n} >> (8 * i));
+  const auto refused = [](const auto& load) {
+    try {
+      load();
+    } catch (const Error& e) {
+      return e.status() == Status::Corrupt && std::string(e.what()).find("no checksum") != std::string::npos;
+    }
+    return false;
+  };
+  BOOST_TEST(refused([&] { Model::load_buffer(bad, "no-checksum.fb"); }));
+  const TempFile file("no-checksum.fb", bad);
+  BOOST_TEST(refused([&] { Model::load_file(file.path); }));
 }
 
 BOOST_AUTO_TEST_CASE(a_file_loads_as_its_bytes_do_and_a_damaged_one_is_refused) {
@@ -347,6 +410,14 @@ BOOST_AUTO_TEST_CASE(a_file_loads_as_its_bytes_do_and_a_damaged_one_is_refused) 
   for (const std::size_t len : {std::size_t{20}, std::size_t{40}, ext.size() / 2, ext.size() - 1}) {
     const std::vector<std::byte> cut(ext.begin(), ext.begin() + static_cast<std::ptrdiff_t>(len));
     BOOST_TEST((status_of("cut.fb", cut) == Status::Corrupt), "cut to " << len);
+  }
+  // Cut inside the frame with the header's compressed size rewritten to match: the stream, not the header
+  // check, finds the frame short; from memory too.
+  for (const std::size_t len : {std::size_t{kHeaderSize + 20}, ext.size() / 2, ext.size() - 1}) {
+    std::vector<std::byte> cut(ext.begin(), ext.begin() + static_cast<std::ptrdiff_t>(len));
+    for (int i = 0; i < 8; ++i) cut[16 + i] = static_cast<std::byte>((len - kHeaderSize) >> (8 * i));
+    BOOST_TEST((status_of("cut-frame.fb", cut) == Status::Corrupt), "frame cut to " << len);
+    BOOST_TEST((load_status(cut) == Status::Corrupt), "frame cut to " << len << ", from memory");
   }
   std::vector<std::byte> padded = ext;
   padded.push_back(std::byte{0});

@@ -87,6 +87,12 @@ void check_frame_header(std::span<const std::byte> frame_start, const ContainerH
   if (declared != h.content_size)
     corrupt(name, "field content_size: header says " + std::to_string(h.content_size) + ", zstd frame says " +
                       std::to_string(declared), kind);
+  // The checksum is what a reader that copies as it decompresses trusts at the end; a frame without one
+  // (every writer here sets it) is refused rather than read unchecked.
+  // RFC 8878, 3.1.1.1.1: after the 4-byte magic number, bit 2 of the frame header descriptor is the
+  // Content_Checksum_Flag (ZSTD_getFrameContentSize above has read that far).
+  if (frame_start.size() < 5 || !(std::to_integer<unsigned>(frame_start[4]) & 4u))
+    corrupt(name, "the zstd frame has no checksum", kind);
 }
 
 AlignedBytes unpack_container(std::span<const std::byte> file, std::string_view name,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "autorec/error.hpp"
@@ -16,7 +17,7 @@ namespace autorec {
 
 ContentStream::ContentStream(std::string name, FileKind kind) : name_(std::move(name)), kind_(kind) {
   dctx_ = ZSTD_createDCtx();
-  if (!dctx_) throw Error(Status::OutOfMemory, "zstd: cannot create a decompression context");
+  if (!dctx_) throw Error(Status::OutOfMemory, name_ + ": zstd: cannot create a decompression context");
 }
 
 ContentStream::ContentStream(std::span<const std::byte> file, std::string name, std::uint64_t max_content_size,
@@ -32,9 +33,10 @@ ContentStream::ContentStream(std::span<const std::byte> file, std::string name, 
 ContentStream ContentStream::open(const std::string& path, std::uint64_t max_content_size, FileKind kind) {
   struct stat st {};
   const int fd = open_for_reading(path, st);
-  if (!S_ISREG(st.st_mode)) {
-    // A pipe cannot start again (a reader seeking backwards needs that): read it whole, within the limit
-    // (a zstd frame can be a little larger than its content: room for that and the header).
+  if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+    // A pipe cannot start again (a reader seeking backwards needs that), and a file whose size says 0 (procfs)
+    // may hold more: read it whole, within the limit (a zstd frame can be a little larger than its content:
+    // room for that and the header).
     std::vector<std::byte> bytes;
     try {
       bytes = read_open_file(fd, st, path, max_content_size + max_content_size / 128 + (1 << 16));
@@ -47,18 +49,27 @@ ContentStream ContentStream::open(const std::string& path, std::uint64_t max_con
     s.owned_ = std::move(bytes);  // a vector's move keeps its storage, so file_ stays valid
     return s;
   }
-  ContentStream s(quoted(path), kind);
-  s.fd_ = fd;
+  std::optional<ContentStream> made;
+  try {
+    made.emplace(ContentStream(quoted(path), kind));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ContentStream& s = *made;
+  s.fd_ = fd;  // closed by s from here on
   std::byte first[kHeaderSize];
-  const ssize_t n = ::pread(fd, first, kHeaderSize, 0);
-  if (n < 0) throw Error(Status::Io, s.name_ + ": read failed: " + std::strerror(errno));
+  ssize_t n;
+  while ((n = ::pread(fd, first, kHeaderSize, 0)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) throw Error(Status::Io, s.name_ + ": read failed at offset 0: " + std::strerror(errno));
   s.header_ = read_container_header({first, static_cast<std::size_t>(n)}, static_cast<std::uint64_t>(st.st_size),
                                     s.name_, kind);
   check_content_size(s.header_, s.name_, max_content_size);
   s.input_.resize(ZSTD_DStreamInSize());
   s.start();
   s.check_frame_header();
-  return s;
+  return std::move(s);
 }
 
 ContentStream::ContentStream(ContentStream&& o) noexcept
@@ -143,7 +154,15 @@ void ContentStream::seek(std::uint64_t offset) {
   if (offset > header_.content_size)
     corrupt("content offset " + std::to_string(offset) + " is past the " + std::to_string(header_.content_size) +
             "-byte content");
-  if (offset < position_) start();
+  if (offset < position_) {
+    // Writers place tensors in the order they are read; another order costs a pass from the start for each
+    // step back. A bound on those passes keeps a small crafted file from costing many times its content.
+    replayed_ += position_;
+    if (replayed_ > 2 * header_.content_size + kReplaySlack)
+      corrupt("its data section is out of order: reading it would decompress the " +
+              std::to_string(header_.content_size) + "-byte content again more than twice over");
+    start();
+  }
   std::byte scratch[1 << 14];
   while (position_ < offset) read(scratch, static_cast<std::size_t>(std::min<std::uint64_t>(sizeof scratch, offset - position_)));
 }
@@ -158,6 +177,10 @@ void ContentStream::finish() {
     if (out.pos) corrupt("the zstd frame holds more than the " + std::to_string(header_.content_size) + " bytes it records");
   }
   if (!at_end_of_input()) corrupt("the zstd frame is truncated or followed by extra bytes");
+  // Nothing follows: the decompressor's window and the file go now, not when the reader is done.
+  ZSTD_freeDCtx(std::exchange(dctx_, nullptr));
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+  input_ = {};
 }
 
 }  // namespace autorec

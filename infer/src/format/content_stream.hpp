@@ -52,8 +52,11 @@ class ContentStream {
   // To `offset` of the content (at most size()): forward by decompressing, backward by starting again.
   void seek(std::uint64_t offset);
   // Decompresses what is left and checks the frame's checksum and that the file ends with the frame; a
-  // reader calls it before it trusts anything it read.
+  // reader calls it before it trusts anything it read. It releases the file and the decompressor: no read or
+  // seek may follow.
   void finish();
+  // Bytes a stream may decompress again, beyond twice its content, for tensors out of order (seek).
+  static constexpr std::uint64_t kReplaySlack = std::uint64_t{16} << 20;
 
  private:
   ContentStream(std::string name, FileKind kind);
@@ -75,6 +78,7 @@ class ContentStream {
   ZSTD_inBuffer in_{nullptr, 0, 0};
   ZSTD_DCtx* dctx_ = nullptr;
   std::uint64_t position_ = 0;
+  std::uint64_t replayed_ = 0;  // content decompressed again after seeks backward
   bool frame_done_ = false;
 };
 
