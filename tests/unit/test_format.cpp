@@ -391,6 +391,9 @@ BOOST_AUTO_TEST_CASE(a_file_loads_as_its_bytes_do_and_a_damaged_one_is_refused) 
   const std::vector<std::byte> ext = external_file(t);
   expect_same_model(Model::load_file(write("inline.fb", t.file)), Model::load_buffer(t.file));
   expect_same_model(Model::load_file(write("external.fb", ext)), Model::load_buffer(ext));
+  // int8 weights in the data section: each matrix's row scales are read before its values.
+  const std::vector<std::byte> i8 = train::convert_model_file(t.file, "small.fb", DType::I8, 3, 0);
+  expect_same_model(Model::load_file(write("i8.fb", i8)), Model::load_buffer(i8));
   const auto status_of = [&](const std::string& name, std::span<const std::byte> bytes) {
     const std::string path = write(name, bytes);
     try {

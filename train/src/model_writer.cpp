@@ -229,6 +229,23 @@ std::unique_ptr<ModelImage> start_image(const ModelContents& in) {
       static_cast<std::size_t>((external ? 0.0 : tensor_bytes) + other_bytes) + (std::size_t{1} << 20), external);
 }
 
+// The training settings (settings.cpp's table), then the layer shapes.
+Offset<fb::Hyperparameters> hyperparameters(FlatBufferBuilder& fbb, const TrainConfig& cfg) {
+  const auto act = [](Activation a) { return static_cast<fb::Activation>(a); };
+  fb::HyperparametersT h;
+  record_settings(cfg, h);
+  h.hidden = {cfg.hidden};
+  h.activations = {act(cfg.encoder)};
+  h.dropout = {cfg.dropout};
+  for (const TrainConfig::InnerLayer& l : cfg.inner)
+    h.hidden.push_back(l.size), h.activations.push_back(act(l.activation)), h.dropout.push_back(l.dropout);
+  h.activations.push_back(act(cfg.decoder));
+  h.dropout.push_back(0.0f);
+  h.loss_scaling = "half_squared_error_mean_over_batch_columns_x_rows";
+  h.recipe = cfg.recipe;
+  return fb::CreateHyperparameters(fbb, &h);
+}
+
 // The whole content of the model file of `in`.
 std::unique_ptr<ModelImage> build_image(const ModelContents& in) {
   const TrainConfig& cfg = *in.config;
@@ -271,18 +288,7 @@ std::unique_ptr<ModelImage> build_image(const ModelContents& in) {
   std::vector<Offset<fb::EpochRecord>> history;
   for (const EpochStats& e : res.history)
     history.push_back(fb::CreateEpochRecord(fbb, e.epoch, e.loss, e.train_rmse, e.val_rmse, e.seconds));
-  fb::HyperparametersT h;  // the table's settings (settings.cpp), then the layer shapes
-  record_settings(cfg, h);
-  h.hidden = {cfg.hidden};
-  h.activations = {act(cfg.encoder)};
-  h.dropout = {cfg.dropout};
-  for (const TrainConfig::InnerLayer& l : cfg.inner)
-    h.hidden.push_back(l.size), h.activations.push_back(act(l.activation)), h.dropout.push_back(l.dropout);
-  h.activations.push_back(act(cfg.decoder));
-  h.dropout.push_back(0.0f);
-  h.loss_scaling = "half_squared_error_mean_over_batch_columns_x_rows";
-  h.recipe = cfg.recipe;
-  const auto hyper = fb::CreateHyperparameters(fbb, &h);
+  const auto hyper = hyperparameters(fbb, cfg);
 
   // The ratings the model reconstructs from are exactly the fit part.
   const Csc& obs = *in.observations;
