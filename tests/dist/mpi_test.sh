@@ -44,6 +44,9 @@ user=("$work/d/train.data" --test "$work/d/test.data" --variant user --layers 24
 # float summation order alone, Adam amplifying it; at 0.005 they stay within 1.1e-7, measured.)
 refit=("$work/r/train.data" --test "$work/r/test.data" --hidden 64 --epochs 30 --lr 0.005 --batch 32 --threads 1
        --device cpu --val-ratio 0.1 --refit)
+# Full-batch Rprop, the paper's optimiser: each process steps its own rows.
+rprop=("$work/r/train.data" --test "$work/r/test.data" --optimizer rprop --hidden 32 --epochs 8 --threads 1
+       --device cpu --val-ratio 0)
 
 # Per-epoch loss, validation RMSE and the summary's test RMSE of two --metrics files.
 same_metrics() {  # same_metrics ONE.jsonl MANY.jsonl
@@ -62,12 +65,13 @@ print("     %d epochs, largest loss difference %.2g relative, test RMSE %.6f vs 
 PY
 }
 
-# 1. item-based (validation, refit skipped, dropout), user-based (inner layers, input dropout) and item-based
-# with a refit that runs, on 1, 2, 3 processes.
-for shape in item user refit; do
+# 1. item-based (validation, refit skipped, dropout), user-based (inner layers, input dropout), item-based
+# with a refit that runs and item-based with rprop, on 1, 2, 3 processes.
+for shape in item user refit rprop; do
   declare -n args=$shape
   name=$shape-based
   [ "$shape" = refit ] && name="item-based with a refit"
+  [ "$shape" = rprop ] && name="item-based with rprop"
   "$bin/autorec-train" "${args[@]}" --metrics "$work/$shape-1.jsonl" -o "$work/$shape-1.fb" >"$work/$shape-1.log" 2>&1 ||
     { fail "$shape: one process"; cat "$work/$shape-1.log"; }
   for np in 2 3; do

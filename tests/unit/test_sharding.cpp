@@ -155,6 +155,24 @@ double max_relative(const std::vector<float>& a, const std::vector<float>& b) {
   return diff / scale;
 }
 
+// The checkpoint a run on 2 "processes" leaves when both are interrupted in epoch `stop` (at a temporary
+// path named after `name`), as options that resume from it without writing (so that several continuations
+// start from the same file).
+at::CheckpointOptions interrupted_checkpoint(const std::string& name, const at::TrainConfig& c, const Problem& p,
+                                             std::uint32_t stop) {
+  at::CheckpointOptions ck;
+  ck.path = autorec::test::temp_path(name);
+  std::filesystem::remove(ck.path);
+  std::vector<std::string> errors;
+  train_on(2, c, p, [stop](const at::EpochStats& s) { if (s.epoch == stop) throw std::runtime_error("interrupted"); },
+           ck, errors);
+  BOOST_TEST(errors == std::vector<std::string>({"interrupted", "interrupted"}), boost::test_tools::per_element());
+  BOOST_REQUIRE(std::filesystem::exists(ck.path));
+  ck.resume = true;
+  ck.write = false;
+  return ck;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(sharding)
@@ -237,23 +255,46 @@ BOOST_AUTO_TEST_CASE(sharded_training_equals_one_process) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(sharded_rprop_equals_one_process_and_resumes_from_its_checkpoint) {
+  // Full-batch Rprop: each process moves its rows' parameters by their own step sizes; the loss adds the
+  // penalty over every row. A checkpoint holds every row's step sizes and last gradients.
+  const Problem p = problem(autorec::Variant::ItemBased);
+  at::TrainConfig c = small(16, 6, 0.0f);
+  c.optimizer = at::TrainConfig::Optimizer::Rprop;
+  c.init_std = 0.1f;  // weights large enough that the penalty is a percent of the loss, not below the bound
+  const at::TrainResult one = at::train(c, p.fit, p.val, 1, 5, nullptr);
+  const auto same_losses = [&](const at::TrainResult& many) {
+    BOOST_REQUIRE(many.history.size() == one.history.size());
+    for (std::size_t e = 0; e < one.history.size(); ++e)
+      BOOST_TEST(std::fabs(many.history[e].loss - one.history[e].loss) <= 1e-5 * one.history[e].loss, "epoch " << e + 1);
+  };
+  for (const int P : {2, 3}) {
+    BOOST_TEST_CONTEXT("P " << P) {
+      const at::TrainResult many = train_on(P, c, p);
+      same_losses(many);
+      BOOST_TEST(max_relative(many.weights.W, one.weights.W) < 1e-4);
+      BOOST_TEST(max_relative(many.weights.V, one.weights.V) < 1e-4);
+    }
+  }
+  // Interrupted on 2 processes in epoch 4 (the checkpoint holds epoch 3), resumed on 3 and on one.
+  const at::CheckpointOptions resume = interrupted_checkpoint("sharded-rprop.ckpt", c, p, 4);
+  const std::string& path = resume.path;
+  const at::TrainResult alone = at::train(c, p.fit, p.val, 1, 5, nullptr, resume), three = train_on(3, c, p, resume);
+  BOOST_TEST(alone.resumed_after == 3u);
+  BOOST_TEST(three.resumed_after == 3u);
+  same_losses(alone);
+  same_losses(three);
+  std::filesystem::remove(path);
+}
+
 // A checkpoint of a sharded run holds whole tensors: it resumes on another number of processes, and on one.
 BOOST_AUTO_TEST_CASE(a_sharded_checkpoint_resumes_on_any_number_of_processes) {
   const Problem p = problem(autorec::Variant::ItemBased);
   const at::TrainConfig c = small(12, 5, 0.1f);
   const at::TrainResult whole = at::train(c, p.fit, p.val, 1, 5, nullptr);
-  const std::string path = autorec::test::temp_path("sharded.ckpt");
   // Interrupted on 2 "processes" in epoch 3 (rank 0 writes; the checkpoint holds epoch 2).
-  std::filesystem::remove(path);
-  at::CheckpointOptions ck;
-  ck.path = path;
-  std::vector<std::string> errors;
-  train_on(2, c, p, [](const at::EpochStats& s) { if (s.epoch == 3) throw std::runtime_error("interrupted"); }, ck, errors);
-  BOOST_TEST(errors == std::vector<std::string>({"interrupted", "interrupted"}), boost::test_tools::per_element());
-  BOOST_REQUIRE(std::filesystem::exists(path));
-  at::CheckpointOptions resume = ck;
-  resume.resume = true;
-  resume.write = false;  // both continuations start from the same file
+  const at::CheckpointOptions resume = interrupted_checkpoint("sharded.ckpt", c, p, 3);
+  const std::string& path = resume.path;
   const at::TrainResult alone = at::train(c, p.fit, p.val, 1, 5, nullptr, resume);
   BOOST_TEST(alone.resumed_after == 2u);
   const at::TrainResult three = train_on(3, c, p, resume);

@@ -64,8 +64,6 @@ class CpuTrainer final : public TrainBackend {
     threads_ = config.threads > 0 ? config.threads : omp_get_num_procs();
     if (!config.inner.empty() && config.optimizer != TrainConfig::Optimizer::Adam)
       throw Error(Status::Unsupported, "--optimizer rprop trains one hidden layer only (no --layers)");
-    if (comm_ && config.optimizer != TrainConfig::Optimizer::Adam)
-      throw Error(Status::Unsupported, "distributed training: --optimizer rprop is not sharded (Adam only)");
     // What the encoder reads depends on whole columns (their lengths): computed on the whole matrix.
     std::vector<float> inputs = encoder_inputs(input_transform(config, fit), fit);
     Weights initial = initial_weights(config, fit.num_rows);
@@ -523,9 +521,13 @@ class CpuTrainer final : public TrainBackend {
       g.V[i] += lambda * w_.V[i];
       penalty += double(w_.W[i]) * w_.W[i] + double(w_.V[i]) * w_.V[i];
     }
+    // Sharded, each process holds its rows' gradients and the same encoder-bias gradient (the batch's
+    // hidden-layer gradient is summed in forward_backward), so every parameter's update is local; only the
+    // penalty, over every row, is summed for the loss.
+    if (comm_) comm_->sum(std::span<double>(&penalty, 1));
     rprop_update(rprop_, w_, threads_);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return epoch_stats(epoch, seconds, sse + 0.5 * lambda * penalty, sse, fit.nnz());
+    return epoch_stats(epoch, seconds, sse + 0.5 * lambda * penalty, sse, all_nnz_);
   }
 
   // One optimiser step on a batch of columns; returns the batch's squared error.
@@ -587,22 +589,30 @@ class CpuTrainer final : public TrainBackend {
   // A distributed run saves and restores whole tensors (every process's rows gathered), so its checkpoint is
   // a checkpoint of one process: it resumes on any number of processes.
   OptimizerState optimizer_state() const override {
-    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop) return save_state(rprop_, step_);
-    if (!comm_) return save_state(adam_, step_);
-    return save_state(AdamState{gather_rows(adam_.m, shards_, *comm_), gather_rows(adam_.v, shards_, *comm_)}, step_);
+    const bool rprop = cfg_.optimizer == TrainConfig::Optimizer::Rprop;
+    if (!comm_) return rprop ? save_state(rprop_, step_) : save_state(adam_, step_);
+    const auto all = [&](const Weights& local) { return gather_rows(local, shards_, *comm_); };
+    if (rprop) return save_state(RpropState{all(rprop_.g), all(rprop_.prev), all(rprop_.step)}, step_);
+    return save_state(AdamState{all(adam_.m), all(adam_.v)}, step_);
   }
 
   void set_optimizer_state(const OptimizerState& s) override {
-    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop) {
-      restore_state(rprop_, s, "the cpu trainer");
-    } else if (!comm_) {
-      restore_state(adam_, s, "the cpu trainer");
+    const bool rprop = cfg_.optimizer == TrainConfig::Optimizer::Rprop;
+    if (!comm_) {
+      rprop ? restore_state(rprop_, s, "the cpu trainer") : restore_state(adam_, s, "the cpu trainer");
     } else {
+      // The state of every row, restored whole and cut to this process's rows.
       Weights shape = w_;
       shape.rows = all_rows_;
-      AdamState all = adam_state(shape);
-      restore_state(all, s, "the cpu trainer");
-      adam_ = {rows_of(all.m, own()), rows_of(all.v, own())};
+      if (rprop) {
+        RpropState all = rprop_state(shape);
+        restore_state(all, s, "the cpu trainer");
+        rprop_ = {rows_of(all.g, own()), rows_of(all.prev, own()), rows_of(all.step, own())};
+      } else {
+        AdamState all = adam_state(shape);
+        restore_state(all, s, "the cpu trainer");
+        adam_ = {rows_of(all.m, own()), rows_of(all.v, own())};
+      }
     }
     step_ = s.step;
   }
