@@ -143,10 +143,12 @@ fault_run() {
 long=("$work/d/train.data" --test "$work/d/test.data" --hidden 500 --epochs 30 --batch 16 --threads 1 --device cpu)
 run_np 2 "$work/whole.log" "${long[@]}" -o "$work/whole.fb" || fail "uninterrupted 2-process run"
 fault_run killed -KILL --checkpoint "$work/run.ckpt"
-if [ -n "$victim" ] && [ $status -ne 0 ] && [ "$left" -eq 0 ] && [ $took -le 60 ] && [ ! -e "$work/killed.fb" ]; then
+parts=$(cd "$work" && ls run.ckpt.e*.part*of2 2>/dev/null | wc -l)
+if [ -n "$victim" ] && [ $status -ne 0 ] && [ "$left" -eq 0 ] && [ $took -le 60 ] && [ ! -e "$work/killed.fb" ] &&
+  [ "$parts" -ge 2 ]; then
   pass "rank 1 killed after epoch $(wc -l <"$work/killed.jsonl"): every rank stopped in $took s (mpirun exit $status), no model written"
 else
-  fail "kill rank 1 (victim '${victim}', exit $status, $left left, $took s)"; tail -5 "$work/killed.log"
+  fail "kill rank 1 (victim '${victim}', exit $status, $left left, $took s, $parts parts)"; tail -5 "$work/killed.log"
   pkill -9 -f "$bin/autorec-train.*killed.fb"
 fi
 for np in 2 3; do
@@ -158,6 +160,13 @@ for np in 2 3; do
     pass "resumed on $np processes: test RMSE $(rmse_of "$work/resumed-$np.log"), uninterrupted $(rmse_of "$work/whole.log")"
   else
     fail "resume on $np processes"; cat "$work/resumed-$np.log"
+  fi
+  # Checkpoints in parts: one per process beside the manifest, the last epoch's alone left.
+  parts=$(cd "$work" && ls run-$np.ckpt.e*.part*of$np 2>/dev/null | tr '\n' ' ')
+  if [ "$parts" = "$(for ((r = 0; r < np; r++)); do printf 'run-%s.ckpt.e30.part%sof%s ' $np $r $np; done)" ]; then
+    pass "resumed on $np processes: its checkpoint is the manifest and ${parts}"
+  else
+    fail "the parts of the $np-process checkpoint: '$parts'"
   fi
 done
 

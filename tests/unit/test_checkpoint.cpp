@@ -232,6 +232,47 @@ BOOST_AUTO_TEST_CASE(damaged_checkpoint_is_refused_and_is_not_a_model) {
   std::filesystem::remove(path);
 }
 
+BOOST_AUTO_TEST_CASE(a_manifest_and_a_part_keep_their_fields_and_bad_ones_are_refused) {
+  // The fields of a distributed run's checkpoint (checkpoint.hpp): a manifest names its parts in rank order
+  // over consecutive rows; a part says which one it is.
+  train::Checkpoint manifest;
+  manifest.stage = "train", manifest.backend = "cpu", manifest.settings = "{}";
+  manifest.parts = {{0, {0, 5, 40}, "run.ckpt.e1.part0of2"}, {1, {5, 9, 31}, "run.ckpt.e1.part1of2"}};
+  const train::Checkpoint m = train::parse_checkpoint(train::build_checkpoint(manifest), "manifest");
+  BOOST_REQUIRE(m.parts.size() == 2u);
+  BOOST_TEST(m.parts[1].rank == 1u);
+  BOOST_TEST(m.parts[1].rows.begin == 5u);
+  BOOST_TEST(m.parts[1].rows.end == 9u);
+  BOOST_TEST(m.parts[1].rows.ratings == 31u);
+  BOOST_TEST(m.parts[1].file == "run.ckpt.e1.part1of2");
+  BOOST_TEST(m.of == 0u);
+
+  train::Checkpoint part = manifest;
+  part.parts.clear();
+  part.weights = train::zero_weights([] {
+    train::Weights w;
+    w.rows = 4, w.hidden = 3;
+    return w;
+  }());
+  part.part = 1, part.of = 2, part.part_rows = {5, 9, 31};
+  const train::Checkpoint q = train::parse_checkpoint(train::build_checkpoint(part), "part");
+  BOOST_TEST(q.part == 1u);
+  BOOST_TEST(q.of == 2u);
+  BOOST_TEST(q.part_rows.end == 9u);
+  BOOST_TEST(q.weights.V.size() == 12u);
+
+  part.part_rows = {5, 8, 31};  // 3 rows named, 4 held
+  error_of([&] { train::parse_checkpoint(train::build_checkpoint(part), "part"); }, Status::Corrupt);
+  for (const auto& bad : {std::vector<train::CheckpointPart>{{1, {0, 5, 1}, "a"}},                // rank out of order
+                          std::vector<train::CheckpointPart>{{0, {0, 5, 1}, "a"}, {1, {6, 9, 1}, "b"}},  // a gap
+                          std::vector<train::CheckpointPart>{{0, {0, 5, 1}, "../a"}}}) {          // another folder
+    manifest.parts = bad;
+    const std::string msg = error_of([&] { train::parse_checkpoint(train::build_checkpoint(manifest), "manifest"); },
+                                     Status::Corrupt);
+    BOOST_TEST(msg.find("field parts") != std::string::npos, msg);
+  }
+}
+
 // A full disk, simulated with the file-size limit: the write fails with EFBIG, is reported, and the previous
 // file stays as it was with no temporary file left beside it.
 BOOST_AUTO_TEST_CASE(failed_write_leaves_the_previous_file_intact) {

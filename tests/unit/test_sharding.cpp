@@ -4,6 +4,7 @@
 // tests/dist/mpi_test.sh.
 #include <barrier>
 #include <boost/test/unit_test.hpp>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -12,6 +13,8 @@
 #include <thread>
 
 #include "autorec/model.hpp"
+#include "autorec/container.hpp"
+#include "autorec/train/checkpoint.hpp"
 #include "autorec/train/pipeline.hpp"
 #include "autorec/train/sharding.hpp"
 #include "helpers.hpp"
@@ -109,7 +112,6 @@ std::vector<at::TrainResult> train_on(int P, const at::TrainConfig& config, cons
   for (int r = 0; r < P; ++r)
     threads.emplace_back([&, r] {
       at::CheckpointOptions ck = checkpoint;
-      ck.write = ck.write && r == 0;
       try {
         results[static_cast<std::size_t>(r)] =
             at::train(config, p.fit, p.val, 1, 5, on_epoch, ck, at::make_cpu_trainer(std::make_shared<ThreadGroup::Member>(group, r)));
@@ -171,6 +173,23 @@ at::CheckpointOptions interrupted_checkpoint(const std::string& name, const at::
   ck.resume = true;
   ck.write = false;
   return ck;
+}
+
+// The checkpoint files at `path`: the manifest and the parts beside it.
+std::vector<std::string> checkpoint_files(const std::string& path) {
+  std::vector<std::string> names;
+  const std::filesystem::path p(path);
+  for (const auto& e : std::filesystem::directory_iterator(p.parent_path())) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(p.filename().string(), 0) == 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void remove_checkpoint(const std::string& path) {
+  for (const std::string& name : checkpoint_files(path))
+    std::filesystem::remove(std::filesystem::path(path).parent_path() / name);
 }
 
 }  // namespace
@@ -284,28 +303,45 @@ BOOST_AUTO_TEST_CASE(sharded_rprop_equals_one_process_and_resumes_from_its_check
   BOOST_TEST(three.resumed_after == 3u);
   same_losses(alone);
   same_losses(three);
-  std::filesystem::remove(path);
+  remove_checkpoint(path);
 }
 
-// A checkpoint of a sharded run holds whole tensors: it resumes on another number of processes, and on one.
+// A sharded run checkpoints in parts, one per process, named by a manifest at the path; the last epoch's
+// parts alone stay. On as many processes each reads its own part; on another number (and on one) every
+// process reads all of them and takes its rows. A missing part is refused, naming it.
 BOOST_AUTO_TEST_CASE(a_sharded_checkpoint_resumes_on_any_number_of_processes) {
   const Problem p = problem(autorec::Variant::ItemBased);
   const at::TrainConfig c = small(12, 5, 0.1f);
   const at::TrainResult whole = at::train(c, p.fit, p.val, 1, 5, nullptr);
-  // Interrupted on 2 "processes" in epoch 3 (rank 0 writes; the checkpoint holds epoch 2).
+  // Interrupted on 2 "processes" in epoch 3 (the checkpoint holds epoch 2).
   const at::CheckpointOptions resume = interrupted_checkpoint("sharded.ckpt", c, p, 3);
   const std::string& path = resume.path;
+  const std::string name = std::filesystem::path(path).filename().string();
+  BOOST_TEST(checkpoint_files(path) == std::vector<std::string>({name, name + ".e2.part0of2", name + ".e2.part1of2"}),
+             boost::test_tools::per_element());
+  const at::Checkpoint manifest = at::parse_checkpoint(autorec::read_file_bytes(path), path);
+  BOOST_TEST(manifest.parts.size() == 2u);
+  BOOST_TEST(manifest.epoch == 2u);
+  BOOST_TEST(manifest.weights.V.empty());  // the tensors are in the parts
   const at::TrainResult alone = at::train(c, p.fit, p.val, 1, 5, nullptr, resume);
   BOOST_TEST(alone.resumed_after == 2u);
-  const at::TrainResult three = train_on(3, c, p, resume);
+  const at::TrainResult two = train_on(2, c, p, resume), three = train_on(3, c, p, resume);
+  BOOST_TEST(two.resumed_after == 2u);
   BOOST_TEST(three.resumed_after == 2u);
-  for (const at::TrainResult* r : {&alone, &three}) {
+  for (const at::TrainResult* r : {&alone, &two, &three}) {
     BOOST_REQUIRE(r->history.size() == whole.history.size());
     for (std::size_t e = 0; e < whole.history.size(); ++e)
       BOOST_TEST(std::fabs(r->history[e].val_rmse - whole.history[e].val_rmse) <= 1e-5 * whole.history[e].val_rmse);
     BOOST_TEST(max_relative(r->weights.W, whole.weights.W) < 1e-4);
   }
-  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".e2.part1of2");
+  for (const int P : {1, 3}) {  // (on 2, rank 0 would read its part and wait for rank 1 in a sum)
+    std::vector<std::string> errors;
+    train_on(P, c, p, nullptr, resume, errors);
+    for (const std::string& e : errors)
+      BOOST_TEST(e.find(name + ".e2.part1of2") != std::string::npos, "P " << P << ": " << e);
+  }
+  remove_checkpoint(path);
 }
 
 // The whole pipeline on 2 "processes", with validation and a refit: rank 0 makes the choices on validation,

@@ -6,6 +6,7 @@
 
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
+#include "autorec/train/atomic_file.hpp"
 #include "autorec/train/settings.hpp"
 
 namespace autorec::train {
@@ -58,6 +59,7 @@ class Reader {
     if (!header_.is_object() || !header_.contains(key)) corrupt(name_, std::string("field ") + key + ": missing");
     return header_[key];
   }
+  bool has(const char* key) const { return header_.is_object() && header_.contains(key); }
   template <class T>
   T get(const char* key) const {
     try {
@@ -126,6 +128,33 @@ class Reader {
   std::uint64_t data_size_ = 0;
 };
 
+// The part and manifest fields, when the header has them.
+void read_parts(const Reader& r, Checkpoint& c, std::string_view name) {
+  try {
+    if (r.has("part")) {
+      const json& p = r.field("part");
+      c.part = p.at(0).get<std::uint32_t>(), c.of = p.at(1).get<std::uint32_t>();
+      c.part_rows = {p.at(2).get<std::uint32_t>(), p.at(3).get<std::uint32_t>(), p.at(4).get<std::size_t>()};
+      if (c.part >= c.of || c.part_rows.end < c.part_rows.begin || c.part_rows.rows() != c.weights.rows)
+        corrupt(name, "field part: " + p.dump() + " does not fit its " + std::to_string(c.weights.rows) + " rows");
+    }
+    if (r.has("parts")) {
+      for (const json& p : r.field("parts")) {
+        CheckpointPart part{p.at(0).get<std::uint32_t>(),
+                            {p.at(1).get<std::uint32_t>(), p.at(2).get<std::uint32_t>(), p.at(3).get<std::size_t>()},
+                            p.at(4).get<std::string>()};
+        const bool follows = c.parts.empty() ? part.rows.begin == 0 : part.rows.begin == c.parts.back().rows.end;
+        if (part.rank != c.parts.size() || !follows || part.rows.end <= part.rows.begin ||
+            part.file.find('/') != std::string::npos)
+          corrupt(name, "field parts: entry " + p.dump());
+        c.parts.push_back(part);
+      }
+    }
+  } catch (const json::exception&) {
+    corrupt(name, "field part or parts: not the fields of a checkpoint in parts");
+  }
+}
+
 }  // namespace
 
 std::string settings_json(const TrainConfig& c, const RatingUnits& units) {
@@ -184,7 +213,16 @@ std::uint64_t data_fingerprint(const Csc& fit, const std::vector<Cell>& val) {
   return h;
 }
 
-std::vector<std::byte> build_checkpoint(const Checkpoint& c, int zstd_level) {
+std::string part_path(const std::string& path, std::uint32_t epoch, int rank, int ranks) {
+  return path + ".e" + std::to_string(epoch) + ".part" + std::to_string(rank) + "of" + std::to_string(ranks);
+}
+
+namespace {
+
+// The content of checkpoint `c` as the pieces a container is compressed from (referencing c's tensors), given
+// to `pack` with their total size.
+template <class Pack>
+auto pack_checkpoint(const Checkpoint& c, Pack&& pack) {
   std::vector<std::pair<std::string, const std::vector<float>*>> tensors;
   add_weights(tensors, "w.", c.weights);
   if (c.best_epoch) add_weights(tensors, "best.", c.best_weights);
@@ -201,11 +239,19 @@ std::vector<std::byte> build_checkpoint(const Checkpoint& c, int zstd_level) {
     history.push_back({e.epoch, e.loss, e.train_rmse, e.val_rmse, e.seconds, e.ratings_per_s});
   json optimizer_names = json::array();
   for (const auto& t : c.optimizer.tensors) optimizer_names.push_back(t.first);
-  const json header = {{"format", kCheckpointFormat}, {"stage", c.stage}, {"epoch", c.epoch}, {"backend", c.backend},
-                       {"settings", c.settings}, {"data_fingerprint", c.data_fingerprint},
-                       {"shape", shape_of(c.weights)}, {"step", c.optimizer.step}, {"optimizer", optimizer_names},
-                       {"history", history}, {"best_epoch", c.best_epoch}, {"best_val_rmse", c.best_val_rmse},
-                       {"since_best", c.since_best}, {"caller_state", c.caller_state}, {"tensors", directory}};
+  json header = {{"format", kCheckpointFormat}, {"stage", c.stage}, {"epoch", c.epoch}, {"backend", c.backend},
+                 {"settings", c.settings}, {"data_fingerprint", c.data_fingerprint},
+                 {"shape", shape_of(c.weights)}, {"step", c.optimizer.step}, {"optimizer", optimizer_names},
+                 {"history", history}, {"best_epoch", c.best_epoch}, {"best_val_rmse", c.best_val_rmse},
+                 {"since_best", c.since_best}, {"caller_state", c.caller_state}, {"tensors", directory}};
+  // The fields of parts and manifests (issue 20); a checkpoint of one process has neither, as before.
+  if (c.best_epoch) header["best_shape"] = shape_of(c.best_weights);
+  if (c.of) header["part"] = {c.part, c.of, c.part_rows.begin, c.part_rows.end, c.part_rows.ratings};
+  if (!c.parts.empty()) {
+    json parts = json::array();
+    for (const CheckpointPart& p : c.parts) parts.push_back({p.rank, p.rows.begin, p.rows.end, p.rows.ratings, p.file});
+    header["parts"] = parts;
+  }
   const std::string text = header.dump();
 
   std::uint8_t length[8];
@@ -221,7 +267,25 @@ std::vector<std::byte> build_checkpoint(const Checkpoint& c, int zstd_level) {
     parts.push_back({reinterpret_cast<const std::uint8_t*>(tensors[i].second->data()), tensors[i].second->size() * sizeof(float)});
     written = offset + tensors[i].second->size() * sizeof(float);
   }
-  return pack_container(parts, zstd_level, kContainerVersion, FileKind::Checkpoint);
+  return pack(std::span<const std::span<const std::uint8_t>>(parts), written);
+}
+
+}  // namespace
+
+std::vector<std::byte> build_checkpoint(const Checkpoint& c, int zstd_level) {
+  return pack_checkpoint(c, [&](std::span<const std::span<const std::uint8_t>> parts, std::uint64_t) {
+    return pack_container(parts, zstd_level, kContainerVersion, FileKind::Checkpoint);
+  });
+}
+
+void write_checkpoint(const Checkpoint& c, const std::string& path, int zstd_level) {
+  pack_checkpoint(c, [&](std::span<const std::span<const std::uint8_t>> parts, std::uint64_t size) {
+    AtomicFile file(path);
+    ContainerWriter writer(file, size, zstd_level, kContainerVersion, FileKind::Checkpoint);
+    for (const auto& part : parts) writer.write(part);
+    writer.finish();
+    file.commit();
+  });
 }
 
 Checkpoint parse_checkpoint(std::span<const std::byte> file, std::string_view name) {
@@ -242,7 +306,8 @@ Checkpoint parse_checkpoint(std::span<const std::byte> file, std::string_view na
   c.best_val_rmse = r.get<double>("best_val_rmse");
   c.since_best = r.get<std::uint32_t>("since_best");
   c.weights = r.weights("w.", r.field("shape"));
-  if (c.best_epoch) c.best_weights = r.weights("best.", r.field("shape"));
+  if (c.best_epoch) c.best_weights = r.weights("best.", r.has("best_shape") ? r.field("best_shape") : r.field("shape"));
+  read_parts(r, c, name);
   c.optimizer.step = r.get<std::uint64_t>("step");
   for (const std::string& t : r.get<std::vector<std::string>>("optimizer"))
     c.optimizer.tensors.push_back({t, r.tensor("opt." + t, r.tensor_count("opt." + t))});

@@ -592,7 +592,7 @@ class CpuTrainer final : public TrainBackend {
     const bool rprop = cfg_.optimizer == TrainConfig::Optimizer::Rprop;
     if (!comm_) return rprop ? save_state(rprop_, step_) : save_state(adam_, step_);
     const auto all = [&](const Weights& local) { return gather_rows(local, shards_, *comm_); };
-    if (rprop) return save_state(RpropState{all(rprop_.g), all(rprop_.prev), all(rprop_.step)}, step_);
+    if (rprop) return save_state(RpropState{{}, all(rprop_.prev), all(rprop_.step)}, step_);  // g is not saved
     return save_state(AdamState{all(adam_.m), all(adam_.v)}, step_);
   }
 
@@ -614,6 +614,27 @@ class CpuTrainer final : public TrainBackend {
         adam_ = {rows_of(all.m, own()), rows_of(all.v, own())};
       }
     }
+    step_ = s.step;
+  }
+
+  Collective* collective() const override { return comm_.get(); }
+  std::vector<RowRange> shards() const override { return shards_; }
+  Weights own_weights() const override { return w_; }
+  OptimizerState own_optimizer_state() const override {
+    return cfg_.optimizer == TrainConfig::Optimizer::Rprop ? save_state(rprop_, step_) : save_state(adam_, step_);
+  }
+  void set_own_state(const Weights& w, const OptimizerState& s) override {
+    bool same = w.rows == w_.rows && w.hidden == w_.hidden && w.V.size() == w_.V.size() && w.W.size() == w_.W.size() &&
+                w.b.size() == w_.b.size() && w.mu.size() == w_.mu.size() && w.inner.size() == w_.inner.size();
+    for (std::size_t l = 0; same && l < w.inner.size(); ++l)
+      same = w.inner[l].M.size() == w_.inner[l].M.size() && w.inner[l].c.size() == w_.inner[l].c.size();
+    if (!same)
+      throw Error(Status::Corrupt, "checkpoint part: " + std::to_string(w.rows) + " rows of hidden " +
+                                       std::to_string(w.hidden) + " where this process trains " +
+                                       std::to_string(w_.rows) + " of hidden " + std::to_string(w_.hidden));
+    w_ = w;
+    if (cfg_.optimizer == TrainConfig::Optimizer::Rprop) restore_state(rprop_, s, "the cpu trainer");
+    else restore_state(adam_, s, "the cpu trainer");
     step_ = s.step;
   }
 

@@ -226,7 +226,6 @@ TrainResult train_stage(const TrainConfig& cfg, const Csc& m, const std::vector<
                          comm->transport(), item_based ? "users" : "items", item_based ? "items" : "users") +
                   sharding_text(shard_rows(m, comm->size(), cfg.batch_size), item_based ? "users" : "items"));
     backend = make_cpu_trainer(s.collective);
-    ck.write = comm->rank() == 0;
   }
   const std::uint64_t sent_before = s.collective ? s.collective->bytes_sent() : 0;
   const double comm_before = s.collective ? s.collective->seconds() : 0;

@@ -89,6 +89,63 @@ Weights gather_rows(const Weights& local, const std::vector<RowRange>& shards, C
   return all;
 }
 
+namespace {
+
+[[noreturn]] void parts_disagree(std::string_view name, const std::string& what) {
+  throw Error(Status::Corrupt, std::string(name) + ": its parts disagree: " + what);
+}
+
+// Each part's `tensor` one after the other.
+std::vector<float> concatenated(const std::vector<const std::vector<float>*>& tensors) {
+  std::size_t n = 0;
+  for (const std::vector<float>* t : tensors) n += t->size();
+  std::vector<float> out;
+  out.reserve(n);
+  for (const std::vector<float>* t : tensors) out.insert(out.end(), t->begin(), t->end());
+  return out;
+}
+
+}  // namespace
+
+Weights join_rows(const std::vector<Weights>& parts, std::string_view name) {
+  if (parts.empty()) parts_disagree(name, "there are none");
+  Weights all = parts[0];
+  all.rows = 0;
+  std::vector<const std::vector<float>*> V, W, b;
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    const Weights& w = parts[p];
+    if (w.hidden != all.hidden || w.code() != all.code() || w.V.size() != std::size_t{w.rows} * w.hidden ||
+        w.W.size() != std::size_t{w.rows} * w.code() || w.b.size() != w.rows)
+      parts_disagree(name, "part " + std::to_string(p) + " has " + std::to_string(w.rows) + " rows of hidden " +
+                               std::to_string(w.hidden) + ", part 0 hidden " + std::to_string(all.hidden));
+    all.rows += w.rows;
+    V.push_back(&w.V), W.push_back(&w.W), b.push_back(&w.b);
+  }
+  all.V = concatenated(V), all.W = concatenated(W), all.b = concatenated(b);
+  return all;
+}
+
+OptimizerState join_rows(const std::vector<OptimizerState>& parts, std::string_view name) {
+  if (parts.empty()) parts_disagree(name, "there are none");
+  OptimizerState all;
+  all.step = parts[0].step;
+  for (std::size_t t = 0; t < parts[0].tensors.size(); ++t) {
+    const std::string& tensor = parts[0].tensors[t].first;
+    const std::size_t dot = tensor.find('.'), next = tensor.find('.', dot + 1);
+    const std::string base = dot == std::string::npos ? std::string() : tensor.substr(dot + 1, next - dot - 1);
+    std::vector<const std::vector<float>*> pieces;
+    for (std::size_t p = 0; p < parts.size(); ++p) {
+      if (parts[p].step != all.step || parts[p].tensors.size() != parts[0].tensors.size() ||
+          parts[p].tensors[t].first != tensor)
+        parts_disagree(name, "part " + std::to_string(p) + " has another optimiser state than part 0 (tensor " + tensor + ")");
+      pieces.push_back(&parts[p].tensors[t].second);
+    }
+    if (base == "V" || base == "W" || base == "b") all.tensors.push_back({tensor, concatenated(pieces)});
+    else all.tensors.push_back({tensor, parts[0].tensors[t].second});
+  }
+  return all;
+}
+
 std::string sharding_text(const std::vector<RowRange>& shards, const std::string& rows) {
   std::string text;
   for (std::size_t p = 0; p < shards.size(); ++p) {

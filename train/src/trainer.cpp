@@ -254,8 +254,10 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
                                         std::to_string(c.data_fingerprint) + ", this run's " + std::to_string(fingerprint) + ")" + why);
     if (c.backend != result.backend)
       result.notice += (result.notice.empty() ? "" : "; ") + ("checkpoint made on " + c.backend + ", continuing on " + result.backend);
-    backend->set_weights(c.weights);
-    backend->set_optimizer_state(c.optimizer);
+    if (c.parts.empty() || !read_checkpoint_parts(c, *backend, ck.path)) {
+      backend->set_weights(c.weights);
+      backend->set_optimizer_state(c.optimizer);
+    }
     result.history = c.history;
     result.best_epoch = c.best_epoch;
     if (backend->holds_all_rows()) result.weights = std::move(c.best_weights);
@@ -271,29 +273,25 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
                                              : "; no checkpoint had been written yet";
     return Error(Status::Diverged, epoch_text(epoch) + ": training diverged: " + what + " (try a lower --lr or --init-std)" + kept);
   };
+  Collective* comm = backend->collective();
+  const bool in_parts = comm && comm->size() > 1;  // a distributed run checkpoints in parts
   const auto save = [&](std::uint32_t epoch) {
-    state.weights = backend->weights();
-    if (!weights_finite(state.weights)) throw diverged(epoch, "a weight is not finite");
-    state.optimizer = backend->optimizer_state();
     state.history = result.history;
     state.best_epoch = result.best_epoch;
     state.epoch = epoch;
+    state.weights = in_parts ? backend->own_weights() : backend->weights();
+    double bad = weights_finite(state.weights) ? 0 : 1;
+    if (in_parts) comm->sum(std::span<double>(&bad, 1));  // every process stops, not only the one that saw it
+    if (bad > 0) throw diverged(epoch, "a weight is not finite");
     if (!ck.write) {
-      state.weights = {}, state.optimizer = {};
-      saved_epoch = epoch;
-      return;
+      state.weights = {};
+    } else if (in_parts) {
+      save_checkpoint_parts(state, *backend, ck.path, saved_epoch, result.weights);
+    } else {
+      state.optimizer = backend->optimizer_state();
+      write_checkpoint_lending(state, result.weights, ck.path);
+      state.weights = {}, state.optimizer = {};  // the file has them: no copy stays in memory between checkpoints
     }
-    state.best_weights = std::move(result.weights);  // lent to the checkpoint, not copied
-    std::vector<std::byte> file;
-    try {
-      file = build_checkpoint(state);
-    } catch (...) {
-      result.weights = std::move(state.best_weights);
-      throw;
-    }
-    result.weights = std::move(state.best_weights);
-    state.weights = {}, state.optimizer = {};  // the file has them: no copy stays in memory between checkpoints
-    write_file_atomic(ck.path, file);
     saved_epoch = epoch;
   };
 

@@ -43,6 +43,17 @@ class Checker {
     if (!p) throw Error(Status::Corrupt, std::string(name_) + ": field " + std::string(field) + " is missing");
     return *p;
   }
+  // A vector of 8-byte elements, present and at an 8-byte boundary. This FlatBuffers' verifier checks a
+  // vector's length field at 4 bytes only, so a crafted file can place such a vector off its alignment,
+  // where reading it would be undefined behaviour; builders never do.
+  template <class T>
+  const flatbuffers::Vector<T>& present_aligned(const flatbuffers::Vector<T>* v, std::string_view field) const {
+    static_assert(sizeof(T) == 8);
+    const auto& x = present(v, field);
+    require(reinterpret_cast<std::uintptr_t>(x.Data()) % 8 == 0, field, "a vector off its 8-byte alignment",
+            "8-byte aligned elements");
+    return x;
+  }
 
  private:
   std::string_view name_;
@@ -138,7 +149,7 @@ void read_tensor_into(const Content& c, std::uint32_t index, std::uint64_t rows,
   ck.require(index < tensors.size(), field, index, "a tensor index below " + std::to_string(tensors.size()));
   const fb::Tensor* t = tensors.Get(index);
   const std::string tf = "tensors[" + std::to_string(index) + "]";
-  const auto& shape = ck.present(t->shape(), tf + ".shape");
+  const auto& shape = ck.present_aligned(t->shape(), tf + ".shape");
   if (cols == 0) {
     ck.require(shape.size() == 1, tf + ".shape rank", shape.size(), "1");
     ck.require(shape.Get(0) == rows, tf + ".shape[0]", shape.Get(0), std::to_string(rows));
@@ -201,9 +212,9 @@ void read_ids(const fb::IdMap* map, std::size_t expected, const std::string& fie
   const bool has_int = map->int_ids() != nullptr, has_str = map->str_ids() != nullptr;
   ck.require(has_int != has_str, field, has_int ? "int_ids and str_ids" : "neither", "exactly one id vector");
   if (has_int) {
-    ck.require(map->int_ids()->size() == expected, field + ".int_ids size", map->int_ids()->size(),
-               std::to_string(expected));
-    std::vector<std::int64_t> ids(map->int_ids()->begin(), map->int_ids()->end());
+    const auto& int_ids = ck.present_aligned(map->int_ids(), field + ".int_ids");
+    ck.require(int_ids.size() == expected, field + ".int_ids size", int_ids.size(), std::to_string(expected));
+    std::vector<std::int64_t> ids(int_ids.begin(), int_ids.end());
     index.assign_ints(std::move(ids));
   } else {
     ck.require(map->str_ids()->size() == expected, field + ".str_ids size", map->str_ids()->size(),

@@ -14,11 +14,24 @@
 #include <string_view>
 #include <vector>
 
+#include "autorec/train/sharding.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
 
 inline constexpr std::uint32_t kCheckpointFormat = 1;
+
+// A distributed run (issue 20) checkpoints in parts: each process writes its rows' weights and optimiser
+// state as a part file beside the checkpoint path (part_path), then process 0 writes the manifest at the path:
+// the loop's state without tensors, naming the parts of that epoch. The manifest is written once every part
+// is on disk and the previous epoch's parts are removed only after it, so the file at the path always names
+// complete parts. Resumed on as many processes with the same rows, each reads its own part; otherwise every
+// process reads all of them and takes its rows (re-sharding).
+struct CheckpointPart {
+  std::uint32_t rank = 0;
+  RowRange rows;
+  std::string file;  // the part file's name, in the manifest's folder
+};
 
 struct Checkpoint {
   std::string stage;                   // CheckpointOptions::stage of the run that wrote it
@@ -36,7 +49,16 @@ struct Checkpoint {
   std::uint32_t since_best = 0;
   Weights best_weights;
   std::string caller_state;  // CheckpointOptions::caller_state
+  // A manifest: its parts in rank order (empty in any other checkpoint).
+  std::vector<CheckpointPart> parts;
+  // A part: which process of how many wrote it (of == 0 in any other checkpoint), and its rows. Its weights
+  // and optimiser state are those rows'; process 0's holds the best weights whole.
+  std::uint32_t part = 0, of = 0;
+  RowRange part_rows;
 };
+
+// The part file of process `rank` of `ranks` at `epoch`, beside the checkpoint at `path`.
+std::string part_path(const std::string& path, std::uint32_t epoch, int rank, int ranks);
 
 // The settings that shape a run's trajectory, as a JSON object. Threads and the device are left out: the CPU
 // result does not depend on the thread count, and the backend is recorded on its own.
@@ -53,5 +75,23 @@ std::uint64_t data_fingerprint(const Csc& fit, const std::vector<Cell>& val);
 std::vector<std::byte> build_checkpoint(const Checkpoint& checkpoint, int zstd_level = 1);
 // Checks and reads a checkpoint file image; Error(Corrupt) names `name` and the field that fails.
 Checkpoint parse_checkpoint(std::span<const std::byte> file, std::string_view name);
+
+// The same written to `path` as it is compressed, atomically (neither the content nor the file whole in
+// memory).
+void write_checkpoint(const Checkpoint& checkpoint, const std::string& path, int zstd_level = 1);
+// write_checkpoint of `state` with `best` as its best weights, lent (moved in and back), not copied.
+void write_checkpoint_lending(Checkpoint& state, Weights& best, const std::string& path);
+
+// A distributed run's checkpoint at state.epoch, from every process of `backend`'s collective together:
+// each writes its part (its own weights and optimiser state; `best`, whole on process 0, is lent to process
+// 0's), process 0 then the manifest at `path`, and each its part of `previous_epoch`'s checkpoint goes.
+// state.weights must hold this process's weights (checked finite by the caller).
+void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::string& path,
+                           std::uint32_t previous_epoch, Weights& best);
+// Resuming from the manifest `c` read at `path`: with as many processes on the same rows, this process's
+// part goes straight into `backend` (returns true); otherwise every part is read and put together into
+// c.weights and c.optimizer, whole, for set_weights and set_optimizer_state (false). c.best_weights gets
+// part 0's. Error(Corrupt) names a part that is missing, damaged or of another checkpoint.
+bool read_checkpoint_parts(Checkpoint& c, TrainBackend& backend, const std::string& path);
 
 }  // namespace autorec::train

@@ -7,18 +7,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "autorec/train/collective.hpp"
 #include "autorec/train/trainer.hpp"
 
 namespace autorec::train {
-
-struct RowRange {
-  std::uint32_t begin = 0, end = 0;  // rows [begin, end) of the whole matrix
-  std::size_t ratings = 0;           // the stored ratings in those rows
-  std::uint32_t rows() const { return end - begin; }
-};
 
 // `parts` contiguous ranges that cover every row of `fit`, each costing about the same per epoch: a row costs
 // three passes over each of its ratings (encoder, decoder, gradient) plus one Adam update of the row per
@@ -34,6 +29,14 @@ Weights rows_of(const Weights& all, const RowRange& range);
 // The inverse, on process 0: each one's rows_of(all, shards[rank]) put together in rank order. The other
 // processes get weights of no rows (their inner layers and mu as they are).
 Weights gather_rows(const Weights& local, const std::vector<RowRange>& shards, Collective& comm);
+
+// The inverse of rows_of over every part, in rank order, from the parts themselves (a checkpoint written in
+// parts, read back on another number of processes): the row tensors put together, the replicated ones of
+// parts[0]. Throws Error(Corrupt) naming `name` when the parts' shapes disagree.
+Weights join_rows(const std::vector<Weights>& parts, std::string_view name);
+// The same for optimiser states as checkpoints name their tensors (optimizer.hpp): "<optimiser>.<tensor>.<q>"
+// is a row tensor when <tensor> is V, W or b.
+OptimizerState join_rows(const std::vector<OptimizerState>& parts, std::string_view name);
 
 // One line per process: "rank 0: users [0, 3012), 50021 ratings" (`rows` names what a row is).
 std::string sharding_text(const std::vector<RowRange>& shards, const std::string& rows);

@@ -164,6 +164,15 @@ ColumnGroups group_by_column(const std::vector<Cell>& cells);
 // The epoch statistics every backend reports, from the quantities they measure.
 EpochStats epoch_stats(std::uint32_t epoch, double seconds, double mean_loss, double sse, std::size_t nnz);
 
+// One process's rows of a distributed run (sharding.hpp).
+struct RowRange {
+  std::uint32_t begin = 0, end = 0;  // rows [begin, end) of the whole matrix
+  std::size_t ratings = 0;           // the stored ratings in those rows
+  std::uint32_t rows() const { return end - begin; }
+};
+
+class Collective;
+
 // A device that trains. One instance trains one model.
 class TrainBackend {
  public:
@@ -185,6 +194,17 @@ class TrainBackend {
   virtual OptimizerState optimizer_state() const = 0;
   // Throws Error(Corrupt) when a tensor is missing or has another size than this configuration's.
   virtual void set_optimizer_state(const OptimizerState& state) = 0;
+  // A distributed run's process: the others it sums with, and every process's rows (null and empty alone).
+  virtual Collective* collective() const { return nullptr; }
+  virtual std::vector<RowRange> shards() const { return {}; }
+  // This process's rows of the weights and optimiser state, as its part of a checkpoint holds them (alone:
+  // all of them), and their restoration; set_own_state throws Error(Corrupt) when the shapes differ.
+  virtual Weights own_weights() const { return weights(); }
+  virtual OptimizerState own_optimizer_state() const { return optimizer_state(); }
+  virtual void set_own_state(const Weights& w, const OptimizerState& state) {
+    set_weights(w);
+    set_optimizer_state(state);
+  }
   // For checks: the data term of the objective on a batch of columns (no dropout, no weight decay) and its
   // gradient with respect to every parameter, from the same code the optimiser step uses.
   virtual std::pair<double, Weights> batch_gradient(std::span<const std::uint32_t> cols) = 0;
@@ -242,8 +262,8 @@ struct CheckpointOptions {
   bool resume = false;       // continue from `path` when it exists (a missing file starts a new run)
   std::string stage = "train";  // which of the caller's runs this is (autorec-train's refit is a second one)
   std::string caller_state;     // opaque to the trainer: written into each checkpoint, read back on resume
-  // Off on the processes of a distributed run other than rank 0: they take part in gathering the state, and
-  // rank 0 writes it (every process reads it back on resume).
+  // Off: the run writes no checkpoint (it may still resume from one). In a distributed run every process is
+  // given the same value: each writes its part and rank 0 the manifest (checkpoint.hpp).
   bool write = true;
 };
 
