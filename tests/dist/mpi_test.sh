@@ -143,7 +143,7 @@ fault_run() {
 long=("$work/d/train.data" --test "$work/d/test.data" --hidden 500 --epochs 30 --batch 16 --threads 1 --device cpu)
 run_np 2 "$work/whole.log" "${long[@]}" -o "$work/whole.fb" || fail "uninterrupted 2-process run"
 fault_run killed -KILL --checkpoint "$work/run.ckpt"
-parts=$(cd "$work" && ls run.ckpt.e*.part*of2 2>/dev/null | wc -l)
+parts=$(cd "$work" && ls run.ckpt.train.e*.part*of2 2>/dev/null | wc -l)
 if [ -n "$victim" ] && [ $status -ne 0 ] && [ "$left" -eq 0 ] && [ $took -le 60 ] && [ ! -e "$work/killed.fb" ] &&
   [ "$parts" -ge 2 ]; then
   pass "rank 1 killed after epoch $(wc -l <"$work/killed.jsonl"): every rank stopped in $took s (mpirun exit $status), no model written"
@@ -152,8 +152,9 @@ else
   pkill -9 -f "$bin/autorec-train.*killed.fb"
 fi
 for np in 2 3; do
-  cp "$work/run.ckpt" "$work/run-$np.ckpt"
-  if run_np $np "$work/resumed-$np.log" "${long[@]}" -o "$work/resumed-$np.fb" --checkpoint "$work/run-$np.ckpt" --resume &&
+  # (A copy of the checkpoint, manifest and parts, for each: a resumed run removes the parts it replaces.)
+  mkdir -p "$work/copy-$np" && cp "$work"/run.ckpt* "$work/copy-$np/"
+  if run_np $np "$work/resumed-$np.log" "${long[@]}" -o "$work/resumed-$np.fb" --checkpoint "$work/copy-$np/run.ckpt" --resume &&
     grep -q "^resumed from .* after epoch [1-9][0-9]*$" "$work/resumed-$np.log" &&
     awk -v a="$(rmse_of "$work/whole.log")" -v b="$(rmse_of "$work/resumed-$np.log")" \
       'BEGIN { d = a - b; exit !(a != "" && b != "" && d <= 0.001 && d >= -0.001) }'; then
@@ -161,12 +162,17 @@ for np in 2 3; do
   else
     fail "resume on $np processes"; cat "$work/resumed-$np.log"
   fi
-  # Checkpoints in parts: one per process beside the manifest, the last epoch's alone left.
-  parts=$(cd "$work" && ls run-$np.ckpt.e*.part*of$np 2>/dev/null | tr '\n' ' ')
-  if [ "$parts" = "$(for ((r = 0; r < np; r++)); do printf 'run-%s.ckpt.e30.part%sof%s ' $np $r $np; done)" ]; then
-    pass "resumed on $np processes: its checkpoint is the manifest and ${parts}"
+  # Checkpoints in parts: one per process beside the manifest, the last epoch's alone left, and the parts it
+  # resumed from removed. (A part the killed run wrote after its last manifest is named by none: of the
+  # 2-process run it is written over on resuming, of another it stays.)
+  parts=$(cd "$work/copy-$np" && ls run.ckpt.*.part*of$np 2>/dev/null | tr '\n' ' ')
+  from=$(sed -n 's/^resumed from .* after epoch \([0-9]*\)$/\1/p' "$work/resumed-$np.log")
+  if [ "$parts" = "$(for ((r = 0; r < np; r++)); do printf 'run.ckpt.train.e30.part%sof%s ' $r $np; done)" ] &&
+    [ -n "$from" ] && [ ! -e "$work/copy-$np/run.ckpt.train.e$from.part0of2" ] &&
+    [ ! -e "$work/copy-$np/run.ckpt.train.e$from.part1of2" ]; then
+    pass "resumed on $np processes: its checkpoint is the manifest and ${parts}(the epoch-$from parts removed)"
   else
-    fail "the parts of the $np-process checkpoint: '$parts'"
+    fail "the parts of the $np-process checkpoint: '$parts', resumed from epoch '$from'"; ls "$work/copy-$np"
   fi
 done
 

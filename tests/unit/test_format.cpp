@@ -480,6 +480,10 @@ BOOST_AUTO_TEST_CASE(a_model_written_as_it_is_compressed_is_the_model_in_memory_
     BOOST_TEST(differ > 0u);
     expect_same_model(Model::load_buffer(patched), Model::load_buffer(in_memory));
 
+    // Not the place write_model_file left (8 bytes that do not hold -1): refused, the file left as it was.
+    BOOST_CHECK_THROW(train::set_test_rmse(path, train::WrittenModel{0}, 0.5, 3), Error);
+    BOOST_CHECK_THROW(train::set_test_rmse(path, written, 0.5, 3), Error);  // it holds 0.8125 now
+    BOOST_TEST((file_bytes(path) == patched));
     // A damaged file is refused, left as it was, and no temporary file stays beside it.
     std::vector<std::byte> damaged = patched;
     damaged[damaged.size() / 2] ^= std::byte{0x5A};

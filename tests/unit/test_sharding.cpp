@@ -100,7 +100,7 @@ Problem problem(autorec::Variant variant) {
   return p;
 }
 
-// train() on P threads as the P processes of a run, with `checkpoint` (written by rank 0 only); returns
+// train() on P threads as the P processes of a run, with `checkpoint` (each writes its part); returns
 // each rank's result, and its error message in `errors` ("" when none).
 std::vector<at::TrainResult> train_on(int P, const at::TrainConfig& config, const Problem& p,
                                       const std::function<void(const at::EpochStats&)>& on_epoch,
@@ -298,11 +298,12 @@ BOOST_AUTO_TEST_CASE(sharded_rprop_equals_one_process_and_resumes_from_its_check
   // Interrupted on 2 processes in epoch 4 (the checkpoint holds epoch 3), resumed on 3 and on one.
   const at::CheckpointOptions resume = interrupted_checkpoint("sharded-rprop.ckpt", c, p, 4);
   const std::string& path = resume.path;
-  const at::TrainResult alone = at::train(c, p.fit, p.val, 1, 5, nullptr, resume), three = train_on(3, c, p, resume);
-  BOOST_TEST(alone.resumed_after == 3u);
-  BOOST_TEST(three.resumed_after == 3u);
-  same_losses(alone);
-  same_losses(three);
+  const at::TrainResult alone = at::train(c, p.fit, p.val, 1, 5, nullptr, resume), two = train_on(2, c, p, resume),
+                        three = train_on(3, c, p, resume);
+  for (const at::TrainResult* r : {&alone, &two, &three}) {
+    BOOST_TEST(r->resumed_after == 3u);
+    same_losses(*r);
+  }
   remove_checkpoint(path);
 }
 
@@ -317,7 +318,8 @@ BOOST_AUTO_TEST_CASE(a_sharded_checkpoint_resumes_on_any_number_of_processes) {
   const at::CheckpointOptions resume = interrupted_checkpoint("sharded.ckpt", c, p, 3);
   const std::string& path = resume.path;
   const std::string name = std::filesystem::path(path).filename().string();
-  BOOST_TEST(checkpoint_files(path) == std::vector<std::string>({name, name + ".e2.part0of2", name + ".e2.part1of2"}),
+  BOOST_TEST(checkpoint_files(path) ==
+                 std::vector<std::string>({name, name + ".train.e2.part0of2", name + ".train.e2.part1of2"}),
              boost::test_tools::per_element());
   const at::Checkpoint manifest = at::parse_checkpoint(autorec::read_file_bytes(path), path);
   BOOST_TEST(manifest.parts.size() == 2u);
@@ -334,14 +336,45 @@ BOOST_AUTO_TEST_CASE(a_sharded_checkpoint_resumes_on_any_number_of_processes) {
       BOOST_TEST(std::fabs(r->history[e].val_rmse - whole.history[e].val_rmse) <= 1e-5 * whole.history[e].val_rmse);
     BOOST_TEST(max_relative(r->weights.W, whole.weights.W) < 1e-4);
   }
-  std::filesystem::remove(path + ".e2.part1of2");
+  // A part given as the checkpoint is refused, pointing at the manifest.
+  at::CheckpointOptions from_part = resume;
+  from_part.path = path + ".train.e2.part0of2";
+  try {
+    at::train(c, p.fit, p.val, 1, 5, nullptr, from_part);
+    BOOST_ERROR("a part resumed as a checkpoint");
+  } catch (const autorec::Error& e) {
+    BOOST_TEST((e.status() == autorec::Status::BadInput));
+    BOOST_TEST(std::string(e.what()).find("resume from its manifest") != std::string::npos, e.what());
+  }
+  std::filesystem::remove(path + ".train.e2.part1of2");
   for (const int P : {1, 3}) {  // (on 2, rank 0 would read its part and wait for rank 1 in a sum)
     std::vector<std::string> errors;
     train_on(P, c, p, nullptr, resume, errors);
     for (const std::string& e : errors)
-      BOOST_TEST(e.find(name + ".e2.part1of2") != std::string::npos, "P " << P << ": " << e);
+      BOOST_TEST(e.find(name + ".train.e2.part1of2") != std::string::npos, "P " << P << ": " << e);
   }
   remove_checkpoint(path);
+}
+
+BOOST_AUTO_TEST_CASE(what_replaces_a_checkpoint_in_parts_removes_its_parts) {
+  // Resumed and written on as many processes, on 3, and on one (a whole checkpoint): the parts of the
+  // checkpoint resumed from go, those of the last epoch alone stay.
+  const Problem p = problem(autorec::Variant::ItemBased);
+  const at::TrainConfig c = small(12, 5, 0.1f);
+  for (const int P : {1, 2, 3}) {
+    BOOST_TEST_CONTEXT("P " << P) {
+      at::CheckpointOptions resume = interrupted_checkpoint("replaced-" + std::to_string(P) + ".ckpt", c, p, 3);
+      resume.write = true;
+      const std::string name = std::filesystem::path(resume.path).filename().string();
+      if (P == 1) at::train(c, p.fit, p.val, 1, 5, nullptr, resume);
+      else train_on(P, c, p, resume);
+      std::vector<std::string> expected = {name};
+      for (int r = 0; P > 1 && r < P; ++r)
+        expected.push_back(name + ".train.e5.part" + std::to_string(r) + "of" + std::to_string(P));
+      BOOST_TEST(checkpoint_files(resume.path) == expected, boost::test_tools::per_element());
+      remove_checkpoint(resume.path);
+    }
+  }
 }
 
 // The whole pipeline on 2 "processes", with validation and a refit: rank 0 makes the choices on validation,

@@ -31,8 +31,8 @@ void print_summary(const at::RunResult& r, const at::TrainConfig& cfg, const std
   const double per_epoch = train_s / double(t.history.size());
   std::string sizes = std::to_string(cfg.hidden);
   for (const auto& l : cfg.inner) sizes += "-" + std::to_string(l.size);
-  std::printf("model: %s (%zu bytes), %s-based, hidden %s, best epoch %u of %zu, backend %s\n", out_path.c_str(),
-              r.file_bytes, autorec::variant_name(cfg.variant), sizes.c_str(), t.best_epoch,
+  std::printf("model: %s (%llu bytes), %s-based, hidden %s, best epoch %u of %zu, backend %s\n", out_path.c_str(),
+              static_cast<unsigned long long>(r.file_bytes), autorec::variant_name(cfg.variant), sizes.c_str(), t.best_epoch,
               t.history.size(), t.backend.c_str());
   std::printf("time: %.3f s per epoch, %.2f s in total\n", per_epoch, total_s);
   if (r.test)

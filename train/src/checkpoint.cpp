@@ -145,7 +145,7 @@ void read_parts(const Reader& r, Checkpoint& c, std::string_view name) {
                             p.at(4).get<std::string>()};
         const bool follows = c.parts.empty() ? part.rows.begin == 0 : part.rows.begin == c.parts.back().rows.end;
         if (part.rank != c.parts.size() || !follows || part.rows.end <= part.rows.begin ||
-            part.file.find('/') != std::string::npos)
+            part.file.find('/') != std::string::npos || part.file.empty() || part.file == "." || part.file == "..")
           corrupt(name, "field parts: entry " + p.dump());
         c.parts.push_back(part);
       }
@@ -213,8 +213,8 @@ std::uint64_t data_fingerprint(const Csc& fit, const std::vector<Cell>& val) {
   return h;
 }
 
-std::string part_path(const std::string& path, std::uint32_t epoch, int rank, int ranks) {
-  return path + ".e" + std::to_string(epoch) + ".part" + std::to_string(rank) + "of" + std::to_string(ranks);
+std::string part_path(const std::string& path, const std::string& stage, std::uint32_t epoch, int rank, int ranks) {
+  return path + "." + stage + ".e" + std::to_string(epoch) + ".part" + std::to_string(rank) + "of" + std::to_string(ranks);
 }
 
 namespace {

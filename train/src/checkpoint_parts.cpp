@@ -1,4 +1,5 @@
 // Checkpoints of a distributed run in parts, one per process, with a manifest (checkpoint.hpp).
+#include <algorithm>
 #include <filesystem>
 #include <system_error>
 
@@ -23,37 +24,69 @@ void write_checkpoint_lending(Checkpoint& state, Weights& best, const std::strin
   state.best_weights = {};
 }
 
-void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::string& path,
-                           std::uint32_t previous_epoch, Weights& best) {
+std::vector<std::string> checkpoint_part_files(const std::string& path) {
+  std::vector<std::string> files;
+  try {
+    if (!std::filesystem::exists(path)) return files;
+    for (const CheckpointPart& p : parse_checkpoint(read_file_bytes(path), path).parts) files.push_back(p.file);
+  } catch (const Error&) {
+    // Not a checkpoint this build reads: it names no parts that could be removed.
+  }
+  return files;
+}
+
+void remove_part_files(const std::string& path, const std::vector<std::string>& files,
+                       const std::vector<std::string>& keep) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  for (const std::string& f : files) {
+    if (std::find(keep.begin(), keep.end(), f) != keep.end()) continue;
+    std::error_code ignored;  // one already gone is fine
+    std::filesystem::remove(dir / f, ignored);
+  }
+}
+
+namespace {
+
+// The sums of the protocol below, each of 1 from every process: a result other than the number of processes
+// means the processes are out of step.
+void all_reach(Collective& comm, const char* point) {
+  double here = 1;
+  comm.sum(std::span<double>(&here, 1));
+  if (here != double(comm.size()))
+    throw Error(Status::Internal, std::string("checkpoint: ") + std::to_string(here) + " of " +
+                                      std::to_string(comm.size()) + " processes reached " + point);
+}
+
+}  // namespace
+
+void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::string& path, Weights& best) {
   Collective& comm = *backend.collective();
   const int rank = comm.rank(), P = comm.size();
   const std::vector<RowRange> shards = backend.shards();
   state.optimizer = backend.own_optimizer_state();
+  const std::uint64_t step = state.optimizer.step;
   state.part = static_cast<std::uint32_t>(rank), state.of = static_cast<std::uint32_t>(P);
   state.part_rows = shards[static_cast<std::size_t>(rank)];
   state.parts.clear();
-  write_checkpoint_lending(state, best, part_path(path, state.epoch, rank, P));
+  write_checkpoint_lending(state, best, part_path(path, state.stage, state.epoch, rank, P));
   state.weights = {}, state.optimizer = {};
-  // Once every process is past this sum every part is on disk (a process that failed to write is not).
-  double parts_written = 1;
-  comm.sum(std::span<double>(&parts_written, 1));
+  state.part = 0, state.of = 0, state.part_rows = {};
+  all_reach(comm, "the end of writing their parts");  // (a process that failed to write its part is not here)
+  std::vector<std::string> before, now;
   if (rank == 0) {
+    before = checkpoint_part_files(path);
     Checkpoint manifest = state;  // the loop's state; its tensors are in the parts
     manifest.weights = {}, manifest.best_weights = {}, manifest.optimizer = {};
-    manifest.part = 0, manifest.of = 0, manifest.part_rows = {};
-    for (int r = 0; r < P; ++r)
-      manifest.parts.push_back({static_cast<std::uint32_t>(r), shards[static_cast<std::size_t>(r)],
-                                std::filesystem::path(part_path(path, state.epoch, r, P)).filename().string()});
+    manifest.optimizer.step = step;  // which every part must have
+    for (int r = 0; r < P; ++r) {
+      now.push_back(std::filesystem::path(part_path(path, state.stage, state.epoch, r, P)).filename().string());
+      manifest.parts.push_back({static_cast<std::uint32_t>(r), shards[static_cast<std::size_t>(r)], now.back()});
+    }
     write_checkpoint(manifest, path);
   }
-  state.part = 0, state.of = 0, state.part_rows = {};
-  // The manifest names the new parts once every process is past this one: the last checkpoint's can go.
-  double manifest_written = 1;
-  comm.sum(std::span<double>(&manifest_written, 1));
-  if (previous_epoch && previous_epoch != state.epoch) {
-    std::error_code ignored;  // a part that is not there (a checkpoint of another number of processes) is fine
-    std::filesystem::remove(part_path(path, previous_epoch, rank, P), ignored);
-  }
+  all_reach(comm, "the new manifest");
+  // The manifest at the path names the new parts: those of the one it replaced can go.
+  if (rank == 0) remove_part_files(path, before, now);
 }
 
 bool read_checkpoint_parts(Checkpoint& c, TrainBackend& backend, const std::string& path) {
@@ -61,11 +94,20 @@ bool read_checkpoint_parts(Checkpoint& c, TrainBackend& backend, const std::stri
   const auto read = [&](const CheckpointPart& p) {
     const std::string file = (dir / p.file).string();
     Checkpoint part = parse_checkpoint(read_file_bytes(file), file);
-    if (part.of != c.parts.size() || part.part != p.rank || part.epoch != c.epoch ||
-        part.part_rows.begin != p.rows.begin || part.part_rows.end != p.rows.end)
-      throw Error(Status::Corrupt, file + ": field part: not part " + std::to_string(p.rank) + " of the " +
-                                       std::to_string(c.parts.size()) + " that " + path + " names at epoch " +
-                                       std::to_string(c.epoch));
+    const auto refuse = [&](const std::string& field, const std::string& value) {
+      throw Error(Status::Corrupt, file + ": field " + field + " = " + value + ": not part " + std::to_string(p.rank) +
+                                       " of the " + std::to_string(c.parts.size()) + " that " + path +
+                                       " names (its stage " + c.stage + ", epoch " + std::to_string(c.epoch) + ")");
+    };
+    if (part.of != c.parts.size() || part.part != p.rank)
+      refuse("part", std::to_string(part.part) + " of " + std::to_string(part.of));
+    if (part.part_rows.begin != p.rows.begin || part.part_rows.end != p.rows.end)
+      refuse("part rows", std::to_string(part.part_rows.begin) + " to " + std::to_string(part.part_rows.end));
+    if (part.stage != c.stage) refuse("stage", part.stage);
+    if (part.epoch != c.epoch) refuse("epoch", std::to_string(part.epoch));
+    if (part.optimizer.step != c.optimizer.step) refuse("step", std::to_string(part.optimizer.step));
+    if (part.settings != c.settings || part.data_fingerprint != c.data_fingerprint)
+      refuse("settings or data_fingerprint", std::to_string(part.data_fingerprint));
     return part;
   };
   Collective* comm = backend.collective();

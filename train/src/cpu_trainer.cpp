@@ -586,8 +586,8 @@ class CpuTrainer final : public TrainBackend {
     return {0.5 * sse / (double(bc) * w_.rows), std::move(g)};
   }
 
-  // A distributed run saves and restores whole tensors (every process's rows gathered), so its checkpoint is
-  // a checkpoint of one process: it resumes on any number of processes.
+  // Every process's rows: in a distributed run gathered on rank 0 (and restored from whole tensors, each
+  // process cutting its rows), as when a checkpoint in parts is resumed on another number of processes.
   OptimizerState optimizer_state() const override {
     const bool rprop = cfg_.optimizer == TrainConfig::Optimizer::Rprop;
     if (!comm_) return rprop ? save_state(rprop_, step_) : save_state(adam_, step_);

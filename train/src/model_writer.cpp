@@ -359,14 +359,25 @@ WrittenModel write_model_file(const ModelContents& in, const std::string& path) 
 void set_test_rmse(const std::string& path, const WrittenModel& written, double rmse, int zstd_level) {
   AtomicFile file(path);
   const std::uint64_t at = written.test_rmse_offset;
+  const double stored = flatbuffers::EndianScalar(rmse);
+  std::uint8_t bytes[8], found[8];
+  std::memcpy(bytes, &stored, 8);
+  std::uint64_t patched = 0;
   recompress_container(path, file, zstd_level, [&](std::uint64_t offset, std::span<std::uint8_t> piece) {
     // The double's 8 bytes, little-endian as FlatBuffers stores them, wherever they fall in the pieces.
-    const double stored = flatbuffers::EndianScalar(rmse);
-    std::uint8_t bytes[8];
-    std::memcpy(bytes, &stored, 8);
     for (std::uint64_t i = 0; i < 8; ++i)
-      if (at + i >= offset && at + i < offset + piece.size()) piece[at + i - offset] = bytes[i];
+      if (at + i >= offset && at + i < offset + piece.size()) {
+        found[i] = piece[at + i - offset];
+        piece[at + i - offset] = bytes[i];
+        ++patched;
+      }
   });
+  // The place must hold what write_model_file put there (-1: no test RMSE yet), else it is not that file.
+  double before = 0;
+  std::memcpy(&before, found, 8);
+  if (patched != 8 || flatbuffers::EndianScalar(before) != -1.0)
+    throw Error(Status::Internal, path + ": field training.test_rmse at content offset " + std::to_string(at) +
+                                      ": not the place write_model_file left for it");
   file.commit();
 }
 

@@ -10,6 +10,7 @@
 #include "autorec/container.hpp"
 #include "autorec/error.hpp"
 #include "autorec/train/checkpoint.hpp"
+#include "autorec/train/collective.hpp"
 #include "autorec/train/model_writer.hpp"
 #include "autorec/train/optimizer.hpp"
 #include "autorec/train/resources.hpp"
@@ -203,6 +204,48 @@ std::unique_ptr<TrainBackend> backend_for(const TrainConfig& config, std::string
   return make_cpu_trainer();
 }
 
+// The checkpoint at ck.path, checked against this run (`state` holds its identity) and restored into the
+// backend, the result and the loop's state.
+void resume_from(const CheckpointOptions& ck, TrainBackend& backend, TrainResult& result, Checkpoint& state) {
+  Checkpoint c = parse_checkpoint(read_file_bytes(ck.path), ck.path);
+  if (c.of)
+    throw Error(Status::BadInput, ck.path + ": field part: part " + std::to_string(c.part) + " of " +
+                                      std::to_string(c.of) + " of a distributed checkpoint; resume from its "
+                                      "manifest (the --checkpoint path it was written under)");
+  const std::string why = "; resume only with the data and settings it was made with";
+  if (c.stage != ck.stage)
+    throw Error(Status::BadInput, ck.path + ": field stage: the checkpoint is of the '" + c.stage + "' run, this is the '" + ck.stage + "' run");
+  if (const std::string diff = settings_difference(c.settings, state.settings); !diff.empty())
+    throw Error(Status::BadInput, ck.path + ": made with other settings: " + diff + why);
+  if (const std::uint64_t fingerprint = state.data_fingerprint; c.data_fingerprint != fingerprint)
+    throw Error(Status::BadInput, ck.path + ": made from other training data (field data_fingerprint " +
+                                      std::to_string(c.data_fingerprint) + ", this run's " + std::to_string(fingerprint) + ")" + why);
+  if (c.backend != result.backend)
+    result.notice += (result.notice.empty() ? "" : "; ") + ("checkpoint made on " + c.backend + ", continuing on " + result.backend);
+  if (c.parts.empty() || !read_checkpoint_parts(c, backend, ck.path)) {
+    backend.set_weights(c.weights);
+    backend.set_optimizer_state(c.optimizer);
+  }
+  result.history = c.history;
+  result.best_epoch = c.best_epoch;
+  if (backend.holds_all_rows()) result.weights = std::move(c.best_weights);
+  result.resumed_after = c.epoch;
+  state.best_val_rmse = c.best_val_rmse;
+  state.since_best = c.since_best;
+  state.epoch = c.epoch;
+}
+
+// Every process of a distributed run resumes, or none does: a checkpoint that only some of them find (storage
+// that is not shared) would pair their sums wrongly.
+void agree_on_resuming(Collective& comm, bool found, const std::string& path) {
+  double finding = found ? 1 : 0;
+  comm.sum(std::span<double>(&finding, 1));
+  if (finding != 0 && finding != double(comm.size()))
+    throw Error(Status::BadInput, path + ": found by " + std::to_string(int(finding)) + " of the " +
+                                      std::to_string(comm.size()) + " processes: --resume needs the checkpoint "
+                                      "where every process reads it (storage they share)");
+}
+
 }  // namespace
 
 TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::vector<Cell>& val_ratings, float lo,
@@ -242,30 +285,11 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
   state.settings = settings;
   state.data_fingerprint = fingerprint;
   state.caller_state = ck.caller_state;
-  if (ck.resume && !ck.path.empty() && std::filesystem::exists(ck.path)) {
-    Checkpoint c = parse_checkpoint(read_file_bytes(ck.path), ck.path);
-    const std::string why = "; resume only with the data and settings it was made with";
-    if (c.stage != ck.stage)
-      throw Error(Status::BadInput, ck.path + ": field stage: the checkpoint is of the '" + c.stage + "' run, this is the '" + ck.stage + "' run");
-    if (const std::string diff = settings_difference(c.settings, settings); !diff.empty())
-      throw Error(Status::BadInput, ck.path + ": made with other settings: " + diff + why);
-    if (c.data_fingerprint != fingerprint)
-      throw Error(Status::BadInput, ck.path + ": made from other training data (field data_fingerprint " +
-                                        std::to_string(c.data_fingerprint) + ", this run's " + std::to_string(fingerprint) + ")" + why);
-    if (c.backend != result.backend)
-      result.notice += (result.notice.empty() ? "" : "; ") + ("checkpoint made on " + c.backend + ", continuing on " + result.backend);
-    if (c.parts.empty() || !read_checkpoint_parts(c, *backend, ck.path)) {
-      backend->set_weights(c.weights);
-      backend->set_optimizer_state(c.optimizer);
-    }
-    result.history = c.history;
-    result.best_epoch = c.best_epoch;
-    if (backend->holds_all_rows()) result.weights = std::move(c.best_weights);
-    result.resumed_after = c.epoch;
-    state.best_val_rmse = c.best_val_rmse;
-    state.since_best = c.since_best;
-    state.epoch = c.epoch;
-  }
+  Collective* comm = backend->collective();
+  const bool in_parts = comm && comm->size() > 1;  // a distributed run checkpoints in parts
+  bool found = ck.resume && !ck.path.empty() && std::filesystem::exists(ck.path);
+  if (in_parts && ck.resume && !ck.path.empty()) agree_on_resuming(*comm, found, ck.path);
+  if (found) resume_from(ck, *backend, result, state);
   std::uint32_t saved_epoch = state.epoch;  // of the checkpoint on disk (the one resumed from, at first)
   const auto diverged = [&](std::uint32_t epoch, const std::string& what) {
     const std::string kept = ck.path.empty() ? ""
@@ -273,8 +297,6 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
                                              : "; no checkpoint had been written yet";
     return Error(Status::Diverged, epoch_text(epoch) + ": training diverged: " + what + " (try a lower --lr or --init-std)" + kept);
   };
-  Collective* comm = backend->collective();
-  const bool in_parts = comm && comm->size() > 1;  // a distributed run checkpoints in parts
   const auto save = [&](std::uint32_t epoch) {
     state.history = result.history;
     state.best_epoch = result.best_epoch;
@@ -286,11 +308,13 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
     if (!ck.write) {
       state.weights = {};
     } else if (in_parts) {
-      save_checkpoint_parts(state, *backend, ck.path, saved_epoch, result.weights);
+      save_checkpoint_parts(state, *backend, ck.path, result.weights);
     } else {
       state.optimizer = backend->optimizer_state();
+      const std::vector<std::string> parts = checkpoint_part_files(ck.path);  // a manifest this replaces
       write_checkpoint_lending(state, result.weights, ck.path);
       state.weights = {}, state.optimizer = {};  // the file has them: no copy stays in memory between checkpoints
+      remove_part_files(ck.path, parts);
     }
     saved_epoch = epoch;
   };

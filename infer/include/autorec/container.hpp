@@ -92,8 +92,8 @@ class ContainerWriter {
   void drain(const void* data, std::size_t size, int mode);
 
   ContainerSink& sink_;
-  void* cctx_;  // ZSTD_CCtx, kept out of this header
-  std::vector<std::byte> chunk_;
+  std::vector<std::byte> chunk_;  // (before the context: if it cannot be allocated, no context was made)
+  void* cctx_;                    // ZSTD_CCtx, kept out of this header
   std::uint64_t content_size_, written_ = 0, compressed_ = 0;
   std::uint32_t container_version_, schema_version_;
   FileKind kind_;

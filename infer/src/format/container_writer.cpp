@@ -42,7 +42,7 @@ class MemorySink final : public ContainerSink {
 
 ContainerWriter::ContainerWriter(ContainerSink& sink, std::uint64_t content_size, int zstd_level,
                                  std::uint32_t container_version, FileKind kind, std::uint32_t schema_version)
-    : sink_(sink), cctx_(ZSTD_createCCtx()), chunk_(ZSTD_CStreamOutSize()), content_size_(content_size),
+    : sink_(sink), chunk_(ZSTD_CStreamOutSize()), cctx_(ZSTD_createCCtx()), content_size_(content_size),
       container_version_(container_version), schema_version_(schema_version), kind_(kind) {
   if (!cctx_) throw Error(Status::OutOfMemory, "zstd: cannot create a compression context");
   auto* cctx = static_cast<ZSTD_CCtx*>(cctx_);

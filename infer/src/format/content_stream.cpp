@@ -39,7 +39,8 @@ ContentStream ContentStream::open(const std::string& path, std::uint64_t max_con
     // room for that and the header).
     std::vector<std::byte> bytes;
     try {
-      bytes = read_open_file(fd, st, path, max_content_size + max_content_size / 128 + (1 << 16));
+      const std::uint64_t room = max_content_size / 128 + (1 << 16), most = ~std::uint64_t{0};
+      bytes = read_open_file(fd, st, path, max_content_size > most - room ? most : max_content_size + room);
     } catch (...) {
       ::close(fd);
       throw;
@@ -75,7 +76,7 @@ ContentStream ContentStream::open(const std::string& path, std::uint64_t max_con
 ContentStream::ContentStream(ContentStream&& o) noexcept
     : name_(std::move(o.name_)), kind_(o.kind_), header_(o.header_), owned_(std::move(o.owned_)), file_(o.file_),
       fd_(std::exchange(o.fd_, -1)), input_(std::move(o.input_)), frame_read_(o.frame_read_), in_(o.in_),
-      dctx_(std::exchange(o.dctx_, nullptr)), position_(o.position_), frame_done_(o.frame_done_) {
+      dctx_(std::exchange(o.dctx_, nullptr)), position_(o.position_), replayed_(o.replayed_), frame_done_(o.frame_done_) {
   // in_ points into input_, whose storage moved with it.
 }
 
@@ -90,6 +91,7 @@ void ContentStream::corrupt(const std::string& what) const {
 }
 
 void ContentStream::start() {
+  if (!dctx_) throw Error(Status::Internal, name_ + ": read after finish()");
   ZSTD_DCtx_reset(dctx_, ZSTD_reset_session_only);
   position_ = 0;
   frame_done_ = false;
@@ -125,6 +127,7 @@ bool ContentStream::at_end_of_input() const {
 }
 
 std::size_t ContentStream::step(ZSTD_outBuffer& out) {
+  if (!dctx_) throw Error(Status::Internal, name_ + ": read after finish()");
   if (in_.pos == in_.size) refill();
   const std::size_t out_before = out.pos, in_before = in_.pos;
   const std::size_t hint = ZSTD_decompressStream(dctx_, &out, &in_);
@@ -158,7 +161,8 @@ void ContentStream::seek(std::uint64_t offset) {
     // Writers place tensors in the order they are read; another order costs a pass from the start for each
     // step back. A bound on those passes keeps a small crafted file from costing many times its content.
     replayed_ += position_;
-    if (replayed_ > 2 * header_.content_size + kReplaySlack)
+    const std::uint64_t size = header_.content_size, most = ~std::uint64_t{0};
+    if (replayed_ > (size > (most - kReplaySlack) / 2 ? most : 2 * size + kReplaySlack))
       corrupt("its data section is out of order: reading it would decompress the " +
               std::to_string(header_.content_size) + "-byte content again more than twice over");
     start();

@@ -50,8 +50,8 @@ class Checker {
   const flatbuffers::Vector<T>& present_aligned(const flatbuffers::Vector<T>* v, std::string_view field) const {
     static_assert(sizeof(T) == 8);
     const auto& x = present(v, field);
-    require(reinterpret_cast<std::uintptr_t>(x.Data()) % 8 == 0, field, "a vector off its 8-byte alignment",
-            "8-byte aligned elements");
+    require(x.size() == 0 || reinterpret_cast<std::uintptr_t>(x.Data()) % 8 == 0, field,
+            "a vector off its 8-byte alignment", "8-byte aligned elements");
     return x;
   }
 

@@ -57,8 +57,8 @@ struct Checkpoint {
   RowRange part_rows;
 };
 
-// The part file of process `rank` of `ranks` at `epoch`, beside the checkpoint at `path`.
-std::string part_path(const std::string& path, std::uint32_t epoch, int rank, int ranks);
+// The part file of process `rank` of `ranks` at `epoch` of `stage`, beside the checkpoint at `path`.
+std::string part_path(const std::string& path, const std::string& stage, std::uint32_t epoch, int rank, int ranks);
 
 // The settings that shape a run's trajectory, as a JSON object. Threads and the device are left out: the CPU
 // result does not depend on the thread count, and the backend is recorded on its own.
@@ -84,10 +84,14 @@ void write_checkpoint_lending(Checkpoint& state, Weights& best, const std::strin
 
 // A distributed run's checkpoint at state.epoch, from every process of `backend`'s collective together:
 // each writes its part (its own weights and optimiser state; `best`, whole on process 0, is lent to process
-// 0's), process 0 then the manifest at `path`, and each its part of `previous_epoch`'s checkpoint goes.
+// 0's), process 0 then the manifest at `path`, and then removes the parts of the checkpoint it replaced.
 // state.weights must hold this process's weights (checked finite by the caller).
-void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::string& path,
-                           std::uint32_t previous_epoch, Weights& best);
+void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::string& path, Weights& best);
+// The part files the checkpoint at `path` names (none when it is missing, unreadable or not a manifest), and
+// their removal, but for those in `keep`: what replaces a manifest removes the parts only it named.
+std::vector<std::string> checkpoint_part_files(const std::string& path);
+void remove_part_files(const std::string& path, const std::vector<std::string>& files,
+                       const std::vector<std::string>& keep = {});
 // Resuming from the manifest `c` read at `path`: with as many processes on the same rows, this process's
 // part goes straight into `backend` (returns true); otherwise every part is read and put together into
 // c.weights and c.optimizer, whole, for set_weights and set_optimizer_state (false). c.best_weights gets
