@@ -1,6 +1,7 @@
 // Checkpoints of a distributed run in parts, one per process, with a manifest (checkpoint.hpp).
 #include <algorithm>
 #include <filesystem>
+#include <regex>
 #include <system_error>
 
 #include "autorec/container.hpp"
@@ -24,15 +25,20 @@ void write_checkpoint_lending(Checkpoint& state, Weights& best, const std::strin
   state.best_weights = {};
 }
 
-std::vector<std::string> checkpoint_part_files(const std::string& path) {
+std::vector<std::string> part_files_beside(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::filesystem::path dir = p.has_parent_path() ? p.parent_path() : std::filesystem::path(".");
+  const std::string base = p.filename().string() + ".";
+  static const std::regex kPart(R"([A-Za-z0-9_-]+\.e[0-9]+\.part[0-9]+of[0-9]+)");  // part_path's tail
   std::vector<std::string> files;
-  try {
-    if (!std::filesystem::exists(path)) return files;
-    for (const CheckpointPart& p : parse_checkpoint(read_file_bytes(path), path).parts) files.push_back(p.file);
-  } catch (const Error&) {
-    // Not a checkpoint this build reads: it names no parts that could be removed.
+  std::error_code failed;
+  for (const auto& e : std::filesystem::directory_iterator(dir, failed)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > base.size() && name.compare(0, base.size(), base) == 0 &&
+        std::regex_match(name.begin() + static_cast<std::ptrdiff_t>(base.size()), name.end(), kPart))
+      files.push_back(name);
   }
-  return files;
+  return files;  // (a folder that cannot be listed has no parts to remove)
 }
 
 void remove_part_files(const std::string& path, const std::vector<std::string>& files,
@@ -72,9 +78,8 @@ void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::
   state.weights = {}, state.optimizer = {};
   state.part = 0, state.of = 0, state.part_rows = {};
   all_reach(comm, "the end of writing their parts");  // (a process that failed to write its part is not here)
-  std::vector<std::string> before, now;
+  std::vector<std::string> now;
   if (rank == 0) {
-    before = checkpoint_part_files(path);
     Checkpoint manifest = state;  // the loop's state; its tensors are in the parts
     manifest.weights = {}, manifest.best_weights = {}, manifest.optimizer = {};
     manifest.optimizer.step = step;  // which every part must have
@@ -85,8 +90,9 @@ void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::
     write_checkpoint(manifest, path);
   }
   all_reach(comm, "the new manifest");
-  // The manifest at the path names the new parts: those of the one it replaced can go.
-  if (rank == 0) remove_part_files(path, before, now);
+  // The manifest at the path names the new parts: every other part beside it can go (those of the file it
+  // replaced, and any that a killed run wrote after its last manifest or before removing the ones it replaced).
+  if (rank == 0) remove_part_files(path, part_files_beside(path), now);
 }
 
 bool read_checkpoint_parts(Checkpoint& c, TrainBackend& backend, const std::string& path) {

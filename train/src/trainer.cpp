@@ -311,10 +311,9 @@ TrainResult train(const TrainConfig& config, const Csc& fit_ratings, const std::
       save_checkpoint_parts(state, *backend, ck.path, result.weights);
     } else {
       state.optimizer = backend->optimizer_state();
-      const std::vector<std::string> parts = checkpoint_part_files(ck.path);  // a manifest this replaces
       write_checkpoint_lending(state, result.weights, ck.path);
       state.weights = {}, state.optimizer = {};  // the file has them: no copy stays in memory between checkpoints
-      remove_part_files(ck.path, parts);
+      remove_part_files(ck.path, part_files_beside(ck.path));  // of a manifest this replaced, if it was one
     }
     saved_epoch = epoch;
   };

@@ -84,12 +84,13 @@ void write_checkpoint_lending(Checkpoint& state, Weights& best, const std::strin
 
 // A distributed run's checkpoint at state.epoch, from every process of `backend`'s collective together:
 // each writes its part (its own weights and optimiser state; `best`, whole on process 0, is lent to process
-// 0's), process 0 then the manifest at `path`, and then removes the parts of the checkpoint it replaced.
+// 0's), process 0 then the manifest at `path`, and then removes every other part beside it.
 // state.weights must hold this process's weights (checked finite by the caller).
 void save_checkpoint_parts(Checkpoint& state, TrainBackend& backend, const std::string& path, Weights& best);
-// The part files the checkpoint at `path` names (none when it is missing, unreadable or not a manifest), and
-// their removal, but for those in `keep`: what replaces a manifest removes the parts only it named.
-std::vector<std::string> checkpoint_part_files(const std::string& path);
+// The part files beside the checkpoint at `path`, named as part_path names them, whatever run wrote them, and
+// their removal but for those in `keep`: what replaces the file at the path removes every part it does not
+// name (so a killed run's leftovers go too) without reading the file it replaces.
+std::vector<std::string> part_files_beside(const std::string& path);
 void remove_part_files(const std::string& path, const std::vector<std::string>& files,
                        const std::vector<std::string>& keep = {});
 // Resuming from the manifest `c` read at `path`: with as many processes on the same rows, this process's
